@@ -1,0 +1,60 @@
+"""rxsteps: run the steps of an agent workflow in parallel, eagerly, on RxPY.
+
+Each step starts the moment its own inputs exist, runs once however many dependents
+it has, and streams every value as it happens. See :func:`run`, :func:`arun` and
+:func:`observe`; build graphs with :class:`Step` and :class:`StepGraph`.
+
+Example:
+    >>> from rxsteps import Step, StepGraph, run
+    >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a + 1, ["a"])])
+    >>> run(graph)["b"]
+    2
+"""
+
+from ._version import __version__
+from .api import arun, observe, run
+from .context import StepContext, current
+from .errors import (
+    CycleError,
+    DuplicateStepError,
+    GraphError,
+    InputError,
+    MissingDependencyError,
+    RxStepsError,
+    SchedulerError,
+    StepCancelledError,
+    StepFailedError,
+    StepTimeoutError,
+)
+from .events import EventKind, StepEvent
+from .graph import StepGraph
+from .result import Attempt, RunResult, StepStatus
+from .retry import Retry
+from .step import Step
+
+__all__ = [
+    "Attempt",
+    "CycleError",
+    "DuplicateStepError",
+    "EventKind",
+    "GraphError",
+    "InputError",
+    "MissingDependencyError",
+    "Retry",
+    "RunResult",
+    "RxStepsError",
+    "SchedulerError",
+    "Step",
+    "StepCancelledError",
+    "StepContext",
+    "StepEvent",
+    "StepFailedError",
+    "StepGraph",
+    "StepStatus",
+    "StepTimeoutError",
+    "__version__",
+    "arun",
+    "current",
+    "observe",
+    "run",
+]

@@ -1,0 +1,3 @@
+"""rxsteps version."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,177 @@
+"""The exceptions rxsteps raises, and what each one carries.
+
+Every error names what went wrong in its message and keeps the context in attributes,
+so a program can react without parsing text. The hierarchy::
+
+    RxStepsError
+    ├── GraphError (ValueError) ─── the graph is invalid; nothing has run
+    │   ├── CycleError ─────────── .cycle: the steps around the cycle, first repeated last
+    │   ├── MissingDependencyError  .step, .missing, .suggestions
+    │   └── DuplicateStepError ──── .step
+    ├── InputError (ValueError) ─── run inputs do not match the declared ones
+    ├── SchedulerError (ValueError) a scheduler that cannot work, or an unknown name
+    ├── StepFailedError ─────────── .step, .result (the partial RunResult); __cause__ is
+    │                               the step's own exception
+    ├── StepTimeoutError (TimeoutError)  .step, .timeout, .attempt
+    └── StepCancelledError ──────── raised by StepContext.raise_if_cancelled()
+
+Example:
+    >>> from rxsteps import Step, StepGraph, CycleError
+    >>> try:
+    ...     StepGraph([Step("a", lambda b: b, depends=["b"]),
+    ...                Step("b", lambda a: a, depends=["a"])]).validate()
+    ... except CycleError as error:
+    ...     print(error.cycle)
+    ['a', 'b', 'a']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .result import RunResult
+
+__all__ = [
+    "CycleError",
+    "DuplicateStepError",
+    "GraphError",
+    "InputError",
+    "MissingDependencyError",
+    "RxStepsError",
+    "SchedulerError",
+    "StepCancelledError",
+    "StepFailedError",
+    "StepTimeoutError",
+]
+
+
+class RxStepsError(Exception):
+    """Base class of every error rxsteps raises itself."""
+
+
+class GraphError(RxStepsError, ValueError):
+    """The step graph is invalid; no step has run."""
+
+
+class CycleError(GraphError):
+    """The dependencies form a cycle.
+
+    Attributes:
+        cycle: The step ids around the cycle, the first one repeated at the end
+            (``["a", "b", "a"]``), as in :class:`graphlib.CycleError`.
+    """
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = list(cycle)
+        super().__init__("cycle in step graph: " + " -> ".join(self.cycle))
+
+
+class MissingDependencyError(GraphError):
+    """A step depends on a name that is neither a step nor a declared input.
+
+    Attributes:
+        step: The step that names the missing dependency.
+        missing: The name that could not be found.
+        suggestions: Close matches among the known names, best first.
+    """
+
+    def __init__(self, step: str, missing: str, suggestions: Sequence[str] = ()) -> None:
+        self.step = step
+        self.missing = missing
+        self.suggestions = list(suggestions)
+        message = (
+            f"step {step!r} depends on {missing!r}, which is neither a step "
+            "nor a declared input"
+        )
+        if self.suggestions:
+            message += "; did you mean " + " or ".join(map(repr, self.suggestions)) + "?"
+        super().__init__(message)
+
+
+class DuplicateStepError(GraphError):
+    """Two steps share an id, or a step id is also an input name.
+
+    Attributes:
+        step: The id used twice.
+    """
+
+    def __init__(self, step: str, *, is_input: bool = False) -> None:
+        self.step = step
+        if is_input:
+            super().__init__(f"{step!r} is both a step and an input")
+        else:
+            super().__init__(f"duplicate step id {step!r}")
+
+
+class InputError(RxStepsError, ValueError):
+    """The inputs given to a run do not match the graph's declared inputs.
+
+    Attributes:
+        name: The missing or unknown input name.
+    """
+
+    def __init__(self, message: str, name: str) -> None:
+        self.name = name
+        super().__init__(message)
+
+
+class SchedulerError(RxStepsError, ValueError):
+    """The scheduler asked for is unknown or cannot run a step graph."""
+
+
+class StepFailedError(RxStepsError):
+    """A step failed and the run stopped (fail-fast).
+
+    The step's own exception is ``__cause__``; the partial results are in ``result``.
+
+    Attributes:
+        step: The id of the step that failed.
+        result: The run's :class:`~rxsteps.RunResult` so far, or ``None``.
+    """
+
+    def __init__(self, step: str, error: BaseException, result: RunResult | None = None) -> None:
+        self.step = step
+        self.error = error
+        self.result = result
+        super().__init__(f"step {step!r} failed: {type(error).__name__}: {error}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.step, self.error, self.result))
+
+
+class StepTimeoutError(RxStepsError, TimeoutError):
+    """A step attempt ran longer than its ``timeout``.
+
+    Attributes:
+        step: The id of the step.
+        timeout: The limit in seconds.
+        attempt: The attempt that timed out, from 1.
+    """
+
+    def __init__(self, step: str, timeout: float, attempt: int = 1) -> None:
+        self.step = step
+        self.timeout = timeout
+        self.attempt = attempt
+        super().__init__(f"step {step!r} timed out after {timeout:g} s (attempt {attempt})")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.step, self.timeout, self.attempt))
+
+
+class StepCancelledError(RxStepsError):
+    """The run was cancelled while this step's action was running.
+
+    Raised by :meth:`rxsteps.StepContext.raise_if_cancelled` inside an action.
+
+    Attributes:
+        step: The id of the cancelled step.
+    """
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+        super().__init__(f"step {step!r} was cancelled")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.step,))

@@ -1,0 +1,102 @@
+"""Step events: what a run reports, one event at a time, as it happens.
+
+Per step the events follow a small state machine::
+
+    STARTED ──> EMITTED* ──> SUCCEEDED
+       │  └──> RETRYING ──> STARTED (next attempt)
+       └──────> FAILED
+    (never started) ──> SKIPPED | CANCELLED
+    (running) ──> CANCELLED
+
+A step called several times (its dependencies stream) has one STARTED per call and
+attempt, with ``index`` telling the call. Every step ends with exactly one of
+SUCCEEDED, FAILED, SKIPPED or CANCELLED. Events are delivered serially — never two
+``on_next`` at once — and in ``time`` order; a dependent's STARTED comes after the
+values it consumes, and a single-value step's SUCCEEDED before any dependent starts.
+
+Example:
+    >>> from rxsteps import Step, StepGraph, observe, EventKind
+    >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a + 1, ["a"])])
+    >>> kinds = []
+    >>> _ = observe(graph).subscribe(lambda e: kinds.append((e.step, e.kind.name)))
+    >>> import time; time.sleep(0.2)
+    >>> kinds  # doctest: +NORMALIZE_WHITESPACE
+    [('a', 'STARTED'), ('a', 'EMITTED'), ('a', 'SUCCEEDED'),
+     ('b', 'STARTED'), ('b', 'EMITTED'), ('b', 'SUCCEEDED')]
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EventKind", "StepEvent"]
+
+
+class EventKind(enum.Enum):
+    """The kinds of :class:`StepEvent`."""
+
+    STARTED = "started"
+    """An attempt of the step's action began."""
+    EMITTED = "emitted"
+    """The step produced a value (one event per value)."""
+    SUCCEEDED = "succeeded"
+    """The step finished; ``value`` is its last value."""
+    FAILED = "failed"
+    """The step failed for good; ``error`` is the exception."""
+    RETRYING = "retrying"
+    """An attempt failed and another will follow; ``attempt`` is the failed one."""
+    SKIPPED = "skipped"
+    """The step will never run; ``reason`` says why (a dependency failed or was empty)."""
+    CANCELLED = "cancelled"
+    """The run stopped before the step finished; ``reason`` says why."""
+
+    @property
+    def terminal(self) -> bool:
+        """Whether this kind ends a step."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {EventKind.SUCCEEDED, EventKind.FAILED, EventKind.SKIPPED, EventKind.CANCELLED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StepEvent:
+    """One thing that happened to one step.
+
+    Attributes:
+        kind: What happened.
+        step: The step id.
+        value: The emitted value (EMITTED) or the last value (SUCCEEDED), else ``None``.
+        error: The exception (FAILED, RETRYING), else ``None``.
+        attempt: The attempt number, from 1; RETRYING carries the attempt that failed.
+        time: ``time.monotonic()`` when it happened (the scheduler's clock on
+            virtual-time schedulers).
+        index: Which call of the step, from 0 (steps fed by streams are called many
+            times).
+        reason: Why a step was SKIPPED or CANCELLED.
+        delay: For RETRYING, the seconds until the next attempt.
+    """
+
+    kind: EventKind
+    step: str
+    value: Any = None
+    error: BaseException | None = None
+    attempt: int = 1
+    time: float = 0.0
+    index: int = 0
+    reason: str | None = None
+    delay: float | None = None
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.kind is EventKind.EMITTED or self.kind is EventKind.SUCCEEDED:
+            extra = f", value={self.value!r}"
+        elif self.error is not None:
+            extra = f", error={self.error!r}"
+        elif self.reason:
+            extra = f", reason={self.reason!r}"
+        return f"StepEvent({self.kind.name}, {self.step!r}{extra}, attempt={self.attempt})"

@@ -1,0 +1,77 @@
+"""Any ``concurrent.futures.Executor`` as the place actions run.
+
+A ``ThreadPoolExecutor`` runs the engine's worker loop itself, like ``"threads"``. Any
+other executor — a ``ProcessPoolExecutor``, a Dask ``Client.get_executor()``, a
+``loky`` pool — is *remote*: each call ships the action and its arguments with
+``submit`` and the engine continues from the future's done-callback, which never runs
+user code. Everything shipped must pickle: before a run starts, every action is
+pickled once, and a step whose action cannot be fails the run with an error naming it.
+Streaming actions (generators) cannot cross a process boundary and are refused up
+front; coroutine actions run on the local background loop. A timed-out call is
+abandoned and ``Future.cancel()`` is tried (it stops calls still queued).
+
+Example:
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from rxsteps import Step, StepGraph, run
+    >>> with ThreadPoolExecutor(4) as pool:
+    ...     run(StepGraph([Step("a", lambda: 41), Step("b", lambda a: a + 1, ["a"])]),
+    ...         scheduler=pool)["b"]
+    42
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
+
+from .aio import background_loop, start_on_loop
+from .backend import Handle, schedule_timer, timer_scheduler
+
+__all__ = ["ExecutorBackend"]
+
+
+class _FutureHandle:
+    __slots__ = ("_future",)
+
+    def __init__(self, future: Future[Any]) -> None:
+        self._future = future
+
+    def cancel(self) -> None:
+        self._future.cancel()
+
+
+class ExecutorBackend:
+    """Actions on a ``concurrent.futures.Executor``."""
+
+    virtual = False
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        self.name = type(executor).__name__
+        self.remote = not isinstance(executor, ThreadPoolExecutor)
+
+    now = staticmethod(time.monotonic)
+
+    def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
+        self.executor.submit(fn, arg)
+
+    def submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
+    ) -> Handle:
+        future = self.executor.submit(fn, *args)
+        future.add_done_callback(done)
+        return _FutureHandle(future)
+
+    def start_coroutine(
+        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
+    ) -> Handle:
+        return start_on_loop(background_loop(), coro, context)
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
+        return schedule_timer(timer_scheduler(), delay, fn)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,201 @@
+"""One step's state inside one run, and the join that feeds it.
+
+A :class:`Node` is the step's hot, replaying observable: ``values`` is every value the
+step emitted, in order, and it never shrinks during a run. That makes the zip join
+cheap — a dependent keeps one integer cursor, ``fired``, instead of a queue per source
+(reactivex's ``zip`` pops from the front of lists, which is quadratic when a fast
+stream is zipped with a slow one): its n-th call takes ``dep.values[n]`` of every
+dependency. ``lacking`` counts the dependencies that have no value at the cursor yet,
+so a new value costs O(1) and a call O(in-degree).
+
+The three joins:
+
+- ``zip``: call n gets the n-th value of each dependency; exhausted when a completed
+  dependency has no value left at the cursor (``limit``).
+- ``latest``: once every dependency has a value, a call per new value with the latest
+  value of each (snapshots, so later values do not leak into a queued call).
+- ``collect``: one call after every dependency completed, with lists of their values.
+
+Nodes hold state only; the :class:`~rxsteps.execution.run.Run` owns them and mutates
+them under its lock.
+
+Example:
+    >>> from rxsteps import Step
+    >>> a, b = InputNode("a", 1), InputNode("b", 2)
+    >>> node = Node(Step("sum", lambda x, y: x + y, ["a", "b"]), [a, b])
+    >>> node.pending(), node.args(0)
+    (1, (1, 2))
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..result import StepStatus
+
+if TYPE_CHECKING:
+    from ..step import Step
+    from .attempt import ActiveAttempt
+
+__all__ = ["InputNode", "Node"]
+
+_INFINITY = float("inf")
+
+
+class Node:
+    """The state of one step during one run."""
+
+    __slots__ = (
+        "active",
+        "all_done",
+        "busy",
+        "dependents",
+        "deps",
+        "ended",
+        "error",
+        "fired",
+        "id",
+        "invoked",
+        "is_input",
+        "join",
+        "lacking",
+        "limit",
+        "mode",
+        "next_attempt",
+        "reason",
+        "retry_timer",
+        "snapshots",
+        "span_context",
+        "started",
+        "status",
+        "step",
+        "values",
+    )
+
+    def __init__(self, step: Step | None, deps: list[Node]) -> None:
+        self.step = step
+        self.id = step.id if step is not None else ""
+        self.is_input = step is None
+        self.join = step.join if step is not None else "zip"
+        self.deps = deps
+        self.dependents: list[Node] = []
+        self.values: list[Any] = []
+        self.status = StepStatus.PENDING
+        self.busy = False  # a call is running, or waiting for a slot or a retry
+        self.invoked = 0  # calls finished
+        self.fired = 0  # calls made available by the join
+        self.next_attempt = 1
+        self.mode = "sync"  # where its action runs: "sync", "async" or "remote"
+        self.active: ActiveAttempt | None = None
+        self.retry_timer: Any = None
+        self.error: BaseException | None = None
+        self.reason: str | None = None
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.span_context: Any = None
+        self.snapshots: deque[tuple[Any, ...]] | None = None
+        self.all_done = 0  # dependencies completed
+        self.lacking = 0
+        self.limit: float = _INFINITY
+        if not deps:
+            self.fired = 1  # a root is called once, with no arguments
+            self.limit = 1
+            return
+        if self.join == "latest":
+            self.snapshots = deque()
+        for dep in deps:
+            dep.dependents.append(self)
+            if dep.status is StepStatus.SUCCEEDED:  # inputs are complete from the start
+                self._dep_completed(dep)
+        self.lacking = sum(1 for dep in deps if not dep.values)
+        if self.join == "zip":
+            self._fire_zip()
+        elif self.join == "latest" and not self.lacking:
+            self.snapshots.append(tuple(dep.values[-1] for dep in deps))  # type: ignore[union-attr]
+        elif self.join == "collect" and self.all_done == len(deps):
+            self.fired = 1
+
+    # -- join ---------------------------------------------------------------------------
+
+    def dep_emitted(self, dep: Node) -> None:
+        """``dep`` appended a value; make any call it completes available."""
+        join = self.join
+        if join == "zip":
+            if len(dep.values) == self.fired + 1:
+                self.lacking -= 1
+                if not self.lacking:
+                    self._fire_zip()
+        elif join == "latest":
+            if len(dep.values) == 1:
+                self.lacking -= 1
+            if not self.lacking:
+                self.snapshots.append(tuple(d.values[-1] for d in self.deps))  # type: ignore[union-attr]
+
+    def dep_completed(self, dep: Node) -> None:
+        """``dep`` succeeded and will emit no more."""
+        self._dep_completed(dep)
+        if self.join == "collect" and self.all_done == len(self.deps):
+            self.fired = 1
+
+    def _dep_completed(self, dep: Node) -> None:
+        self.all_done += 1
+        if len(dep.values) < self.limit:
+            self.limit = len(dep.values)
+
+    def _fire_zip(self) -> None:
+        deps = self.deps
+        while not self.lacking and self.fired < self.limit:
+            self.fired += 1
+            fired = self.fired
+            self.lacking = sum(1 for dep in deps if len(dep.values) <= fired)
+
+    def pending(self) -> int:
+        """Calls available and not yet finished."""
+        if self.snapshots is not None:
+            return len(self.snapshots)
+        return self.fired - self.invoked
+
+    def exhausted(self) -> bool:
+        """Whether the join will never make another call available."""
+        join = self.join
+        if join == "zip":
+            return self.fired >= self.limit
+        if join == "latest":
+            return self.all_done == len(self.deps) or self.limit == 0
+        return self.fired == 1
+
+    def args(self, index: int) -> tuple[Any, ...]:
+        """The positional arguments of call ``index``."""
+        join = self.join
+        if join == "zip":
+            return tuple([dep.values[index] for dep in self.deps])
+        if join == "latest":
+            return self.snapshots[0]  # type: ignore[index]
+        return tuple([list(dep.values) for dep in self.deps])
+
+    def call_done(self) -> None:
+        """The current call finished; move on to the next one."""
+        self.invoked += 1
+        self.next_attempt = 1
+        if self.snapshots:
+            self.snapshots.popleft()
+
+    def empty_dependency(self) -> Node | None:
+        """A completed dependency that emitted nothing, if any."""
+        for dep in self.deps:
+            if dep.status is StepStatus.SUCCEEDED and not dep.values:
+                return dep
+        return None
+
+
+class InputNode(Node):
+    """A run input: a completed source with one value."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, value: Any) -> None:
+        super().__init__(None, [])
+        self.id = name
+        self.values.append(value)
+        self.status = StepStatus.SUCCEEDED

@@ -1,0 +1,489 @@
+"""The run: the one owner of a run's state, and every transition of it.
+
+State, all guarded by one lock (``Run._lock``):
+
+- ``nodes`` — per step a :class:`~.node.Node`: its values so far (a hot, replaying
+  observable), the join cursor over its dependencies, status, the attempt in flight;
+- ``_ready`` — steps with a call available and no slot yet, FIFO;
+- ``_running`` — attempts holding a slot (``max_concurrency`` bounds it);
+- ``_remaining`` — steps not yet finished; the run completes when it reaches zero;
+- ``_state`` — ``new`` → ``running`` → ``stopping`` → ``done``.
+
+Transitions happen in short critical sections that never call user code: a value
+arrives (:meth:`Run.emit_value`), an attempt ends (:meth:`Run.finish`), a timer fires
+(:meth:`Run.timed_out`, :meth:`Run._retry_due`), the run is cancelled
+(:meth:`Run.cancel`). Each may make dependents ready; the new attempts are created
+under the lock (so STARTED is ordered after the values it consumes) and launched
+outside it. A worker that finishes a sync action takes the next ready sync step itself
+— no thread hop, no wave barrier, and no recursion: chains of any length run in a loop.
+
+Events are queued under the lock and delivered outside it by :mod:`.sink`, serially.
+
+Example:
+    >>> from rxsteps import Step, StepGraph
+    >>> from rxsteps.execution.resolve import resolve_backend
+    >>> import threading
+    >>> done = threading.Event()
+    >>> graph = StepGraph([Step("a", lambda: 20), Step("b", lambda a: a + 1, ["a"])])
+    >>> run = Run(graph, {}, resolve_backend("threads"), on_done=lambda r: done.set())
+    >>> run.start(); done.wait(5)
+    True
+    >>> run.result["b"]
+    21
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import StepFailedError, StepTimeoutError
+from ..events import EventKind, StepEvent
+from ..graph import StepGraph
+from ..result import Attempt, RunResult, StepStatus
+from ..tracing import RunTracer
+from . import invoke
+from .attempt import ABANDONED, DONE, RUNNING, ActiveAttempt
+from .backend import Backend, Handle
+from .inputs import check_inputs
+from .node import InputNode, Node
+from .sink import EventSink
+
+__all__ = ["Run", "preflight"]
+
+_NOTHING: Any = object()
+_INF = float("inf")
+
+
+class Run:
+    """One execution of a graph. Create, :meth:`start`, then wait for ``on_done``."""
+
+    def __init__(
+        self,
+        graph: StepGraph,
+        inputs: Mapping[str, Any] | None,
+        backend: Backend,
+        *,
+        fail_fast: bool = True,
+        max_concurrency: int | None = None,
+        observer: Any = None,
+        on_done: Callable[[Run], None] | None = None,
+        tracer_provider: Any = None,
+        resume: RunResult | None = None,
+        sequence: int | None = None,
+    ) -> None:
+        self.graph = graph
+        self.inputs = preflight(graph, inputs, max_concurrency)
+        self.backend = backend
+        self.fail_fast = fail_fast
+        self.sequence = sequence
+        self._limit: float = max_concurrency or _INF
+        self._on_done = on_done
+        self._observer = observer
+        self._events = observer is not None
+        self._sink = EventSink(
+            observer.on_next if observer is not None else _ignore,
+            self._deliver_error,
+            self._deliver_completed,
+        )
+        self._lock = threading.Lock()
+        self._ready: deque[Node] = deque()
+        self._running = 0
+        self._state = "new"
+        self._attempts: list[Attempt] = []
+        self._tracer_provider = tracer_provider
+        self.tracer: RunTracer | None = None
+        self._pending_cancels: list[Handle] = []
+        self.failure: StepFailedError | None = None
+        self.result: RunResult | None = None
+        self.nodes: dict[str, Node] = {}
+        self._build(resume)
+        invoke.prepare(self)
+
+    def _build(self, resume: RunResult | None) -> None:
+        sources: dict[str, Node] = {n: InputNode(n, v) for n, v in self.inputs.items()}
+        for step_id in self.graph.order():
+            step = self.graph[step_id]
+            node = Node(step, [self.nodes.get(d) or sources[d] for d in step.depends])
+            if resume is not None and resume.status.get(step_id) is StepStatus.SUCCEEDED:
+                node.values.extend(resume.emitted(step_id))
+                node.status = StepStatus.SUCCEEDED
+                node.reason = "resumed"
+                node.started = resume.started.get(step_id)
+                node.ended = resume.ended.get(step_id)
+                for dependent in node.dependents:  # none yet: built in order
+                    dependent.dep_completed(node)
+            self.nodes[step_id] = node
+        self._remaining = sum(1 for n in self.nodes.values() if not n.status.done)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every step whose inputs exist. Returns at once."""
+        self.tracer = RunTracer(
+            self._tracer_provider,
+            step_count=len(self.nodes),
+            scheduler=self.backend.name,
+            attributes={"rxsteps.sequence": self.sequence} if self.sequence is not None else None,
+        )
+        with self._lock:
+            self._state = "running"
+            self.start_time = self.backend.now()
+            for node in self.nodes.values():
+                if node.status is StepStatus.SUCCEEDED:
+                    self._emit(EventKind.SUCCEEDED, node, value=_last(node), reason="resumed")
+                else:
+                    self._settle(node)
+            launches = self._take_ready()
+        self._after(launches)
+
+    def cancel(self, reason: str = "run cancelled", *, silent: bool = True) -> None:
+        """Stop the run: nothing new starts, running attempts are abandoned (coroutines
+        cancelled, thread actions told through their context) and every unfinished
+        step ends CANCELLED. With ``silent`` (disposal) no further event is delivered."""
+        if silent:
+            self._sink.detach()
+        with self._lock:
+            handles = self._stop(reason, None)
+        _cancel_all(handles)
+        self._sink.drain()
+
+    def _complete(self) -> None:
+        # under lock
+        self._state = "done"
+        self.end_time = self.backend.now()
+        nodes = self.nodes.values()
+        self.result = RunResult(
+            graph=self.graph,
+            inputs=self.inputs,
+            emitted={n.id: n.values for n in nodes},
+            status={n.id: n.status for n in nodes},
+            errors={n.id: n.error for n in nodes if n.error is not None},
+            reasons={n.id: n.reason for n in nodes if n.reason and n.status.done},
+            started={n.id: n.started for n in nodes if n.started is not None},
+            ended={n.id: n.ended for n in nodes if n.ended is not None},
+            attempts=self._attempts,
+            start=self.start_time,
+            end=self.end_time,
+            sequence=self.sequence,
+        )
+        if self.failure is not None:
+            self.failure.result = self.result
+        self._sink.close(self.failure)
+
+    def _deliver_completed(self) -> None:
+        self._finalize()
+        if self._observer is not None and not self._sink.detached:
+            self._observer.on_completed()
+
+    def _deliver_error(self, error: BaseException) -> None:
+        self._finalize()
+        if self._observer is not None and not self._sink.detached:
+            self._observer.on_error(error)
+
+    def _finalize(self) -> None:
+        counts: dict[str, int] = {}
+        for node in self.nodes.values():
+            counts[node.status.value] = counts.get(node.status.value, 0) + 1
+        if self.tracer is not None:
+            self.tracer.end_run(self.failure, counts)
+        if self._on_done is not None:
+            self._on_done(self)
+
+    # -- transitions (each called from some thread; takes the lock) ------------------
+
+    def emit_value(self, attempt: ActiveAttempt, value: Any) -> bool:
+        """A streaming attempt produced ``value``. False if the attempt no longer counts."""
+        with self._lock:
+            if attempt.state is not RUNNING:
+                return False
+            attempt.emitted = True
+            self._append(attempt.node, value, attempt)  # type: ignore[arg-type]
+            launches = self._take_ready()
+        self._after(launches)
+        return True
+
+    def finish(
+        self,
+        attempt: ActiveAttempt,
+        value: Any = _NOTHING,
+        error: BaseException | None = None,
+        *,
+        inline: bool = False,
+    ) -> ActiveAttempt | None:
+        """An attempt ended with ``value`` (or none) or ``error``.
+
+        Returns the next attempt for this worker to run inline, if ``inline``.
+        """
+        with self._lock:
+            if attempt.state is not RUNNING:
+                return None
+            attempt.state = DONE
+            self._running -= 1
+            node: Node = attempt.node  # type: ignore[assignment]
+            now = self.backend.now()
+            if error is None:
+                if value is not _NOTHING:
+                    self._append(node, value, attempt)
+                self._attempts.append(
+                    Attempt(node.id, attempt.index, attempt.number, attempt.start, now, "succeeded")
+                )
+                if attempt.span is not None:
+                    node.span_context = attempt.span.get_span_context()
+                node.active = None
+                node.call_done()
+                node.busy = False
+                self._settle(node)
+            else:
+                self._attempt_failed(attempt, error, now)
+            launches = self._take_ready()
+        timer = attempt.timer
+        if timer is not None:
+            timer.cancel()
+        invoke.end_span(self, attempt, error)
+        nxt = None
+        if inline and launches and launches[0].node.mode == "sync":  # type: ignore[union-attr]
+            nxt = launches.pop(0)
+        self._after(launches)
+        return nxt
+
+    def timed_out(self, attempt: ActiveAttempt) -> None:
+        """The attempt's timeout passed: abandon it and fail (or retry) the step."""
+        with self._lock:
+            if attempt.state is not RUNNING:
+                return
+            attempt.state = ABANDONED
+            self._running -= 1
+            node: Node = attempt.node  # type: ignore[assignment]
+            timeout = node.step.timeout or 0.0  # type: ignore[union-attr]
+            error = StepTimeoutError(node.id, timeout, attempt.number)
+            self._attempt_failed(attempt, error, self.backend.now())
+            launches = self._take_ready()
+        attempt.context.cancel()
+        if attempt.handle is not None:
+            attempt.handle.cancel()
+        invoke.end_span(self, attempt, error, outcome="timeout")
+        self._after(launches)
+
+    def _retry_due(self, node: Node, number: int) -> None:
+        with self._lock:
+            if self._state != "running" or node.status.done or node.next_attempt != number:
+                return
+            node.retry_timer = None
+            self._ready.append(node)
+            launches = self._take_ready()
+        self._after(launches)
+
+    # -- under the lock -------------------------------------------------------------------
+
+    def _emit(self, kind: EventKind, node: Node, **fields: Any) -> None:
+        if self._events:
+            self._sink.put(StepEvent(kind, node.id, time=self.backend.now(), **fields))
+
+    def _append(self, node: Node, value: Any, attempt: ActiveAttempt) -> None:
+        node.values.append(value)
+        if self._events:
+            self._emit(EventKind.EMITTED, node, value=value, attempt=attempt.number,
+                       index=attempt.index)
+        ready = self._ready
+        for dependent in node.dependents:
+            if dependent.reason is None and not dependent.status.done:
+                dependent.dep_emitted(node)
+                if not dependent.busy and dependent.pending():
+                    dependent.busy = True
+                    ready.append(dependent)
+
+    def _take_ready(self) -> list[ActiveAttempt]:
+        launches: list[ActiveAttempt] = []
+        ready = self._ready
+        if self._state != "running":
+            return launches
+        while ready and self._running < self._limit:
+            node = ready.popleft()
+            if node.reason is not None or node.status.done:  # doomed while it waited
+                node.busy = False
+                self._settle(node)
+                continue
+            self._running += 1
+            index = node.invoked
+            attempt = ActiveAttempt(node, index, node.next_attempt, self.backend.now())
+            attempt.args = node.args(index)
+            node.active = attempt
+            if node.started is None:
+                node.started = attempt.start
+                node.status = StepStatus.RUNNING
+            if self._events:
+                self._emit(EventKind.STARTED, node, attempt=attempt.number, index=index)
+            launches.append(attempt)
+        return launches
+
+    def _settle(self, node: Node) -> None:
+        """Finish ``node`` and its descendants as far as their joins allow."""
+        work = [node]
+        while work:
+            n = work.pop()
+            if n.status.done or n.busy:
+                continue
+            if n.reason is not None:
+                self._end(n, StepStatus.SKIPPED)
+            elif n.pending():
+                n.busy = True
+                self._ready.append(n)
+                continue
+            elif not n.exhausted():
+                continue
+            elif n.invoked == 0 and n.deps:
+                empty = n.empty_dependency()
+                n.reason = (
+                    f"dependency {empty.id!r} completed without a value"
+                    if empty is not None
+                    else "its dependencies produced nothing to join"
+                )
+                self._end(n, StepStatus.SKIPPED)
+            else:
+                self._end(n, StepStatus.SUCCEEDED)
+            for dependent in n.dependents:
+                if dependent.status.done:
+                    continue
+                if n.status is StepStatus.SUCCEEDED:
+                    dependent.dep_completed(n)
+                elif dependent.reason is None:
+                    dependent.reason = f"dependency {n.id!r} {n.status.value}"
+                work.append(dependent)
+
+    def _end(self, node: Node, status: StepStatus) -> None:
+        node.status = status
+        node.ended = self.backend.now()
+        self._remaining -= 1
+        if status is StepStatus.SUCCEEDED:
+            self._emit(EventKind.SUCCEEDED, node, value=_last(node))
+        else:
+            self._emit(EventKind(status.value), node, reason=node.reason, error=node.error)
+        if self._remaining == 0 and self._state == "running":
+            self._complete()
+
+    def _attempt_failed(self, attempt: ActiveAttempt, error: BaseException, now: float) -> None:
+        node: Node = attempt.node  # type: ignore[assignment]
+        outcome = "timeout" if isinstance(error, StepTimeoutError) else "failed"
+        self._attempts.append(
+            Attempt(node.id, attempt.index, attempt.number, attempt.start, now, outcome, error)
+        )
+        node.active = None
+        retry = node.step.retry  # type: ignore[union-attr]
+        if retry is not None and self._state == "running" and not attempt.emitted:
+            try:
+                again = retry.should_retry(error, attempt.number)
+            except Exception as predicate_error:
+                predicate_error.__context__ = error
+                error, again = predicate_error, False
+            if again:
+                delay = retry.delay(attempt.number)
+                self._emit(EventKind.RETRYING, node, error=error, attempt=attempt.number,
+                           index=attempt.index, delay=delay)
+                node.next_attempt = attempt.number + 1
+                node.retry_timer = self.backend.call_later(
+                    delay, lambda: self._retry_due(node, attempt.number + 1)
+                )
+                return
+        node.error = error
+        node.busy = False
+        self._end(node, StepStatus.FAILED)
+        if self._state != "running":
+            return
+        if self.fail_fast:
+            failure = StepFailedError(node.id, error)
+            failure.__cause__ = error
+            self._cancel_later(self._stop(f"step {node.id!r} failed", failure))
+        else:
+            for dependent in node.dependents:
+                if not dependent.status.done and dependent.reason is None:
+                    dependent.reason = f"dependency {node.id!r} failed"
+                self._settle(dependent)
+
+    def _stop(self, reason: str, failure: StepFailedError | None) -> list[Handle]:
+        if self._state != "running":
+            return []
+        self._state = "stopping"
+        self.failure = failure
+        handles: list[Handle] = []
+        now = self.backend.now()
+        self._ready.clear()
+        for node in self.nodes.values():
+            if node.status.done:
+                continue
+            attempt = node.active
+            if attempt is not None and attempt.state is RUNNING:
+                attempt.state = ABANDONED
+                self._running -= 1
+                self._attempts.append(Attempt(node.id, attempt.index, attempt.number,
+                                              attempt.start, now, "cancelled"))
+                handles.append(attempt.context)
+                handles.extend(h for h in (attempt.handle, attempt.timer) if h is not None)
+                if attempt.span is not None:
+                    handles.append(_SpanEnd(attempt))
+            if node.retry_timer is not None:
+                handles.append(node.retry_timer)
+            node.reason = reason
+            node.status = StepStatus.CANCELLED
+            node.ended = now
+            self._remaining -= 1
+            self._emit(EventKind.CANCELLED, node, reason=reason)
+        self._complete()
+        return handles
+
+    def _cancel_later(self, handles: list[Handle]) -> None:
+        self._pending_cancels = handles
+
+    # -- outside the lock -----------------------------------------------------------------
+
+    def _after(self, launches: list[ActiveAttempt]) -> None:
+        if self._pending_cancels:
+            handles, self._pending_cancels = self._pending_cancels, []
+            _cancel_all(handles)
+        for attempt in launches:
+            invoke.launch(self, attempt)
+        self._sink.drain()
+
+
+def preflight(
+    graph: StepGraph, inputs: Mapping[str, Any] | None, max_concurrency: int | None
+) -> dict[str, Any]:
+    """Validate the graph, the inputs and the options; return the inputs as a dict."""
+    graph.validate()
+    if max_concurrency is not None and (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise ValueError(f"max_concurrency must be a positive int, got {max_concurrency!r}")
+    return check_inputs(graph, inputs)
+
+
+class _SpanEnd:
+    """Ends an abandoned attempt's span when the run's cancellations are carried out."""
+
+    __slots__ = ("_attempt",)
+
+    def __init__(self, attempt: ActiveAttempt) -> None:
+        self._attempt = attempt
+
+    def cancel(self) -> None:
+        RunTracer.end_step(self._attempt.span, None, "cancelled")
+
+
+def _last(node: Node) -> Any:
+    return node.values[-1] if node.values else None
+
+
+def _ignore(_event: Any) -> None:
+    pass
+
+
+def _cancel_all(handles: list[Any]) -> None:
+    for handle in handles:
+        try:
+            handle.cancel()
+        except Exception:  # pragma: no cover - best effort, like reactivex disposal
+            pass

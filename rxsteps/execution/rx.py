@@ -1,0 +1,78 @@
+"""Any reactivex scheduler as the place actions run.
+
+``spawn`` becomes ``scheduler.schedule`` and timers ``scheduler.schedule_relative``, so on
+a :class:`~reactivex.scheduler.VirtualTimeScheduler` (such as reactivex's
+``TestScheduler``) retry backoff and timeouts happen in virtual time and events are
+stamped with the virtual clock: timing can be tested exactly, without sleeping.
+Coroutine actions run on the background event loop.
+
+Schedulers that run work on the calling thread (``ImmediateScheduler``,
+``CurrentThreadScheduler``, ``TrampolineScheduler``) are refused: they nest every step
+inside the previous one's stack (RecursionError around step 80 on a chain, the error
+lost and the run hung), sleep the thread for timers, and cannot run anything in
+parallel. ``AsyncIOScheduler`` maps to the ``"asyncio"`` backend on its loop.
+
+Example:
+    >>> from reactivex.testing import TestScheduler
+    >>> from rxsteps import Step, StepGraph, observe
+    >>> scheduler = TestScheduler()
+    >>> seen = []
+    >>> _ = observe(StepGraph([Step("a", lambda: 1)]), scheduler=scheduler).subscribe(
+    ...     lambda event: seen.append(event.kind.name))
+    >>> scheduler.start()  # doctest: +ELLIPSIS
+    <...>
+    >>> seen
+    ['STARTED', 'EMITTED', 'SUCCEEDED']
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any
+
+from reactivex import abc
+from reactivex.scheduler import VirtualTimeScheduler
+
+from .aio import background_loop, start_on_loop
+from .backend import Handle, schedule_timer
+
+__all__ = ["RxSchedulerBackend"]
+
+
+class RxSchedulerBackend:
+    """Actions scheduled on a reactivex scheduler."""
+
+    remote = False
+
+    def __init__(self, scheduler: abc.SchedulerBase) -> None:
+        self.scheduler = scheduler
+        self.name = type(scheduler).__name__
+        self.virtual = isinstance(scheduler, VirtualTimeScheduler)
+
+    def now(self) -> float:
+        if self.virtual:
+            clock = self.scheduler.clock  # type: ignore[attr-defined]
+            return float(clock) if isinstance(clock, int | float) else clock.timestamp()
+        return time.monotonic()
+
+    def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
+        self.scheduler.schedule(lambda _scheduler, _state: fn(arg))
+
+    def start_coroutine(
+        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
+    ) -> Handle:
+        return start_on_loop(background_loop(), coro, context)
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
+        return schedule_timer(self.scheduler, delay, fn)
+
+    def submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
+    ) -> Handle:  # pragma: no cover - only remote backends are asked to submit
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,141 @@
+"""Worker threads: a process-wide pool and the ``"threads"`` backend on top of it.
+
+Why not ``concurrent.futures.ThreadPoolExecutor``? Three measured reasons. A timed-out
+sync action cannot be killed, only abandoned, and an executor's fixed set of workers
+would then shrink for good; its threads are joined at interpreter exit, so one hung
+action would hang the process on exit; and each ``submit`` builds a ``Future`` the
+engine does not need. This pool starts a daemon thread only when work waits and no
+worker is idle (so a worker stuck in an abandoned action is replaced), lets idle
+threads exit after a while (thread counts stay flat in long-running services), and
+queues plain ``(fn, arg)`` pairs. Per-run limits are the engine's ``max_concurrency``;
+the pool's ``max_workers`` is only a process-wide safety bound.
+
+Example:
+    >>> import threading
+    >>> done = threading.Event()
+    >>> shared_pool().submit(lambda event: event.set(), done)
+    >>> done.wait(5)
+    True
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any
+
+from .aio import background_loop, start_on_loop
+from .backend import Handle, schedule_timer, timer_scheduler
+
+__all__ = ["ThreadsBackend", "WorkerPool", "shared_pool"]
+
+log = logging.getLogger("rxsteps")
+
+
+class WorkerPool:
+    """Daemon worker threads fed from one queue, grown on demand.
+
+    Args:
+        max_workers: Upper bound on threads alive at once.
+        idle_timeout: Seconds an idle thread waits for work before it exits.
+    """
+
+    def __init__(self, max_workers: int = 256, idle_timeout: float = 10.0) -> None:
+        self._queue: queue.SimpleQueue[tuple[Callable[[Any], None], Any]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # workers waiting in get() with no item promised to them
+        self._threads = 0
+        self._max = max_workers
+        self._idle_timeout = idle_timeout
+        self._counter = 0
+
+    @property
+    def threads(self) -> int:
+        """Threads alive now."""
+        return self._threads
+
+    def submit(self, fn: Callable[[Any], None], arg: Any) -> None:
+        """Call ``fn(arg)`` on a worker thread."""
+        self._queue.put((fn, arg))
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+                return
+            if self._threads >= self._max:
+                return  # queued; the next worker to free up takes it
+            self._threads += 1
+            self._counter += 1
+            name = f"rxsteps-worker-{self._counter}"
+        threading.Thread(target=self._worker, name=name, daemon=True).start()
+
+    def _worker(self) -> None:
+        get = self._queue.get
+        while True:
+            try:
+                fn, arg = get(timeout=self._idle_timeout)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle:
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue  # an item was promised to this worker; it is on its way
+            try:
+                fn(arg)
+            except BaseException:  # pragma: no cover - the engine catches its own errors
+                log.exception("rxsteps worker: unexpected error")
+            fn = arg = None  # drop references while idle
+            with self._lock:
+                self._idle += 1
+
+
+_POOL: WorkerPool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def shared_pool() -> WorkerPool:
+    """The process-wide pool (``RXSTEPS_MAX_THREADS`` bounds it, default 256)."""
+    global _POOL
+    if _POOL is None:
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = WorkerPool(int(os.environ.get("RXSTEPS_MAX_THREADS", "256")))
+    return _POOL
+
+
+class ThreadsBackend:
+    """Sync actions on worker threads; coroutines on a background event loop."""
+
+    name = "threads"
+    remote = False
+    virtual = False
+
+    def __init__(self, pool: WorkerPool | None = None) -> None:
+        self._pool = pool or shared_pool()
+
+    now = staticmethod(time.monotonic)
+
+    def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
+        self._pool.submit(fn, arg)
+
+    def start_coroutine(
+        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
+    ) -> Handle:
+        return start_on_loop(background_loop(), coro, context)
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
+        return schedule_timer(timer_scheduler(), delay, fn)
+
+    def submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
+    ) -> Handle:  # pragma: no cover - only remote backends are asked to submit
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,237 @@
+"""The step graph: steps by id, the run inputs they may depend on, and validation.
+
+A :class:`StepGraph` is built from :class:`~rxsteps.Step` objects, or with the
+:meth:`StepGraph.step` decorator, and checked by networkx before anything runs:
+
+- a cycle raises :class:`~rxsteps.CycleError` carrying the cycle's path;
+- a dependency that is neither a step nor a declared input raises
+  :class:`~rxsteps.MissingDependencyError` with close matches;
+- duplicate ids (and a step named like an input) raise
+  :class:`~rxsteps.DuplicateStepError` as soon as the step is added;
+- an action whose signature cannot take its dependencies raises ``TypeError``.
+
+Validation is O(V + E) — one pass to build the ``networkx.DiGraph``, one topological
+sort — and its outcome is cached until the graph changes.
+
+Example:
+    >>> from rxsteps import StepGraph, run
+    >>> graph = StepGraph(inputs=["query"])
+    >>> @graph.step
+    ... def words(query):
+    ...     return query.split()
+    >>> @graph.step(depends=["words", "query"])
+    ... def answer(w, q):
+    ...     return f"{q!r} has {len(w)} words"
+    >>> run(graph, inputs={"query": "eager steps win"})["answer"]
+    "'eager steps win' has 3 words"
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, overload
+
+import networkx as nx
+
+from .errors import CycleError, DuplicateStepError, MissingDependencyError
+from .retry import Retry
+from .step import Join, Step, step_decorator_depends
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .result import RunResult
+
+__all__ = ["StepGraph"]
+
+_F = Callable[..., Any]
+
+
+class StepGraph(Mapping[str, Step]):
+    """A validated DAG of steps; a read-only mapping from step id to :class:`Step`.
+
+    Args:
+        steps: The steps, in any order.
+        inputs: Names that steps may depend on and that every run must supply.
+
+    A graph given its steps up front is validated at once (see :meth:`validate`); one
+    built step by step is validated by :meth:`validate`, or when a run starts.
+
+    Raises:
+        DuplicateStepError: Two steps share an id, or a step id is an input name.
+        MissingDependencyError, CycleError, TypeError: See :meth:`validate`.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph
+        >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a + 1, ["a"])])
+        >>> graph.order()
+        ['a', 'b']
+    """
+
+    def __init__(self, steps: Iterable[Step] = (), *, inputs: Iterable[str] = ()) -> None:
+        if isinstance(inputs, str):
+            raise TypeError("inputs must be a list of names, not a string")
+        self._inputs: tuple[str, ...] = tuple(dict.fromkeys(inputs))
+        self._steps: dict[str, Step] = {}
+        self._order: list[str] | None = None
+        self._nx: nx.DiGraph | None = None
+        for step in steps:
+            self.add(step)
+        if self._steps:
+            self.validate()
+
+    # -- building ---------------------------------------------------------------------
+
+    def add(self, step: Step) -> Step:
+        """Add a step; raise :class:`DuplicateStepError` if its id is taken."""
+        if not isinstance(step, Step):
+            raise TypeError(f"expected a Step, got {type(step).__name__}")
+        if step.id in self._steps:
+            raise DuplicateStepError(step.id)
+        if step.id in self._inputs:
+            raise DuplicateStepError(step.id, is_input=True)
+        self._steps[step.id] = step
+        self._order = self._nx = None
+        return step
+
+    @overload
+    def step(self, function: _F, /) -> _F: ...
+
+    @overload
+    def step(
+        self,
+        *,
+        id: str | None = None,
+        depends: Iterable[str] | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        join: Join = "zip",
+        description: str = "",
+    ) -> Callable[[_F], _F]: ...
+
+    def step(
+        self,
+        function: _F | None = None,
+        /,
+        *,
+        id: str | None = None,
+        depends: Iterable[str] | None = None,
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        join: Join = "zip",
+        description: str = "",
+    ) -> _F | Callable[[_F], _F]:
+        """Decorator adding a function as a step; returns the function unchanged.
+
+        The step id is the function's name unless ``id`` is given; its dependencies are
+        its positional parameter names unless ``depends`` is given. Other arguments are
+        those of :class:`Step`.
+
+        Example:
+            >>> graph = StepGraph(inputs=["x"])
+            >>> @graph.step(timeout=2)
+            ... def double(x):
+            ...     return 2 * x
+            >>> graph["double"].depends
+            ('x',)
+        """
+
+        def decorate(fn: _F) -> _F:
+            names = step_decorator_depends(fn) if depends is None else tuple(depends)
+            self.add(
+                Step(
+                    id or fn.__name__,
+                    fn,
+                    names,
+                    timeout=timeout,
+                    retry=retry,
+                    join=join,
+                    description=description or (fn.__doc__ or "").strip().split("\n")[0],
+                )
+            )
+            return fn
+
+        return decorate(function) if function is not None else decorate
+
+    # -- mapping ----------------------------------------------------------------------
+
+    def __getitem__(self, step_id: str) -> Step:
+        return self._steps[step_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __repr__(self) -> str:
+        return f"StepGraph({len(self._steps)} steps, inputs={list(self._inputs)!r})"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The declared run inputs."""
+        return self._inputs
+
+    # -- validation -------------------------------------------------------------------
+
+    def validate(self) -> StepGraph:
+        """Check the whole graph; return it, or raise the first problem found.
+
+        Raises:
+            MissingDependencyError: A dependency names no step and no input.
+            CycleError: The dependencies form a cycle (``.cycle`` holds its path).
+            TypeError: An action's signature cannot take its dependencies.
+        """
+        if self._order is not None:
+            return self
+        known = self._steps.keys() | set(self._inputs)
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self._inputs, input=True)
+        graph.add_nodes_from(self._steps, input=False)
+        for step in self._steps.values():
+            for name in step.depends:
+                if name not in known:
+                    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+                    raise MissingDependencyError(step.id, name, close)
+                graph.add_edge(name, step.id)
+        try:
+            order = list(nx.topological_sort(graph))
+        except nx.NetworkXUnfeasible:
+            cycle_edges = nx.find_cycle(graph)
+            cycle = [edge[1] for edge in cycle_edges]
+            raise CycleError([*cycle, cycle[0]]) from None
+        for step in self._steps.values():
+            step.check_arity()
+        self._nx = graph
+        self._order = [name for name in order if name in self._steps]
+        return self
+
+    def order(self) -> list[str]:
+        """Step ids in a topological order (validates first)."""
+        self.validate()
+        assert self._order is not None
+        return list(self._order)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """A copy of the validated graph: nodes are step ids and inputs (node attribute
+        ``input`` tells which), edges point from a dependency to its dependent."""
+        self.validate()
+        assert self._nx is not None
+        return self._nx.copy()
+
+    def dependents(self, step_id: str) -> list[str]:
+        """The steps that depend directly on ``step_id``."""
+        self.validate()
+        assert self._nx is not None
+        return list(self._nx.successors(step_id))
+
+    # -- renderings (implemented in drawing.py) ---------------------------------------
+
+    def draw(
+        self, path: str | None = None, *, result: RunResult | None = None, ax: Any = None
+    ) -> Figure:
+        """Draw the DAG with matplotlib; see :func:`rxsteps.drawing.draw_graph`."""
+        from .drawing import draw_graph
+
+        return draw_graph(self, path, result=result, ax=ax)

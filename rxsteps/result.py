@@ -1,0 +1,216 @@
+"""The outcome of a run: values, statuses, errors and timings, read-only.
+
+A :class:`RunResult` is a ``Mapping`` from step id to the step's value (a streaming
+step's last value) for every step that produced one. Everything else a run learned is
+kept beside it: every value a step emitted, each step's :class:`StepStatus`, the errors,
+why a step was skipped or cancelled, and one :class:`Attempt` record per attempt (what
+timelines and critical paths are drawn from). Results of a failed fail-fast run are
+partial, never lost: they ride on :attr:`rxsteps.StepFailedError.result`.
+
+Example:
+    >>> from rxsteps import Step, StepGraph, run, StepStatus
+    >>> graph = StepGraph([Step("a", lambda: 2), Step("b", lambda a: a * 10, ["a"])])
+    >>> result = run(graph)
+    >>> dict(result), result.status["b"] is StepStatus.SUCCEEDED
+    ({'a': 2, 'b': 20}, True)
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .graph import StepGraph
+
+__all__ = ["Attempt", "RunResult", "StepStatus"]
+
+
+class StepStatus(enum.Enum):
+    """Where a step stands. A finished run holds only the last four."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def done(self) -> bool:
+        """Whether the status is final."""
+        return self not in (StepStatus.PENDING, StepStatus.RUNNING)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt of one call of a step.
+
+    Attributes:
+        step: The step id.
+        index: Which call of the step, from 0.
+        attempt: The attempt number, from 1.
+        start: Monotonic start time.
+        end: Monotonic end time.
+        outcome: ``"succeeded"``, ``"failed"``, ``"timeout"`` or ``"cancelled"``.
+        error: The exception of a failed or timed-out attempt.
+    """
+
+    step: str
+    index: int
+    attempt: int
+    start: float
+    end: float
+    outcome: str
+    error: BaseException | None = None
+
+    @property
+    def duration(self) -> float:
+        """Seconds the attempt took."""
+        return self.end - self.start
+
+
+class RunResult(Mapping[str, Any]):
+    """Read-only mapping from step id to value, with the run's statuses and timings.
+
+    Built by the engine; users read it.
+
+    Attributes:
+        status: Step id to :class:`StepStatus`, for every step of the graph.
+        errors: Step id to the exception of each FAILED step.
+        reasons: Step id to why it was SKIPPED or CANCELLED.
+        started: Step id to the monotonic time its first attempt began.
+        ended: Step id to the monotonic time it finished.
+        attempts: Every attempt, in the order they ended.
+        start, end: Monotonic times the run began and finished.
+        graph: The graph that ran.
+        inputs: The inputs the run was given.
+        sequence: The event number when the run came from a pipeline, else ``None``.
+    """
+
+    __slots__ = (
+        "_emitted",
+        "_values",
+        "attempts",
+        "end",
+        "ended",
+        "errors",
+        "graph",
+        "inputs",
+        "reasons",
+        "sequence",
+        "start",
+        "started",
+        "status",
+    )
+
+    def __init__(
+        self,
+        *,
+        graph: StepGraph,
+        inputs: Mapping[str, Any],
+        emitted: Mapping[str, list[Any]],
+        status: Mapping[str, StepStatus],
+        errors: Mapping[str, BaseException],
+        reasons: Mapping[str, str],
+        started: Mapping[str, float],
+        ended: Mapping[str, float],
+        attempts: list[Attempt],
+        start: float,
+        end: float,
+        sequence: int | None = None,
+    ) -> None:
+        self.graph = graph
+        self.inputs = MappingProxyType(dict(inputs))
+        self._emitted = {k: v for k, v in emitted.items() if v}
+        self._values = {k: v[-1] for k, v in self._emitted.items()}
+        self.status = MappingProxyType(dict(status))
+        self.errors = MappingProxyType(dict(errors))
+        self.reasons = MappingProxyType(dict(reasons))
+        self.started = MappingProxyType(dict(started))
+        self.ended = MappingProxyType(dict(ended))
+        self.attempts = tuple(attempts)
+        self.start = start
+        self.end = end
+        self.sequence = sequence
+
+    # -- mapping ----------------------------------------------------------------------
+
+    def __getitem__(self, step_id: str) -> Any:
+        try:
+            return self._values[step_id]
+        except KeyError:
+            if step_id in self.status:
+                raise KeyError(
+                    f"step {step_id!r} produced no value "
+                    f"({self.status[step_id].value}"
+                    + (f": {self.reasons[step_id]}" if step_id in self.reasons else "")
+                    + ")"
+                ) from None
+            raise
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for status in self.status.values():
+            counts[status.value] = counts.get(status.value, 0) + 1
+        summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+        seq = f"#{self.sequence} " if self.sequence is not None else ""
+        return f"<RunResult {seq}{summary} in {self.duration:.3f} s>"
+
+    # -- queries ----------------------------------------------------------------------
+
+    def emitted(self, step_id: str) -> list[Any]:
+        """Every value the step emitted, in order (empty if it produced none)."""
+        if step_id not in self.status:
+            raise KeyError(step_id)
+        return list(self._emitted.get(step_id, ()))
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the run's start to its end."""
+        return self.end - self.start
+
+    @property
+    def ok(self) -> bool:
+        """Whether every step succeeded."""
+        return all(s is StepStatus.SUCCEEDED for s in self.status.values())
+
+    def raise_for_errors(self) -> None:
+        """Raise an ``ExceptionGroup`` of every step failure, if there was any.
+
+        Each member has a note naming its step.
+        """
+        if not self.errors:
+            return
+        members = []
+        for step_id, error in self.errors.items():
+            if not any(f"step {step_id!r}" in note for note in getattr(error, "__notes__", ())):
+                error.add_note(f"in step {step_id!r}")
+            members.append(error if isinstance(error, Exception) else RuntimeError(error))
+        names = ", ".join(map(repr, self.errors))
+        raise ExceptionGroup(f"{len(members)} step(s) failed: {names}", members)
+
+    # -- pictures (implemented in drawing.py / timeline.py) --------------------------
+
+    def critical_path(self) -> tuple[list[str], float]:
+        """The chain of steps that bounded the makespan, and its duration in seconds."""
+        from .critical import result_critical_path
+
+        return result_critical_path(self)
+
+    def timeline(self, path: str | None = None) -> Figure:
+        """A Gantt chart of every attempt; see :func:`rxsteps.drawing.draw_timeline`."""
+        from .drawing import draw_timeline
+
+        return draw_timeline(self, path)

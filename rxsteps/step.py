@@ -1,0 +1,187 @@
+"""A step: one unit of work in a graph — an id, an action, the names it depends on, and
+how to run it (timeout, retry, join policy).
+
+The action decides how values come out:
+
+=====================================  =======================================
+action                                 values
+=====================================  =======================================
+plain function, coroutine function     one value (its return value)
+generator, async generator function    one value per ``yield`` (streaming)
+returns a ``reactivex.Observable``     one value per ``on_next`` (streaming)
+object with ``invoke`` / ``ainvoke``   one value (LangChain-style runnable)
+=====================================  =======================================
+
+A step is called once per input tuple of its dependencies; ``join`` chooses how the
+tuples are formed when dependencies stream (see :data:`JOINS`).
+
+Example:
+    >>> from rxsteps import Step, Retry
+    >>> step = Step("answer", lambda a, b: a + b, depends=["a", "b"],
+    ...             timeout=5, retry=Retry(attempts=2))
+    >>> step.id, step.depends, step.kind
+    ('answer', ('a', 'b'), 'function')
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .retry import Retry
+
+__all__ = ["JOINS", "ActionKind", "Join", "Step"]
+
+Join = Literal["zip", "latest", "collect"]
+ActionKind = Literal["function", "coroutine", "generator", "asyncgen", "runnable"]
+
+#: ``zip``: the n-th call gets the n-th value of every dependency (the default).
+#: ``latest``: a call whenever any dependency emits, with the latest value of each.
+#: ``collect``: one call after every dependency completed, with lists of all values.
+JOINS: tuple[Join, ...] = ("zip", "latest", "collect")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Step:
+    """One step of a workflow.
+
+    Args:
+        id: Unique name of the step; dependents refer to it by this name.
+        action: What to run (see the module docstring for the kinds accepted). It gets
+            one positional argument per dependency, in ``depends`` order; a runnable
+            gets a single input instead (the value, a dict by name, or ``None``).
+        depends: Names of steps or graph inputs whose values this step needs.
+        timeout: Seconds one attempt may take, or ``None`` for no limit.
+        retry: A :class:`~rxsteps.Retry` policy, or ``None`` for a single attempt.
+        join: How streaming dependencies are combined: ``"zip"``, ``"latest"`` or
+            ``"collect"``.
+        description: Free text, shown by drawings and the CLI.
+
+    Raises:
+        TypeError: The action is not callable and has no ``invoke``/``ainvoke``, or
+            ``depends``/``retry`` have the wrong type.
+        ValueError: An empty id, a timeout that is not a positive number, or an
+            unknown ``join``.
+
+    Example:
+        >>> Step("twice", lambda x: 2 * x, depends=["x"]).kind
+        'function'
+    """
+
+    id: str
+    action: Any
+    depends: tuple[str, ...] = ()
+    timeout: float | None = None
+    retry: Retry | None = None
+    join: Join = "zip"
+    description: str = ""
+    kind: ActionKind = field(init=False)
+
+    def __init__(
+        self,
+        id: str,
+        action: Any,
+        depends: Iterable[str] = (),
+        *,
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        join: Join = "zip",
+        description: str = "",
+    ) -> None:
+        if not isinstance(id, str) or not id:
+            raise ValueError(f"a step id must be a non-empty string, got {id!r}")
+        if isinstance(depends, str):
+            raise TypeError(f"step {id!r}: depends must be a list of names, not a string")
+        deps = tuple(depends)
+        for name in deps:
+            if not isinstance(name, str):
+                raise TypeError(f"step {id!r}: dependency names must be strings, got {name!r}")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+        ):
+            raise ValueError(
+                f"step {id!r}: timeout must be a positive number of seconds, got {timeout!r}"
+            )
+        if retry is not None and not isinstance(retry, Retry):
+            raise TypeError(f"step {id!r}: retry must be a Retry, got {retry!r}")
+        if join not in JOINS:
+            raise ValueError(
+                f"step {id!r}: join must be one of {', '.join(JOINS)}, got {join!r}"
+            )
+        set_ = object.__setattr__
+        set_(self, "id", id)
+        set_(self, "action", action)
+        set_(self, "depends", deps)
+        set_(self, "timeout", None if timeout is None else float(timeout))
+        set_(self, "retry", retry)
+        set_(self, "join", join)
+        set_(self, "description", description)
+        set_(self, "kind", _kind_of(id, action))
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the action is known, before running, to emit many values."""
+        return self.kind in ("generator", "asyncgen")
+
+    def check_arity(self) -> None:
+        """Raise ``TypeError`` if the action cannot take one argument per dependency.
+
+        Only checked where the signature can be read; runnables take one input.
+        """
+        if self.kind == "runnable":
+            return
+        try:
+            signature = inspect.signature(self.action)
+        except (TypeError, ValueError):
+            return
+        try:
+            signature.bind(*self.depends)
+        except TypeError:
+            count = len(self.depends)
+            names = ", ".join(map(repr, self.depends))
+            deps = f"depends on {count} ({names})" if count else "has no dependencies"
+            raise TypeError(
+                f"step {self.id!r}: action {_name(self.action)}{signature} cannot be called "
+                f"with {count} positional argument{'s' if count != 1 else ''}; the step {deps}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"Step({self.id!r}, {_name(self.action)}, depends={list(self.depends)!r})"
+
+
+def _name(action: Any) -> str:
+    return getattr(action, "__qualname__", None) or type(action).__name__
+
+
+def _kind_of(step: str, action: Any) -> ActionKind:
+    target = action.func if hasattr(action, "func") and hasattr(action, "args") else action
+    if inspect.isasyncgenfunction(target):
+        return "asyncgen"
+    if inspect.isgeneratorfunction(target):
+        return "generator"
+    if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
+        getattr(target, "__call__", None)  # noqa: B004 - an async __call__ method
+    ):
+        return "coroutine"
+    if not inspect.isroutine(action) and (
+        callable(getattr(action, "invoke", None)) or callable(getattr(action, "ainvoke", None))
+    ):
+        return "runnable"
+    if callable(action):
+        return "function"
+    raise TypeError(
+        f"step {step!r}: action must be callable or have invoke/ainvoke, "
+        f"got {type(action).__name__}"
+    )
+
+
+def step_decorator_depends(function: Callable[..., Any]) -> tuple[str, ...]:
+    """The dependency names of a decorated function: its positional parameter names."""
+    parameters = inspect.signature(function).parameters.values()
+    return tuple(
+        p.name
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    )

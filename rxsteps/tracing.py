@@ -1,0 +1,120 @@
+"""OpenTelemetry spans for a run and for every step attempt.
+
+A run opens one ``rxsteps.run`` span (attributes ``rxsteps.step_count``,
+``rxsteps.scheduler``) and, per attempt, an ``rxsteps.step`` span (``rxsteps.step.id``,
+``rxsteps.step.attempt``, ``rxsteps.step.index``) whose parent is the run span on every
+scheduler: the run's context is captured when it starts and passed explicitly, because
+context does not cross thread pools by itself. While an action runs, its step span is
+the current span, so spans the action opens are its children. A step span links to
+the spans of the dependency attempts that produced its inputs. Failures set ERROR
+status and record the exception.
+
+Only ``opentelemetry-api`` is needed; without an SDK configured, or with the run span
+sampled out, no step span is made at all (a no-op costs nothing per step).
+
+Example:
+    >>> from opentelemetry.sdk.trace import TracerProvider
+    >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    ...     InMemorySpanExporter)
+    >>> from rxsteps import Step, StepGraph, run
+    >>> exporter = InMemorySpanExporter()
+    >>> provider = TracerProvider()
+    >>> provider.add_span_processor(SimpleSpanProcessor(exporter))
+    >>> _ = run(StepGraph([Step("a", lambda: 1)]), tracer_provider=provider)
+    >>> sorted(span.name for span in exporter.get_finished_spans())
+    ['rxsteps.run', 'rxsteps.step']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, Status, StatusCode
+
+from ._version import __version__
+
+__all__ = ["RunTracer"]
+
+
+class RunTracer:
+    """The spans of one run. Thread-safe: spans are independent objects."""
+
+    __slots__ = ("_context", "_span", "_tracer", "enabled")
+
+    def __init__(
+        self,
+        provider: trace.TracerProvider | None,
+        *,
+        step_count: int,
+        scheduler: str,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        tracer = trace.get_tracer("rxsteps", __version__, tracer_provider=provider)
+        span = tracer.start_span(
+            "rxsteps.run",
+            attributes={
+                "rxsteps.step_count": step_count,
+                "rxsteps.scheduler": scheduler,
+                **(attributes or {}),
+            },
+        )
+        self._span: Span = span
+        self.enabled = span.is_recording()
+        self._context = trace.set_span_in_context(span)
+        self._tracer: trace.Tracer | None = tracer if self.enabled else None
+
+
+    def start_step(
+        self, step: str, attempt: int, index: int, links: Sequence[Any] = ()
+    ) -> Span | None:
+        """Open the span of one attempt, child of the run span."""
+        if self._tracer is None:
+            return None
+        return self._tracer.start_span(
+            "rxsteps.step",
+            context=self._context,
+            attributes={
+                "rxsteps.step.id": step,
+                "rxsteps.step.attempt": attempt,
+                "rxsteps.step.index": index,
+            },
+            links=[Link(ctx) for ctx in links if ctx is not None],
+        )
+
+    def step_context(self, span: Span) -> otel_context.Context:
+        """The context in which ``span`` is current, for the action to run in."""
+        return trace.set_span_in_context(span, self._context)
+
+    @staticmethod
+    def end_step(span: Span | None, error: BaseException | None, outcome: str) -> None:
+        """Close an attempt's span, recording a failure."""
+        if span is None:
+            return
+        span.set_attribute("rxsteps.step.outcome", outcome)
+        if error is not None:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        span.end()
+
+    def end_run(self, error: BaseException | None, counts: dict[str, int]) -> None:
+        """Close the run span with the count of steps per final status."""
+        for status, count in counts.items():
+            self._span.set_attribute(f"rxsteps.steps.{status}", count)
+        if error is not None:
+            self._span.record_exception(error)
+            self._span.set_status(Status(StatusCode.ERROR, str(error)))
+        self._span.end()
+
+
+def attach(ctx: otel_context.Context) -> object:
+    """Make ``ctx`` current in this thread; returns the token for :func:`detach`."""
+    return otel_context.attach(ctx)
+
+
+def detach(token: object) -> None:
+    """Undo :func:`attach`."""
+    otel_context.detach(token)  # type: ignore[arg-type]
