@@ -30,15 +30,15 @@ DONE = "done"
 ABANDONED = "abandoned"
 
 
-class ActiveAttempt:
-    """A running attempt of call ``index`` of a step."""
+class ActiveAttempt(StepContext):
+    """A running attempt of call ``index`` of a step; also the context its action sees
+    through :func:`rxsteps.current` (one object per attempt, not two)."""
 
     __slots__ = (
         "args",
-        "context",
+        "compensated",
         "emitted",
         "handle",
-        "index",
         "node",
         "number",
         "span",
@@ -48,17 +48,22 @@ class ActiveAttempt:
     )
 
     def __init__(self, node: Node | None, index: int, number: int, start: float) -> None:
+        StepContext.__init__(self, node.id if node is not None else "", number, index)
         self.node = node
-        self.index = index
         self.number = number
         self.start = start
         self.state = RUNNING
         self.args: tuple[Any, ...] = ()
         self.emitted = False
+        self.compensated = False  # the monitor woke a driver to stand in for this one
         self.timer: Handle | None = None
         self.handle: Handle | None = None
         self.span: Any = None
-        self.context = StepContext(node.id if node is not None else "", number, index)
+
+    @property
+    def context(self) -> StepContext:
+        """The context the action sees (this object)."""
+        return self
 
     def __repr__(self) -> str:
         step = self.node.id if self.node is not None else "?"

@@ -2,8 +2,8 @@
 
 Each step gets a *mode* when the run is built:
 
-- ``sync`` — functions, generators and runnables with ``invoke``: run on a worker (by
-  :func:`work`, which keeps taking the next ready sync step on the same thread);
+- ``sync`` — functions, generators and runnables with ``invoke``: run by a driver
+  (:func:`drive`, a worker thread that keeps taking this run's next ready sync step);
 - ``async`` — coroutine and async-generator functions, and runnables with only
   ``ainvoke`` (or any runnable under ``"asyncio"``): a task on the backend's loop;
 - ``remote`` — sync actions on a remote executor (process pool…): shipped with
@@ -44,7 +44,7 @@ from .backend import Handle
 if TYPE_CHECKING:
     from .run import Run
 
-__all__ = ["end_span", "launch", "prepare", "work"]
+__all__ = ["drive", "end_span", "launch", "prepare"]
 
 
 def prepare(run: Run) -> None:
@@ -79,15 +79,12 @@ def prepare(run: Run) -> None:
 
 
 def launch(run: Run, attempt: ActiveAttempt) -> None:
-    """Start ``attempt`` where its mode says (outside the run lock)."""
+    """Start an async or remote ``attempt`` (outside the run lock)."""
     node = attempt.node
     assert node is not None and node.step is not None
     if node.step.timeout is not None:
         arm_timeout(run, attempt)
-    mode = node.mode
-    if mode == "sync":
-        run.backend.spawn(_work_on(run), attempt)
-    elif mode == "async":
+    if node.mode == "async":
         _start_async(run, attempt, None)
     else:
         tracer = run.tracer
@@ -110,18 +107,15 @@ def arm_timeout(run: Run, attempt: ActiveAttempt) -> None:
         timer.cancel()
 
 
-def _work_on(run: Run) -> Any:
-    return lambda attempt: work(run, attempt)
-
-
-def work(run: Run, attempt: ActiveAttempt | None) -> None:
-    """A worker's loop: run a sync attempt, then the next one the run hands back."""
-    first = True
+def drive(run: Run) -> None:
+    """A driver's loop on a worker thread: run this run's ready sync steps, one after
+    another, until none is left for it."""
+    attempt = run.drive()
     while attempt is not None:
-        if not first and attempt.node.step.timeout is not None:  # type: ignore[union-attr]
+        if attempt.node.step.timeout is not None:  # type: ignore[union-attr]
             arm_timeout(run, attempt)
-        first = False
         attempt = _run_sync(run, attempt)
+    run.driver_exit()
 
 
 def _run_sync(run: Run, attempt: ActiveAttempt) -> ActiveAttempt | None:
@@ -192,7 +186,7 @@ class _Disposer:
 
 def _start_async(run: Run, attempt: ActiveAttempt, started: Any) -> None:
     context = contextvars.copy_context()
-    context.run(_CURRENT.set, attempt.context)
+    context.run(_CURRENT.set, attempt)
     tracer = run.tracer
     if tracer is not None and tracer.enabled:
         span = attempt.span or _open_span(run, tracer, attempt)
@@ -265,7 +259,7 @@ def _open_span(run: Run, tracer: RunTracer, attempt: ActiveAttempt) -> Any:
 
 
 def _enter(run: Run, attempt: ActiveAttempt) -> tuple[Any, Any]:
-    token = _CURRENT.set(attempt.context)
+    token = _CURRENT.set(attempt)
     tracer = run.tracer
     if tracer is None or not tracer.enabled:
         return token, None

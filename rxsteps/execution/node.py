@@ -54,6 +54,7 @@ class Node:
         "deps",
         "ended",
         "error",
+        "finished",
         "fired",
         "id",
         "invoked",
@@ -82,6 +83,7 @@ class Node:
         self.dependents: list[Node] = []
         self.values: list[Any] = []
         self.status = StepStatus.PENDING
+        self.finished = False  # status is final
         self.busy = False  # a call is running, or waiting for a slot or a retry
         self.invoked = 0  # calls finished
         self.fired = 0  # calls made available by the join
@@ -148,7 +150,11 @@ class Node:
         while not self.lacking and self.fired < self.limit:
             self.fired += 1
             fired = self.fired
-            self.lacking = sum(1 for dep in deps if len(dep.values) <= fired)
+            lacking = 0
+            for dep in deps:
+                if len(dep.values) <= fired:
+                    lacking += 1
+            self.lacking = lacking
 
     def pending(self) -> int:
         """Calls available and not yet finished."""
@@ -199,3 +205,4 @@ class InputNode(Node):
         self.id = name
         self.values.append(value)
         self.status = StepStatus.SUCCEEDED
+        self.finished = True

@@ -4,8 +4,11 @@ State, all guarded by one lock (``Run._lock``):
 
 - ``nodes`` — per step a :class:`~.node.Node`: its values so far (a hot, replaying
   observable), the join cursor over its dependencies, status, the attempt in flight;
-- ``_ready`` — steps with a call available and no slot yet, FIFO;
+- ``_ready_sync`` / ``_ready_other`` — steps with a call available and not yet
+  started, FIFO: sync ones wait for a *driver* (a worker thread looping over this
+  run's ready sync steps), the others (coroutines, remote calls) only for a slot;
 - ``_running`` — attempts holding a slot (``max_concurrency`` bounds it);
+- ``_drivers`` / ``_waking`` — drivers alive, and those asked for but not started;
 - ``_remaining`` — steps not yet finished; the run completes when it reaches zero;
 - ``_state`` — ``new`` → ``running`` → ``stopping`` → ``done``.
 
@@ -14,8 +17,12 @@ arrives (:meth:`Run.emit_value`), an attempt ends (:meth:`Run.finish`), a timer 
 (:meth:`Run.timed_out`, :meth:`Run._retry_due`), the run is cancelled
 (:meth:`Run.cancel`). Each may make dependents ready; the new attempts are created
 under the lock (so STARTED is ordered after the values it consumes) and launched
-outside it. A worker that finishes a sync action takes the next ready sync step itself
-— no thread hop, no wave barrier, and no recursion: chains of any length run in a loop.
+outside it. A driver that finishes a sync action takes the next ready sync step itself
+— no thread hop, no wave barrier, and no recursion: chains of any length run in a
+loop. A driver is woken at once only when the run has none; otherwise the
+:mod:`.monitor` wakes more when queued sync work has waited a tick (its drivers are
+blocked in slow actions), so cheap steps do not pay for thread hand-offs and slow ones
+still fan out within a tick.
 
 Events are queued under the lock and delivered outside it by :mod:`.sink`, serially.
 
@@ -48,6 +55,7 @@ from . import invoke
 from .attempt import ABANDONED, DONE, RUNNING, ActiveAttempt
 from .backend import Backend, Handle
 from .inputs import check_inputs
+from .monitor import shared_monitor
 from .node import InputNode, Node
 from .sink import EventSink
 
@@ -89,8 +97,13 @@ class Run:
             self._deliver_completed,
         )
         self._lock = threading.Lock()
-        self._ready: deque[Node] = deque()
+        self._ready_sync: deque[Node] = deque()
+        self._ready_other: deque[Node] = deque()
         self._running = 0
+        self._drivers = 0
+        self._waking = 0
+        self._in_sync: set[ActiveAttempt] = set()  # sync attempts running on drivers
+        self._watched = False
         self._state = "new"
         self._attempts: list[Attempt] = []
         self._tracer_provider = tracer_provider
@@ -110,13 +123,14 @@ class Run:
             if resume is not None and resume.status.get(step_id) is StepStatus.SUCCEEDED:
                 node.values.extend(resume.emitted(step_id))
                 node.status = StepStatus.SUCCEEDED
+                node.finished = True
                 node.reason = "resumed"
                 node.started = resume.started.get(step_id)
                 node.ended = resume.ended.get(step_id)
                 for dependent in node.dependents:  # none yet: built in order
                     dependent.dep_completed(node)
             self.nodes[step_id] = node
-        self._remaining = sum(1 for n in self.nodes.values() if not n.status.done)
+        self._remaining = sum(1 for n in self.nodes.values() if not n.finished)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -137,7 +151,8 @@ class Run:
                 else:
                     self._settle(node)
             launches = self._take_ready()
-        self._after(launches)
+            wake = self._should_wake()
+        self._after(launches, wake)
 
     def cancel(self, reason: str = "run cancelled", *, silent: bool = True) -> None:
         """Stop the run: nothing new starts, running attempts are abandoned (coroutines
@@ -150,6 +165,46 @@ class Run:
         _cancel_all(handles)
         self._sink.drain()
 
+    def drive(self) -> ActiveAttempt | None:
+        """A woken driver starts: the first sync attempt it should run, if any."""
+        with self._lock:
+            self._waking -= 1
+            attempt = self._next_sync()
+            wake = self._should_wake()
+        self._after([], wake)
+        return attempt
+
+    def driver_exit(self) -> None:
+        """A driver found nothing more to run and leaves."""
+        with self._lock:
+            self._drivers -= 1
+            wake = self._should_wake()
+        self._after([], wake)
+
+    def check_waiting(self, tick: float) -> bool:
+        """Called by the monitor every tick while sync work waits: when a driver has
+        been stuck in one action for longer than ``tick`` (noticed once per action),
+        wake a driver for every waiting step. Returns whether to keep watching."""
+        with self._lock:
+            ready = self._ready_sync
+            if self._state != "running" or not ready:
+                self._watched = False
+                return False
+            since = self.backend.now() - tick
+            stuck = False
+            for attempt in self._in_sync:
+                if not attempt.compensated and attempt.start <= since:
+                    attempt.compensated = True
+                    stuck = True
+            count = 0
+            if stuck:  # the run's steps block: a driver for every waiting step
+                count = int(max(0, min(len(ready) - self._waking, self._limit - self._running)))
+            self._waking += count
+            self._drivers += count
+        for _ in range(count):
+            self.backend.spawn(invoke.drive, self)
+        return True
+
     def _complete(self) -> None:
         # under lock
         self._state = "done"
@@ -161,7 +216,7 @@ class Run:
             emitted={n.id: n.values for n in nodes},
             status={n.id: n.status for n in nodes},
             errors={n.id: n.error for n in nodes if n.error is not None},
-            reasons={n.id: n.reason for n in nodes if n.reason and n.status.done},
+            reasons={n.id: n.reason for n in nodes if n.reason and n.finished},
             started={n.id: n.started for n in nodes if n.started is not None},
             ended={n.id: n.ended for n in nodes if n.ended is not None},
             attempts=self._attempts,
@@ -202,7 +257,8 @@ class Run:
             attempt.emitted = True
             self._append(attempt.node, value, attempt)  # type: ignore[arg-type]
             launches = self._take_ready()
-        self._after(launches)
+            wake = self._should_wake()
+        self._after(launches, wake)
         return True
 
     def finish(
@@ -222,6 +278,7 @@ class Run:
                 return None
             attempt.state = DONE
             self._running -= 1
+            self._in_sync.discard(attempt)
             node: Node = attempt.node  # type: ignore[assignment]
             now = self.backend.now()
             if error is None:
@@ -239,14 +296,14 @@ class Run:
             else:
                 self._attempt_failed(attempt, error, now)
             launches = self._take_ready()
+            nxt = self._next_sync() if inline else None
+            wake = self._should_wake()
         timer = attempt.timer
         if timer is not None:
             timer.cancel()
-        invoke.end_span(self, attempt, error)
-        nxt = None
-        if inline and launches and launches[0].node.mode == "sync":  # type: ignore[union-attr]
-            nxt = launches.pop(0)
-        self._after(launches)
+        if attempt.span is not None:
+            invoke.end_span(self, attempt, error)
+        self._after(launches, wake)
         return nxt
 
     def timed_out(self, attempt: ActiveAttempt) -> None:
@@ -256,25 +313,28 @@ class Run:
                 return
             attempt.state = ABANDONED
             self._running -= 1
+            self._in_sync.discard(attempt)
             node: Node = attempt.node  # type: ignore[assignment]
             timeout = node.step.timeout or 0.0  # type: ignore[union-attr]
             error = StepTimeoutError(node.id, timeout, attempt.number)
             self._attempt_failed(attempt, error, self.backend.now())
             launches = self._take_ready()
-        attempt.context.cancel()
+            wake = self._should_wake()
+        attempt.cancel()
         if attempt.handle is not None:
             attempt.handle.cancel()
         invoke.end_span(self, attempt, error, outcome="timeout")
-        self._after(launches)
+        self._after(launches, wake)
 
     def _retry_due(self, node: Node, number: int) -> None:
         with self._lock:
-            if self._state != "running" or node.status.done or node.next_attempt != number:
+            if self._state != "running" or node.finished or node.next_attempt != number:
                 return
             node.retry_timer = None
-            self._ready.append(node)
+            self._queue(node)
             launches = self._take_ready()
-        self._after(launches)
+            wake = self._should_wake()
+        self._after(launches, wake)
 
     # -- under the lock -------------------------------------------------------------------
 
@@ -287,50 +347,84 @@ class Run:
         if self._events:
             self._emit(EventKind.EMITTED, node, value=value, attempt=attempt.number,
                        index=attempt.index)
-        ready = self._ready
         for dependent in node.dependents:
-            if dependent.reason is None and not dependent.status.done:
+            if dependent.reason is None and not dependent.finished:
                 dependent.dep_emitted(node)
                 if not dependent.busy and dependent.pending():
                     dependent.busy = True
-                    ready.append(dependent)
+                    self._queue(dependent)
+
+    def _queue(self, node: Node) -> None:
+        if node.mode == "sync":
+            self._ready_sync.append(node)
+        else:
+            self._ready_other.append(node)
 
     def _take_ready(self) -> list[ActiveAttempt]:
+        """Attempts for the ready async and remote steps that have a slot."""
         launches: list[ActiveAttempt] = []
-        ready = self._ready
-        if self._state != "running":
-            return launches
-        while ready and self._running < self._limit:
-            node = ready.popleft()
-            if node.reason is not None or node.status.done:  # doomed while it waited
-                node.busy = False
-                self._settle(node)
-                continue
-            self._running += 1
-            index = node.invoked
-            attempt = ActiveAttempt(node, index, node.next_attempt, self.backend.now())
-            attempt.args = node.args(index)
-            node.active = attempt
-            if node.started is None:
-                node.started = attempt.start
-                node.status = StepStatus.RUNNING
-            if self._events:
-                self._emit(EventKind.STARTED, node, attempt=attempt.number, index=index)
-            launches.append(attempt)
+        ready = self._ready_other
+        while ready and self._running < self._limit and self._state == "running":
+            attempt = self._begin(ready.popleft())
+            if attempt is not None:
+                launches.append(attempt)
         return launches
+
+    def _next_sync(self) -> ActiveAttempt | None:
+        """The next ready sync step's attempt, for the calling driver, if a slot is free."""
+        ready = self._ready_sync
+        while ready and self._running < self._limit and self._state == "running":
+            attempt = self._begin(ready.popleft())
+            if attempt is not None:
+                self._in_sync.add(attempt)
+                return attempt
+        return None
+
+    def _should_wake(self) -> int:
+        """What to do about waiting sync work: 0 nothing, 1 wake a driver now (the run
+        has none, or time is virtual), 2 ask the monitor to watch the run."""
+        if not self._ready_sync or self._running >= self._limit or self._state != "running":
+            return 0
+        if self._drivers == 0 or self.backend.virtual:
+            if self._waking:
+                return 0
+            self._waking += 1
+            self._drivers += 1
+            return 1
+        if not self._watched:
+            self._watched = True
+            return 2
+        return 0
+
+    def _begin(self, node: Node) -> ActiveAttempt | None:
+        if node.reason is not None or node.finished:  # doomed while it waited
+            node.busy = False
+            self._settle(node)
+            return None
+        self._running += 1
+        index = node.invoked
+        attempt = ActiveAttempt(node, index, node.next_attempt, self.backend.now())
+        attempt.args = node.args(index)
+        node.active = attempt
+        if node.started is None:
+            node.started = attempt.start
+            node.status = StepStatus.RUNNING
+        if self._events:
+            self._emit(EventKind.STARTED, node, attempt=attempt.number, index=index)
+        return attempt
 
     def _settle(self, node: Node) -> None:
         """Finish ``node`` and its descendants as far as their joins allow."""
         work = [node]
         while work:
             n = work.pop()
-            if n.status.done or n.busy:
+            if n.finished or n.busy:
                 continue
             if n.reason is not None:
                 self._end(n, StepStatus.SKIPPED)
             elif n.pending():
                 n.busy = True
-                self._ready.append(n)
+                self._queue(n)
                 continue
             elif not n.exhausted():
                 continue
@@ -345,7 +439,7 @@ class Run:
             else:
                 self._end(n, StepStatus.SUCCEEDED)
             for dependent in n.dependents:
-                if dependent.status.done:
+                if dependent.finished:
                     continue
                 if n.status is StepStatus.SUCCEEDED:
                     dependent.dep_completed(n)
@@ -355,6 +449,7 @@ class Run:
 
     def _end(self, node: Node, status: StepStatus) -> None:
         node.status = status
+        node.finished = True
         node.ended = self.backend.now()
         self._remaining -= 1
         if status is StepStatus.SUCCEEDED:
@@ -398,7 +493,7 @@ class Run:
             self._cancel_later(self._stop(f"step {node.id!r} failed", failure))
         else:
             for dependent in node.dependents:
-                if not dependent.status.done and dependent.reason is None:
+                if not dependent.finished and dependent.reason is None:
                     dependent.reason = f"dependency {node.id!r} failed"
                 self._settle(dependent)
 
@@ -409,9 +504,11 @@ class Run:
         self.failure = failure
         handles: list[Handle] = []
         now = self.backend.now()
-        self._ready.clear()
+        self._ready_sync.clear()
+        self._ready_other.clear()
+        self._in_sync.clear()
         for node in self.nodes.values():
-            if node.status.done:
+            if node.finished:
                 continue
             attempt = node.active
             if attempt is not None and attempt.state is RUNNING:
@@ -419,7 +516,7 @@ class Run:
                 self._running -= 1
                 self._attempts.append(Attempt(node.id, attempt.index, attempt.number,
                                               attempt.start, now, "cancelled"))
-                handles.append(attempt.context)
+                handles.append(attempt)
                 handles.extend(h for h in (attempt.handle, attempt.timer) if h is not None)
                 if attempt.span is not None:
                     handles.append(_SpanEnd(attempt))
@@ -427,6 +524,7 @@ class Run:
                 handles.append(node.retry_timer)
             node.reason = reason
             node.status = StepStatus.CANCELLED
+            node.finished = True
             node.ended = now
             self._remaining -= 1
             self._emit(EventKind.CANCELLED, node, reason=reason)
@@ -438,13 +536,18 @@ class Run:
 
     # -- outside the lock -----------------------------------------------------------------
 
-    def _after(self, launches: list[ActiveAttempt]) -> None:
+    def _after(self, launches: list[ActiveAttempt], wake: int = 0) -> None:
         if self._pending_cancels:
             handles, self._pending_cancels = self._pending_cancels, []
             _cancel_all(handles)
+        if wake == 1:
+            self.backend.spawn(invoke.drive, self)
+        elif wake == 2:
+            shared_monitor().watch(self)
         for attempt in launches:
             invoke.launch(self, attempt)
-        self._sink.drain()
+        if self._sink._queue:
+            self._sink.drain()
 
 
 def preflight(
