@@ -89,6 +89,8 @@ class RunResult(Mapping[str, Any]):
         graph: The graph that ran.
         inputs: The inputs the run was given.
         sequence: The event number when the run came from a pipeline, else ``None``.
+        failure: The :class:`~rxsteps.StepFailedError` that stopped a fail-fast run,
+            else ``None``.
     """
 
     __slots__ = (
@@ -98,6 +100,7 @@ class RunResult(Mapping[str, Any]):
         "end",
         "ended",
         "errors",
+        "failure",
         "graph",
         "inputs",
         "reasons",
@@ -122,8 +125,10 @@ class RunResult(Mapping[str, Any]):
         start: float,
         end: float,
         sequence: int | None = None,
+        failure: BaseException | None = None,
     ) -> None:
         self.graph = graph
+        self.failure = failure
         self.inputs = MappingProxyType(dict(inputs))
         self._emitted = {k: v for k, v in emitted.items() if v}
         self._values = {k: v[-1] for k, v in self._emitted.items()}

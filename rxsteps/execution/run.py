@@ -223,6 +223,7 @@ class Run:
             start=self.start_time,
             end=self.end_time,
             sequence=self.sequence,
+            failure=self.failure,
         )
         if self.failure is not None:
             self.failure.result = self.result
