@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextvars
 import inspect
 import pickle
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -46,10 +47,13 @@ if TYPE_CHECKING:
 
 __all__ = ["drive", "end_span", "launch", "prepare"]
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # keeps pickling errors reproducible
+
 
 def prepare(run: Run) -> None:
     """Choose each step's mode; refuse what the backend cannot run, before anything runs."""
     backend = run.backend
+    dumps = getattr(backend, "dumps", pickle.dumps)  # Dask checks with cloudpickle
     for node in run.nodes.values():
         step = node.step
         assert step is not None
@@ -65,15 +69,18 @@ def prepare(run: Run) -> None:
         if node.mode == "sync" and backend.remote:
             if kind == "generator":
                 raise SchedulerError(
-                    f"step {step.id!r} is a generator (a streaming step); it cannot run on "
-                    f"{backend.name}: run it on 'threads' or 'asyncio'"
+                    f"step {step.id!r} is a generator (a streaming step); the {backend.name} "
+                    "backend ships each call to another process and gets one value back, so "
+                    "it cannot stream: return a list, or run the graph on 'threads' or "
+                    "'asyncio'"
                 )
             try:
-                pickle.dumps(step.action)
+                dumps(step.action)
             except Exception as error:
+                detail = _ADDRESS.sub("", str(error))
                 raise SchedulerError(
-                    f"step {step.id!r}: its action cannot be pickled for {backend.name}: "
-                    f"{type(error).__name__}: {error}"
+                    f"step {step.id!r}: its action cannot be pickled for the {backend.name} "
+                    f"backend: {type(error).__name__}: {detail}"
                 ) from error
             node.mode = "remote"
 
@@ -94,8 +101,7 @@ def launch(run: Run, attempt: ActiveAttempt) -> None:
         if node.step.kind == "runnable":
             args = (runnable_input(node, args),)
         attempt.handle = run.backend.submit(
-            _call_remote, (node.step.action, node.step.kind, args),
-            lambda future: _remote_done(run, attempt, future),
+            _call_remote, (node.step.action, node.step.kind, args), _RemoteDone(run, attempt)
         )
 
 
@@ -120,7 +126,7 @@ def drive(run: Run) -> None:
 
 def _run_sync(run: Run, attempt: ActiveAttempt) -> ActiveAttempt | None:
     if attempt.state is not RUNNING:
-        return None
+        return run.finish(attempt, inline=True)  # abandoned before it began: a no-op
     node = attempt.node
     step = node.step  # type: ignore[union-attr]
     tokens = _enter(run, attempt)
@@ -149,7 +155,7 @@ def _drain_generator(run: Run, attempt: ActiveAttempt, generator: Any) -> Active
         for value in generator:
             if not run.emit_value(attempt, value):
                 generator.close()
-                return None
+                return run.finish(attempt, inline=True)  # abandoned: a no-op
     except BaseException as error:
         return run.finish(attempt, error=error, inline=True)
     return run.finish(attempt, inline=True)
@@ -226,6 +232,24 @@ def _call_remote(action: Any, kind: str, args: tuple[Any, ...]) -> Any:
     if kind == "runnable":
         return action.invoke(args[0])
     return action(*args)
+
+
+class _RemoteDone:
+    """A remote call's done-callback. ``label`` (``"<step>-<attempt>"``) names the call
+    for backends that key their tasks (Dask)."""
+
+    __slots__ = ("attempt", "run")
+
+    def __init__(self, run: Run, attempt: ActiveAttempt) -> None:
+        self.run = run
+        self.attempt = attempt
+
+    @property
+    def label(self) -> str:
+        return f"{self.attempt.node.id}-{self.attempt.number}"  # type: ignore[union-attr]
+
+    def __call__(self, future: Any) -> None:
+        _remote_done(self.run, self.attempt, future)
 
 
 def _remote_done(run: Run, attempt: ActiveAttempt, future: Any) -> None:

@@ -9,7 +9,8 @@
 ``AsyncIOScheduler`` / ``…ThreadSafe…``     :class:`~.aio.AsyncioBackend` on its loop
 another reactivex scheduler                 :class:`~.rx.RxSchedulerBackend`
 ``concurrent.futures.Executor``             :class:`~.executor.ExecutorBackend`
-a ``distributed.Client``                    the Dask backend (``rxsteps[dask]``)
+a ``distributed.Client``                    :class:`~.dask.DaskBackend` (``rxsteps[dask]``)
+a :class:`~.dask.DaskBackend`               itself (to choose its ``gather`` mode)
 ==========================================  =========================================
 
 Example:
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import sys
 from concurrent.futures import Executor
 from typing import Any
 
@@ -81,9 +83,12 @@ def resolve_backend(scheduler: Any) -> Backend:
     if isinstance(scheduler, Executor):
         return ExecutorBackend(scheduler)
     if _is_dask_client(scheduler):
-        from .dask import DaskBackend  # type: ignore[import-not-found,unused-ignore]
+        from .dask import DaskBackend
 
-        return DaskBackend(scheduler)  # type: ignore[no-any-return,unused-ignore]
+        return DaskBackend(scheduler)
+    dask = sys.modules.get(f"{__package__}.dask")  # a DaskBackend implies it was imported
+    if dask is not None and isinstance(scheduler, dask.DaskBackend):
+        return scheduler  # type: ignore[no-any-return]
     raise SchedulerError(f"unknown scheduler {scheduler!r}; {_USE}")
 
 

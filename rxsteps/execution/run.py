@@ -8,7 +8,8 @@ State, all guarded by one lock (``Run._lock``):
   started, FIFO: sync ones wait for a *driver* (a worker thread looping over this
   run's ready sync steps), the others (coroutines, remote calls) only for a slot;
 - ``_running`` — attempts holding a slot (``max_concurrency`` bounds it);
-- ``_drivers`` / ``_waking`` — drivers alive, and those asked for but not started;
+- ``_drivers`` / ``_waking`` / ``_blocked`` — drivers alive, those asked for but not
+  started, and those stuck in an action that was timed out or already compensated;
 - ``_remaining`` — steps not yet finished; the run completes when it reaches zero;
 - ``_state`` — ``new`` → ``running`` → ``stopping`` → ``done``.
 
@@ -101,6 +102,7 @@ class Run:
         self._ready_other: deque[Node] = deque()
         self._running = 0
         self._drivers = 0
+        self._blocked = 0  # drivers stuck in an action the monitor compensated, or abandoned
         self._waking = 0
         self._in_sync: set[ActiveAttempt] = set()  # sync attempts running on drivers
         self._watched = False
@@ -195,6 +197,7 @@ class Run:
             for attempt in self._in_sync:
                 if not attempt.compensated and attempt.start <= since:
                     attempt.compensated = True
+                    self._blocked += 1
                     stuck = True
             count = 0
             if stuck:  # the run's steps block: a driver for every waiting step
@@ -240,6 +243,13 @@ class Run:
             self._observer.on_error(error)
 
     def _finalize(self) -> None:
+        # A backend that left values remote (Dask futures) fetches them now, outside the
+        # lock and before anyone is told the run is over; not after a disposal.
+        gather = getattr(self.backend, "gather_result", None)
+        if gather is not None and self.result is not None and not self._sink.detached:
+            self.result = gather(self.result)
+            if self.failure is not None:
+                self.failure.result = self.result
         counts: dict[str, int] = {}
         for node in self.nodes.values():
             counts[node.status.value] = counts.get(node.status.value, 0) + 1
@@ -276,10 +286,16 @@ class Run:
         """
         with self._lock:
             if attempt.state is not RUNNING:
+                if attempt.compensated:  # its driver is back from an abandoned action
+                    attempt.compensated = False
+                    self._blocked -= 1
                 return None
             attempt.state = DONE
             self._running -= 1
             self._in_sync.discard(attempt)
+            if attempt.compensated:
+                attempt.compensated = False
+                self._blocked -= 1
             node: Node = attempt.node  # type: ignore[assignment]
             now = self.backend.now()
             if error is None:
@@ -314,7 +330,11 @@ class Run:
                 return
             attempt.state = ABANDONED
             self._running -= 1
-            self._in_sync.discard(attempt)
+            if attempt in self._in_sync:  # its driver stays stuck until the action returns
+                self._in_sync.discard(attempt)
+                if not attempt.compensated:
+                    attempt.compensated = True
+                    self._blocked += 1
             node: Node = attempt.node  # type: ignore[assignment]
             timeout = node.step.timeout or 0.0  # type: ignore[union-attr]
             error = StepTimeoutError(node.id, timeout, attempt.number)
@@ -386,7 +406,7 @@ class Run:
         has none, or time is virtual), 2 ask the monitor to watch the run."""
         if not self._ready_sync or self._running >= self._limit or self._state != "running":
             return 0
-        if self._drivers == 0 or self.backend.virtual:
+        if self._drivers <= self._blocked or self.backend.virtual:
             if self._waking:
                 return 0
             self._waking += 1
@@ -448,7 +468,7 @@ class Run:
                     dependent.reason = f"dependency {n.id!r} {n.status.value}"
                 work.append(dependent)
 
-    def _end(self, node: Node, status: StepStatus) -> None:
+    def _end(self, node: Node, status: StepStatus, **fields: Any) -> None:
         node.status = status
         node.finished = True
         node.ended = self.backend.now()
@@ -456,7 +476,8 @@ class Run:
         if status is StepStatus.SUCCEEDED:
             self._emit(EventKind.SUCCEEDED, node, value=_last(node))
         else:
-            self._emit(EventKind(status.value), node, reason=node.reason, error=node.error)
+            self._emit(EventKind(status.value), node, reason=node.reason, error=node.error,
+                       **fields)
         if self._remaining == 0 and self._state == "running":
             self._complete()
 
@@ -485,12 +506,15 @@ class Run:
                 return
         node.error = error
         node.busy = False
-        self._end(node, StepStatus.FAILED)
-        if self._state != "running":
-            return
-        if self.fail_fast:
+        failure = None
+        if self.fail_fast and self._state == "running":
             failure = StepFailedError(node.id, error)
             failure.__cause__ = error
+            self.failure = failure  # before _end, which completes the run if it was last
+        self._end(node, StepStatus.FAILED, attempt=attempt.number, index=attempt.index)
+        if self._state != "running":
+            return
+        if failure is not None:
             self._cancel_later(self._stop(f"step {node.id!r} failed", failure))
         else:
             for dependent in node.dependents:

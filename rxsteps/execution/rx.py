@@ -1,9 +1,11 @@
 """Any reactivex scheduler as the place actions run.
 
-``spawn`` becomes ``scheduler.schedule`` and timers ``scheduler.schedule_relative``, so on
-a :class:`~reactivex.scheduler.VirtualTimeScheduler` (such as reactivex's
-``TestScheduler``) retry backoff and timeouts happen in virtual time and events are
-stamped with the virtual clock: timing can be tested exactly, without sleeping.
+``spawn`` becomes ``scheduler.schedule``. On a
+:class:`~reactivex.scheduler.VirtualTimeScheduler` (such as reactivex's
+``TestScheduler``) timers are ``scheduler.schedule_relative`` too, so retry backoff and
+timeouts happen in virtual time and events are stamped with the virtual clock: timing
+can be tested exactly, without sleeping. On real-time schedulers timers run on
+rxsteps' timer thread, so a timeout fires even when every scheduler thread is busy.
 Coroutine actions run on the background event loop.
 
 Schedulers that run work on the calling thread (``ImmediateScheduler``,
@@ -37,7 +39,7 @@ from reactivex import abc
 from reactivex.scheduler import VirtualTimeScheduler
 
 from .aio import background_loop, start_on_loop
-from .backend import Handle, schedule_timer
+from .backend import Handle, schedule_timer, timer_scheduler
 
 __all__ = ["RxSchedulerBackend"]
 
@@ -67,7 +69,10 @@ class RxSchedulerBackend:
         return start_on_loop(background_loop(), coro, context)
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
-        return schedule_timer(self.scheduler, delay, fn)
+        # Real-time timers go on rxsteps' own timer thread: a timeout must fire even
+        # when the scheduler's threads are all busy in the very action it times out.
+        scheduler = self.scheduler if self.virtual else timer_scheduler()
+        return schedule_timer(scheduler, delay, fn)
 
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
