@@ -70,10 +70,13 @@ def execute(scheduler_kind: str) -> Iterator[Callable[..., Outcome]]:
     def execute(graph: StepGraph, inputs: dict[str, Any] | None = None, **options: Any) -> Outcome:
         events: list[StepEvent] = []
         lock = threading.Lock()
+        user_on_event = options.pop("on_event", None)
 
         def record(event: StepEvent) -> None:
             with lock:
                 events.append(event)
+            if user_on_event is not None:
+                user_on_event(event)
 
         try:
             if scheduler_kind == "asyncio":

@@ -1,0 +1,130 @@
+"""StepGraph: building, validation by networkx, exact error messages."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from rxsteps import (
+    CycleError,
+    DuplicateStepError,
+    GraphError,
+    MissingDependencyError,
+    Step,
+    StepGraph,
+    run,
+)
+
+
+def test_cycle_names_its_path():
+    with pytest.raises(CycleError) as info:
+        StepGraph(
+            [
+                Step("a", lambda c: c, ["c"]),
+                Step("b", lambda a: a, ["a"]),
+                Step("c", lambda b: b, ["b"]),
+            ]
+        )
+    error = info.value
+    assert len(error.cycle) == 4 and error.cycle[0] == error.cycle[-1]
+    assert set(error.cycle) == {"a", "b", "c"}
+    assert str(error) == "cycle in step graph: " + " -> ".join(error.cycle)
+    # consecutive names are real edges: each depends on the one before it
+    graph_edges = {("c", "a"), ("a", "b"), ("b", "c")}
+    assert set(zip(error.cycle, error.cycle[1:], strict=False)) == graph_edges
+
+
+def test_self_loop_is_a_cycle():
+    with pytest.raises(CycleError, match=r"^cycle in step graph: a -> a$"):
+        StepGraph([Step("a", lambda a: a, ["a"])])
+
+
+def test_missing_dependency_names_step_and_suggests():
+    with pytest.raises(MissingDependencyError) as info:
+        StepGraph(
+            [Step("search", lambda q: q, ["query"]), Step("answer", lambda s: s, ["serch"])],
+            inputs=["query"],
+        )
+    error = info.value
+    assert str(error) == (
+        "step 'answer' depends on 'serch', which is neither a step nor a declared input; "
+        "did you mean 'search'?"
+    )
+    assert (error.step, error.missing, error.suggestions) == ("answer", "serch", ["search"])
+
+
+def test_missing_dependency_without_close_match():
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"^step 'a' depends on 'zzz', which is neither a step nor a declared input$",
+    ):
+        StepGraph([Step("a", lambda z: z, ["zzz"])])
+
+
+def test_duplicates_are_refused_as_they_are_added():
+    graph = StepGraph()
+    graph.add(Step("a", lambda: 1))
+    with pytest.raises(DuplicateStepError, match=r"^duplicate step id 'a'$"):
+        graph.add(Step("a", lambda: 2))
+    with pytest.raises(DuplicateStepError, match=r"^'q' is both a step and an input$"):
+        StepGraph([Step("q", lambda: 1)], inputs=["q"])
+
+
+def test_decorator_checks_duplicates_at_once_and_the_rest_at_run():
+    graph = StepGraph()
+
+    @graph.step
+    def a() -> int:
+        return 1
+
+    with pytest.raises(DuplicateStepError):
+
+        @graph.step(id="a")
+        def other() -> int:
+            return 2
+
+    @graph.step
+    def b(missing: int) -> int:
+        return missing
+
+    with pytest.raises(MissingDependencyError, match="step 'b' depends on 'missing'"):
+        run(graph)
+
+
+def _two(x, y):
+    return x + y
+
+
+def test_wrong_arity_is_refused_before_running():
+    with pytest.raises(TypeError) as info:
+        StepGraph([Step("a", lambda: 1), Step("b", _two, ["a"])])
+    assert str(info.value) == (
+        "step 'b': action _two(x, y) cannot be called with 1 positional argument; "
+        "the step depends on 1 ('a')"
+    )
+
+
+def test_graph_errors_are_value_errors_and_pickle():
+    assert issubclass(GraphError, ValueError)
+    error = pickle.loads(pickle.dumps(CycleError(["a", "b", "a"])))
+    assert error.cycle == ["a", "b", "a"]
+
+
+def test_mapping_and_order():
+    graph = StepGraph(
+        [Step("c", lambda a, b: 0, ["a", "b"]), Step("b", lambda a: 0, ["a"]), Step("a", lambda: 0)]
+    )
+    assert set(graph) == {"a", "b", "c"}
+    assert graph.order() == ["a", "b", "c"]
+    assert graph.dependents("a") == ["c", "b"] or set(graph.dependents("a")) == {"b", "c"}
+    nx_graph = graph.to_networkx()
+    assert nx_graph.has_edge("a", "c")
+    assert repr(graph) == "StepGraph(3 steps, inputs=[])"
+    assert len(graph) == 3
+
+
+def test_inputs_are_nodes_marked_as_inputs():
+    graph = StepGraph([Step("s", lambda q: q, ["q"])], inputs=["q"])
+    assert graph.to_networkx().nodes["q"]["input"] is True
+    assert graph.inputs == ("q",)

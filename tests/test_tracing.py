@@ -1,0 +1,87 @@
+"""OpenTelemetry spans: one per run, one per attempt, parented right on every scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+from rxsteps import Retry, Step, StepGraph
+
+
+@pytest.fixture
+def spans() -> Any:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+def test_step_spans_are_children_of_the_run_span(execute, spans, scheduler_kind):
+    provider, exporter = spans
+    user_tracer = provider.get_tracer("user")  # what user code inside an action uses
+
+    def _user_span(name: str) -> None:
+        with user_tracer.start_as_current_span(name):
+            pass
+
+    async def _async_step(x: int) -> int:
+        await asyncio.sleep(0)
+        _user_span("inside-async")
+        return x + 1
+
+    def _sync_step() -> int:
+        _user_span("inside-sync")
+        return 1
+
+    attempts: list[int] = []
+
+    def flaky(x: int) -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("first")
+        return x
+
+    graph = StepGraph(
+        [
+            Step("sync", _sync_step),
+            Step("async", _async_step, ["sync"]),
+            Step("flaky", flaky, ["async"], retry=Retry(attempts=2, backoff=0)),
+        ]
+    )
+    outcome = execute(graph, tracer_provider=provider)
+    assert outcome.error is None
+    finished = exporter.get_finished_spans()
+    runs = [s for s in finished if s.name == "rxsteps.run"]
+    assert len(runs) == 1
+    run_span = runs[0]
+    assert run_span.attributes["rxsteps.step_count"] == 3
+    assert run_span.attributes["rxsteps.scheduler"]
+    steps = [s for s in finished if s.name == "rxsteps.step"]
+    assert sorted((s.attributes["rxsteps.step.id"], s.attributes["rxsteps.step.attempt"]) for s in steps) == [
+        ("async", 1), ("flaky", 1), ("flaky", 2), ("sync", 1)
+    ]
+    for span in steps:
+        assert span.parent is not None and span.parent.span_id == run_span.context.span_id
+        assert span.context.trace_id == run_span.context.trace_id
+    by_id = {s.attributes["rxsteps.step.id"]: s for s in steps if s.attributes["rxsteps.step.attempt"] == 1}
+    for user_name, step in (("inside-sync", "sync"), ("inside-async", "async")):
+        user = next(s for s in finished if s.name == user_name)
+        assert user.parent.span_id == by_id[step].context.span_id
+    failed = next(s for s in steps if s.attributes["rxsteps.step.id"] == "flaky" and s.attributes["rxsteps.step.attempt"] == 1)
+    assert failed.status.status_code is StatusCode.ERROR
+    assert any(event.name == "exception" for event in failed.events)
+    # a step links to the spans of the dependency attempts that fed it
+    assert [link.context.span_id for link in by_id["async"].links] == [by_id["sync"].context.span_id]
+
+
+def test_no_sdk_no_step_spans(execute):
+    from opentelemetry.trace import NoOpTracerProvider
+
+    outcome = execute(StepGraph([Step("a", lambda: 1)]), tracer_provider=NoOpTracerProvider())
+    assert outcome.values() == {"a": 1}
