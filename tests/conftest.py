@@ -86,9 +86,7 @@ def execute(scheduler_kind: str) -> Iterator[Callable[..., Outcome]]:
                     )
                 )
             else:
-                result = rxsteps.run(
-                    graph, inputs, scheduler=scheduler, on_event=record, **options
-                )
+                result = rxsteps.run(graph, inputs, scheduler=scheduler, on_event=record, **options)
         except rxsteps.StepFailedError as error:
             return Outcome(error.result, error, events)
         return Outcome(result, None, events)

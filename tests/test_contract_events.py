@@ -76,7 +76,9 @@ def test_single_value_step_succeeds_before_any_dependent_starts(execute):
         [Step("a", lambda: 1)] + [Step(f"d{i}", lambda a: a, ["a"]) for i in range(5)]
     )
     events = execute(graph).events
-    succeeded = next(i for i, e in enumerate(events) if e.step == "a" and e.kind is EventKind.SUCCEEDED)
+    succeeded = next(
+        i for i, e in enumerate(events) if e.step == "a" and e.kind is EventKind.SUCCEEDED
+    )
     first_dependent = min(i for i, e in enumerate(events) if e.step != "a")
     assert succeeded < first_dependent
 

@@ -110,9 +110,13 @@ def test_retry_until_success_with_retrying_events(execute):
     assert outcome.values() == {"flaky": "ok"}
     kinds = outcome.kinds("flaky")
     assert kinds == [
-        EventKind.STARTED, EventKind.RETRYING,
-        EventKind.STARTED, EventKind.RETRYING,
-        EventKind.STARTED, EventKind.EMITTED, EventKind.SUCCEEDED,
+        EventKind.STARTED,
+        EventKind.RETRYING,
+        EventKind.STARTED,
+        EventKind.RETRYING,
+        EventKind.STARTED,
+        EventKind.EMITTED,
+        EventKind.SUCCEEDED,
     ]
     retrying = [e for e in outcome.events if e.kind is EventKind.RETRYING]
     assert [e.attempt for e in retrying] == [1, 2]
@@ -148,9 +152,7 @@ def test_sync_timeout_abandons_the_attempt_and_discards_its_late_result(execute,
             return "late"
         return "fresh"
 
-    graph = StepGraph(
-        [Step("s", sometimes_slow, timeout=0.2, retry=Retry(attempts=2, backoff=0))]
-    )
+    graph = StepGraph([Step("s", sometimes_slow, timeout=0.2, retry=Retry(attempts=2, backoff=0))])
     outcome = execute(graph)
     assert outcome.values() == {"s": "fresh"}
     first = outcome.result.attempts[0]

@@ -91,7 +91,9 @@ def test_every_kind_of_action(execute):
     assert result.emitted("asyncgen") == [1, 2, 3]
     assert result.emitted("observable") == [10, 11, 12]
     assert result["returns_coroutine"] == 8
-    assert [e.value for e in outcome.events if e.step == "generator" and e.kind is EventKind.EMITTED] == [1, 2, 3]
+    assert [
+        e.value for e in outcome.events if e.step == "generator" and e.kind is EventKind.EMITTED
+    ] == [1, 2, 3]
 
 
 def test_runnables_get_one_input(execute):
@@ -223,4 +225,7 @@ def test_decorated_graph(execute):
     def answer(w: list[str], q: str) -> str:
         return f"{q}:{len(w)}"
 
-    assert execute(graph, {"query": "a b c"}).values() == {"words": ["a", "b", "c"], "answer": "a b c:3"}
+    assert execute(graph, {"query": "a b c"}).values() == {
+        "words": ["a", "b", "c"],
+        "answer": "a b c:3",
+    }

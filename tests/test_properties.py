@@ -80,21 +80,26 @@ def build(specs: list[Spec]) -> tuple[StepGraph, Counter[str]]:
                 calls[name] += 1
 
         if spec.kind == "function":
+
             def function(*args: int) -> int:
                 count()
                 return _value(i, args)
+
             return function
         if spec.kind == "coroutine":
+
             async def coroutine(*args: int) -> int:
                 count()
                 await asyncio.sleep(0)
                 return _value(i, args)
+
             return coroutine
 
         def generator(*args: int) -> Any:
             count()
             for j in range(spec.fanout):
                 yield _value(i, args, j)
+
         return generator
 
     steps = [

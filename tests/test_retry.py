@@ -46,8 +46,11 @@ def test_timeouts_are_retried_by_default() -> None:
         ({"max_backoff": -1}, ValueError, "Retry: max_backoff must not be negative, got -1"),
         ({"multiplier": 0.5}, ValueError, "Retry: multiplier must be at least 1, got 0.5"),
         ({"jitter": 2}, ValueError, "Retry: jitter must be between 0 and 1, got 2"),
-        ({"on": "ValueError"}, TypeError,
-         "Retry: on must be exception types or a predicate, got 'ValueError'"),
+        (
+            {"on": "ValueError"},
+            TypeError,
+            "Retry: on must be exception types or a predicate, got 'ValueError'",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, error, message) -> None:

@@ -28,7 +28,9 @@ def _total(*xs: int) -> int:
 
 def test_20000_step_chain(execute):
     limit, gc_enabled = sys.getrecursionlimit(), gc.isenabled()
-    steps = [Step("c0", _one)] + [Step(f"c{i}", _increment, [f"c{i - 1}"]) for i in range(1, 20_000)]
+    steps = [Step("c0", _one)] + [
+        Step(f"c{i}", _increment, [f"c{i - 1}"]) for i in range(1, 20_000)
+    ]
     outcome = execute(StepGraph(steps))
     assert outcome.error is None
     assert outcome.result["c19999"] == 20_000
@@ -42,7 +44,11 @@ def _random_dag(n: int, width: int = 50, seed: int = 7) -> tuple[list[Step], dic
     for i in range(n):
         layer = i // width
         lo, hi = max(0, (layer - 2) * width), layer * width
-        deps = [f"s{j}" for j in rnd.sample(range(lo, hi), min(hi - lo, rnd.randint(1, 3)))] if hi else []
+        deps = (
+            [f"s{j}" for j in rnd.sample(range(lo, hi), min(hi - lo, rnd.randint(1, 3)))]
+            if hi
+            else []
+        )
         steps.append(Step(f"s{i}", _total if deps else _one, deps))
         values[f"s{i}"] = _total(*(values[d] for d in deps)) if deps else 1
     return steps, values
@@ -52,8 +58,5 @@ def _random_dag(n: int, width: int = 50, seed: int = 7) -> tuple[list[Step], dic
 def test_100000_step_random_dag(scheduler):
     steps, expected = _random_dag(100_000)
     graph = StepGraph(steps)
-    if scheduler == "asyncio":
-        result = asyncio.run(arun(graph))
-    else:
-        result = run(graph, scheduler=scheduler)
+    result = asyncio.run(arun(graph)) if scheduler == "asyncio" else run(graph, scheduler=scheduler)
     assert dict(result) == expected

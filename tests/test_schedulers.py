@@ -14,7 +14,9 @@ from rxsteps import InputError, SchedulerError, Step, StepGraph, arun, observe, 
 GRAPH = StepGraph([Step("echo", lambda q: q, ["query"])], inputs=["query"])
 
 
-@pytest.mark.parametrize("scheduler", [ImmediateScheduler(), CurrentThreadScheduler(), TrampolineScheduler()])
+@pytest.mark.parametrize(
+    "scheduler", [ImmediateScheduler(), CurrentThreadScheduler(), TrampolineScheduler()]
+)
 def test_schedulers_on_the_calling_thread_are_refused(scheduler):
     name = type(scheduler).__name__
     with pytest.raises(SchedulerError) as info:
@@ -41,7 +43,7 @@ def test_unknown_scheduler_object():
 
 
 def test_run_refuses_a_virtual_time_scheduler():
-    with pytest.raises(SchedulerError, match="^run\\(\\) cannot wait on a virtual-time scheduler"):
+    with pytest.raises(SchedulerError, match=r"^run\(\) cannot wait on a virtual-time scheduler"):
         run(GRAPH, {"query": 1}, scheduler=TestScheduler())
 
 
@@ -55,7 +57,11 @@ def test_run_inside_the_loop_it_needs_is_refused():
 
 def test_asyncio_scheduler_from_reactivex_uses_its_loop():
     async def main() -> object:
-        return (await arun(GRAPH, {"query": "q"}, scheduler=AsyncIOScheduler(asyncio.get_running_loop())))["echo"]
+        return (
+            await arun(
+                GRAPH, {"query": "q"}, scheduler=AsyncIOScheduler(asyncio.get_running_loop())
+            )
+        )["echo"]
 
     assert asyncio.run(main()) == "q"
 
@@ -63,7 +69,10 @@ def test_asyncio_scheduler_from_reactivex_uses_its_loop():
 def test_missing_and_unknown_inputs_fail_before_anything_runs():
     calls: list[int] = []
     graph = StepGraph(
-        [Step("a", lambda q: calls.append(1), ["query"]), Step("b", lambda q: calls.append(2), ["query"])],
+        [
+            Step("a", lambda q: calls.append(1), ["query"]),
+            Step("b", lambda q: calls.append(2), ["query"]),
+        ],
         inputs=["query"],
     )
     with pytest.raises(InputError) as info:
@@ -72,7 +81,9 @@ def test_missing_and_unknown_inputs_fail_before_anything_runs():
     assert info.value.name == "query"
     with pytest.raises(InputError) as info:
         run(graph, {"query": 1, "qery": 2})
-    assert str(info.value) == "unknown input 'qery'; did you mean 'query'? The graph declares: 'query'"
+    assert (
+        str(info.value) == "unknown input 'qery'; did you mean 'query'? The graph declares: 'query'"
+    )
     with pytest.raises(InputError):
         observe(graph, {})
     assert calls == []

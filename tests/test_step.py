@@ -56,18 +56,37 @@ def test_streaming_property() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"action": 3}, TypeError, "step 's': action must be callable or have invoke/ainvoke, got int"),
-        ({"action": print, "timeout": 0}, ValueError,
-         "step 's': timeout must be a positive number of seconds, got 0"),
-        ({"action": print, "timeout": -1.5}, ValueError,
-         "step 's': timeout must be a positive number of seconds, got -1.5"),
-        ({"action": print, "timeout": "5"}, ValueError,
-         "step 's': timeout must be a positive number of seconds, got '5'"),
-        ({"action": print, "depends": "abc"}, TypeError,
-         "step 's': depends must be a list of names, not a string"),
+        (
+            {"action": 3},
+            TypeError,
+            "step 's': action must be callable or have invoke/ainvoke, got int",
+        ),
+        (
+            {"action": print, "timeout": 0},
+            ValueError,
+            "step 's': timeout must be a positive number of seconds, got 0",
+        ),
+        (
+            {"action": print, "timeout": -1.5},
+            ValueError,
+            "step 's': timeout must be a positive number of seconds, got -1.5",
+        ),
+        (
+            {"action": print, "timeout": "5"},
+            ValueError,
+            "step 's': timeout must be a positive number of seconds, got '5'",
+        ),
+        (
+            {"action": print, "depends": "abc"},
+            TypeError,
+            "step 's': depends must be a list of names, not a string",
+        ),
         ({"action": print, "retry": 3}, TypeError, "step 's': retry must be a Retry, got 3"),
-        ({"action": print, "join": "merge"}, ValueError,
-         "step 's': join must be one of zip, latest, collect, got 'merge'"),
+        (
+            {"action": print, "join": "merge"},
+            ValueError,
+            "step 's': join must be one of zip, latest, collect, got 'merge'",
+        ),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:

@@ -63,21 +63,31 @@ def test_step_spans_are_children_of_the_run_span(execute, spans, scheduler_kind)
     assert run_span.attributes["rxsteps.step_count"] == 3
     assert run_span.attributes["rxsteps.scheduler"]
     steps = [s for s in finished if s.name == "rxsteps.step"]
-    assert sorted((s.attributes["rxsteps.step.id"], s.attributes["rxsteps.step.attempt"]) for s in steps) == [
-        ("async", 1), ("flaky", 1), ("flaky", 2), ("sync", 1)
-    ]
+    assert sorted(
+        (s.attributes["rxsteps.step.id"], s.attributes["rxsteps.step.attempt"]) for s in steps
+    ) == [("async", 1), ("flaky", 1), ("flaky", 2), ("sync", 1)]
     for span in steps:
         assert span.parent is not None and span.parent.span_id == run_span.context.span_id
         assert span.context.trace_id == run_span.context.trace_id
-    by_id = {s.attributes["rxsteps.step.id"]: s for s in steps if s.attributes["rxsteps.step.attempt"] == 1}
+    by_id = {
+        s.attributes["rxsteps.step.id"]: s
+        for s in steps
+        if s.attributes["rxsteps.step.attempt"] == 1
+    }
     for user_name, step in (("inside-sync", "sync"), ("inside-async", "async")):
         user = next(s for s in finished if s.name == user_name)
         assert user.parent.span_id == by_id[step].context.span_id
-    failed = next(s for s in steps if s.attributes["rxsteps.step.id"] == "flaky" and s.attributes["rxsteps.step.attempt"] == 1)
+    failed = next(
+        s
+        for s in steps
+        if s.attributes["rxsteps.step.id"] == "flaky" and s.attributes["rxsteps.step.attempt"] == 1
+    )
     assert failed.status.status_code is StatusCode.ERROR
     assert any(event.name == "exception" for event in failed.events)
     # a step links to the spans of the dependency attempts that fed it
-    assert [link.context.span_id for link in by_id["async"].links] == [by_id["sync"].context.span_id]
+    assert [link.context.span_id for link in by_id["async"].links] == [
+        by_id["sync"].context.span_id
+    ]
 
 
 def test_no_sdk_no_step_spans(execute):

@@ -9,7 +9,9 @@ from reactivex.testing import TestScheduler
 from rxsteps import EventKind, Retry, Step, StepEvent, StepGraph, StepTimeoutError, observe
 
 
-def _collect(graph: StepGraph, scheduler: TestScheduler) -> tuple[list[StepEvent], list[BaseException]]:
+def _collect(
+    graph: StepGraph, scheduler: TestScheduler
+) -> tuple[list[StepEvent], list[BaseException]]:
     events: list[StepEvent] = []
     errors: list[BaseException] = []
     observe(graph, scheduler=scheduler).subscribe(events.append, errors.append)
@@ -27,7 +29,9 @@ def test_retry_backoff_happens_at_exact_virtual_times():
             raise ConnectionError("again")
         return "ok"
 
-    graph = StepGraph([Step("f", flaky, retry=Retry(attempts=4, backoff=10, multiplier=3, max_backoff=1000))])
+    graph = StepGraph(
+        [Step("f", flaky, retry=Retry(attempts=4, backoff=10, multiplier=3, max_backoff=1000))]
+    )
     events, errors = _collect(graph, scheduler)
     assert errors == []
     assert calls == [0.0, 10.0, 40.0, 130.0]
@@ -38,9 +42,7 @@ def test_retry_backoff_happens_at_exact_virtual_times():
 
 def test_timeout_of_an_observable_in_virtual_time():
     scheduler = TestScheduler()
-    graph = StepGraph(
-        [Step("slow", lambda: rx.timer(100.0, scheduler=scheduler), timeout=30)]
-    )
+    graph = StepGraph([Step("slow", lambda: rx.timer(100.0, scheduler=scheduler), timeout=30)])
     events, errors = _collect(graph, scheduler)
     failed = [e for e in events if e.kind is EventKind.FAILED]
     assert len(failed) == 1 and failed[0].time == 30.0
@@ -58,5 +60,7 @@ def test_streaming_observable_values_arrive_at_their_virtual_times():
     )
     events, errors = _collect(graph, scheduler)
     assert errors == []
-    emitted = [(e.time, e.value) for e in events if e.step == "double" and e.kind is EventKind.EMITTED]
+    emitted = [
+        (e.time, e.value) for e in events if e.step == "double" and e.kind is EventKind.EMITTED
+    ]
     assert emitted == [(5.0, 0), (10.0, 2), (15.0, 4)]

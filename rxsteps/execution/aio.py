@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import threading
 import time
@@ -55,10 +56,8 @@ class _TaskHandle:
         if _running_loop() is self._loop:
             task.cancel()
         else:
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop took the task with it
                 self._loop.call_soon_threadsafe(task.cancel)
-            except RuntimeError:  # the loop closed; the task is gone with it
-                pass
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -132,10 +131,8 @@ class _TimerHandle:
             if _running_loop() is self._loop:
                 handle.cancel()
             else:
-                try:
+                with contextlib.suppress(RuntimeError):
                     self._loop.call_soon_threadsafe(handle.cancel)
-                except RuntimeError:
-                    pass
 
 
 class AsyncioBackend:

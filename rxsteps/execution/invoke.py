@@ -168,11 +168,14 @@ def _subscribe(run: Run, attempt: ActiveAttempt, observable: Observable[Any]) ->
         if not run.emit_value(attempt, value) and holder:
             holder[0].dispose()
 
+    def on_error(error: Exception) -> None:
+        run.finish(attempt, error=error)
+
+    def on_completed() -> None:
+        run.finish(attempt)
+
     subscription = observable.subscribe(
-        on_next,
-        lambda error: run.finish(attempt, error=error),
-        lambda: run.finish(attempt),
-        scheduler=getattr(run.backend, "scheduler", None),
+        on_next, on_error, on_completed, scheduler=getattr(run.backend, "scheduler", None)
     )
     holder.append(subscription)
     attempt.handle = _Disposer(subscription)

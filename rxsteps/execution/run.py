@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -611,7 +612,5 @@ def _ignore(_event: Any) -> None:
 
 def _cancel_all(handles: list[Any]) -> None:
     for handle in handles:
-        try:
+        with contextlib.suppress(Exception):  # best effort, like reactivex disposal
             handle.cancel()
-        except Exception:  # pragma: no cover - best effort, like reactivex disposal
-            pass

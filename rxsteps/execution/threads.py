@@ -90,7 +90,7 @@ class WorkerPool:
                 fn(arg)
             except BaseException:  # pragma: no cover - the engine catches its own errors
                 log.exception("rxsteps worker: unexpected error")
-            fn = arg = None  # drop references while idle
+            del fn, arg  # drop references while idle
             with self._lock:
                 self._idle += 1
 
