@@ -22,7 +22,7 @@ Example:
     ...                Step("b", lambda a: a, depends=["a"])]).validate()
     ... except CycleError as error:
     ...     print(error.cycle)
-    ['a', 'b', 'a']
+    ['b', 'a', 'b']
 """
 
 from __future__ import annotations
@@ -67,6 +67,9 @@ class CycleError(GraphError):
         self.cycle = list(cycle)
         super().__init__("cycle in step graph: " + " -> ".join(self.cycle))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.cycle,))
+
 
 class MissingDependencyError(GraphError):
     """A step depends on a name that is neither a step nor a declared input.
@@ -89,6 +92,9 @@ class MissingDependencyError(GraphError):
             message += "; did you mean " + " or ".join(map(repr, self.suggestions)) + "?"
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.step, self.missing, self.suggestions))
+
 
 class DuplicateStepError(GraphError):
     """Two steps share an id, or a step id is also an input name.
@@ -99,10 +105,14 @@ class DuplicateStepError(GraphError):
 
     def __init__(self, step: str, *, is_input: bool = False) -> None:
         self.step = step
+        self.is_input = is_input
         if is_input:
             super().__init__(f"{step!r} is both a step and an input")
         else:
             super().__init__(f"duplicate step id {step!r}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_duplicate, (self.step, self.is_input))
 
 
 class InputError(RxStepsError, ValueError):
@@ -115,6 +125,9 @@ class InputError(RxStepsError, ValueError):
     def __init__(self, message: str, name: str) -> None:
         self.name = name
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.name))
 
 
 class SchedulerError(RxStepsError, ValueError):
@@ -175,3 +188,7 @@ class StepCancelledError(RxStepsError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.step,))
+
+
+def _rebuild_duplicate(step: str, is_input: bool) -> DuplicateStepError:
+    return DuplicateStepError(step, is_input=is_input)
