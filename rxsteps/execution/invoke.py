@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["drive", "end_span", "launch", "prepare"]
 
+_PLAIN = frozenset({int, float, str, bytes, bool, type(None), dict, list, tuple, set})
+
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # keeps pickling errors reproducible
 
 
@@ -135,6 +137,8 @@ def _run_sync(run: Run, attempt: ActiveAttempt) -> ActiveAttempt | None:
             value = step.action.invoke(runnable_input(node, attempt.args))  # type: ignore[union-attr]
         else:
             value = step.action(*attempt.args)  # type: ignore[union-attr]
+        if type(value) in _PLAIN:  # the common case, without the checks below
+            return run.finish(attempt, value, inline=True)
         if inspect.isgenerator(value):
             return _drain_generator(run, attempt, value)
     except BaseException as error:

@@ -1,0 +1,150 @@
+"""Cancellation storms: runs disposed at random moments, thousands of times.
+
+After each disposal: no attempt begins after ``cancel()`` returned, and every action
+entered after that belongs to an attempt begun before it (handed to a worker, it may
+reach its first line a moment later; it is abandoned and told to stop), no
+asyncio task is left pending, no thread stays blocked in an action, and nothing is
+logged as destroyed while pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from rxsteps import Step, StepGraph, current
+from rxsteps.execution.aio import background_loop
+from rxsteps.execution.resolve import resolve_backend
+from rxsteps.execution.run import Run
+
+ENTRIES: list[tuple[float, str, int]] = []
+_LOCK = threading.Lock()
+
+
+def _enter(step: str) -> Any:
+    context = current()
+    with _LOCK:
+        ENTRIES.append((time.monotonic(), step, context.attempt))
+    return context
+
+
+def _sync(name: str, rnd: random.Random) -> Any:
+    delay = rnd.choice([0, 0, 0.0005, 0.002])
+
+    def action(*_: Any) -> str:
+        context = _enter(name)
+        if delay:
+            context.wait(delay)
+        return name
+
+    return action
+
+
+def _async(name: str, rnd: random.Random) -> Any:
+    delay = rnd.choice([0, 0.0005, 0.002])
+
+    async def action(*_: Any) -> str:
+        _enter(name)
+        await asyncio.sleep(delay)
+        return name
+
+    return action
+
+
+def _stream(name: str) -> Any:
+    def action(*_: Any) -> Any:
+        _enter(name)
+        yield from range(3)
+
+    return action
+
+
+def _graph(seed: int) -> StepGraph:
+    rnd = random.Random(seed)
+    steps = []
+    for i in range(30):
+        deps = [f"s{d}" for d in rnd.sample(range(i), min(i, rnd.randint(0, 2)))]
+        kind = rnd.choice(["sync", "sync", "async", "stream"])
+        name = f"s{i}"
+        action = (
+            _sync(name, rnd)
+            if kind == "sync"
+            else _async(name, rnd)
+            if kind == "async"
+            else _stream(name)
+        )
+        steps.append(Step(name, action, deps))
+    return StepGraph(steps)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
+def test_cancellation_storm(scheduler: str, caplog: pytest.LogCaptureFixture) -> None:
+    rnd = random.Random(2026)
+    graphs = [_graph(seed) for seed in range(20)]
+    violations: list[tuple[str, int]] = []
+    caplog.set_level(logging.ERROR)
+    for storm in range(1500):
+        ENTRIES.clear()
+        done = threading.Event()
+        run = Run(
+            graphs[storm % 20],
+            {},
+            resolve_backend(scheduler),
+            on_done=lambda _, done=done: done.set(),
+        )
+        run.start()
+        pause = rnd.choice([0, 0, 0.0002, 0.001, 0.003])
+        if pause:
+            time.sleep(pause)  # a random moment, not a synchronisation
+        run.cancel("storm")
+        disposed_at = time.monotonic()
+        assert done.wait(10), "the run did not finish after cancel()"
+        assert run.result is not None
+        attempts = run.result.attempts
+        violations.extend((a.step, a.attempt) for a in attempts if a.start > disposed_at)
+        begun = {(a.step, a.attempt) for a in attempts if a.start <= disposed_at}
+        with _LOCK:
+            late = [(s, a) for t, s, a in ENTRIES if t > disposed_at and (s, a) not in begun]
+        violations.extend(late)
+    assert violations == []
+    _assert_no_pending_tasks()
+    _assert_no_thread_blocked_in_an_action()
+    assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
+
+
+def _assert_no_pending_tasks() -> None:
+    loop = background_loop()
+
+    async def others() -> int:
+        return len(asyncio.all_tasks() - {asyncio.current_task()})
+
+    deadline = time.monotonic() + 10
+    while asyncio.run_coroutine_threadsafe(others(), loop).result(5):
+        assert time.monotonic() < deadline, "asyncio tasks still pending"
+        threading.Event().wait(0.01)
+
+
+def _assert_no_thread_blocked_in_an_action() -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        frames = sys._current_frames().values()
+        stuck = [f for f in frames if _in_action(f)]
+        if not stuck:
+            return
+        assert time.monotonic() < deadline, "a thread is still blocked in an action"
+        threading.Event().wait(0.01)
+
+
+def _in_action(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "action" and frame.f_code.co_filename == __file__:
+            return True
+        frame = frame.f_back
+    return False
