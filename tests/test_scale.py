@@ -5,11 +5,10 @@ changed."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import random
 import sys
-
-import pytest
 
 from rxsteps import Step, StepGraph, arun, run
 
@@ -54,9 +53,22 @@ def _random_dag(n: int, width: int = 50, seed: int = 7) -> tuple[list[Step], dic
     return steps, values
 
 
-@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
-def test_100000_step_random_dag(scheduler):
+@functools.cache
+def _big_graph() -> tuple[StepGraph, dict[str, int]]:
     steps, expected = _random_dag(100_000)
-    graph = StepGraph(steps)
-    result = asyncio.run(arun(graph)) if scheduler == "asyncio" else run(graph, scheduler=scheduler)
+    return StepGraph(steps), expected
+
+
+def test_100000_step_random_dag(scheduler_kind):
+    from tests.conftest import _make_scheduler
+
+    graph, expected = _big_graph()
+    scheduler, close = _make_scheduler(scheduler_kind)
+    try:
+        if scheduler_kind == "asyncio":
+            result = asyncio.run(arun(graph))
+        else:
+            result = run(graph, scheduler=scheduler)
+    finally:
+        close()
     assert dict(result) == expected

@@ -1,0 +1,58 @@
+"""observe(): a cold observable, one run per subscription, ending as the run ends."""
+
+from __future__ import annotations
+
+import threading
+
+import reactivex.operators as ops
+
+from rxsteps import EventKind, Step, StepFailedError, StepGraph, observe
+
+
+def test_each_subscription_is_an_independent_run():
+    calls: list[int] = []
+    lock = threading.Lock()
+
+    def count() -> int:
+        with lock:
+            calls.append(1)
+            return len(calls)
+
+    events = observe(StepGraph([Step("a", count)]))
+    first = events.pipe(ops.to_list()).run()
+    second = events.pipe(ops.to_list()).run()
+    assert len(calls) == 2
+    assert [e.value for e in first if e.kind is EventKind.SUCCEEDED] == [1]
+    assert [e.value for e in second if e.kind is EventKind.SUCCEEDED] == [2]
+
+
+def test_fail_fast_errors_after_failed_and_cancelled_events():
+    gate = threading.Event()
+
+    def bad() -> None:
+        raise ValueError("boom")
+
+    graph = StepGraph([Step("bad", bad), Step("slow", lambda: gate.wait(10))])
+    seen: list[object] = []
+    done = threading.Event()
+    observe(graph).subscribe(seen.append, lambda e: (seen.append(e), done.set()))
+    assert done.wait(10)
+    gate.set()
+    *events, error = seen
+    assert isinstance(error, StepFailedError) and error.step == "bad"
+    kinds = [(e.step, e.kind) for e in events]
+    assert ("bad", EventKind.FAILED) in kinds
+    assert kinds.index(("bad", EventKind.FAILED)) < len(kinds)
+    terminal = {e.step: e.kind for e in events if e.kind.terminal}
+    assert terminal == {"bad": EventKind.FAILED, "slow": EventKind.CANCELLED}
+    assert error.result is not None and error.result.reasons["slow"] == "step 'bad' failed"
+
+
+def test_completes_after_the_last_event():
+    order: list[str] = []
+    done = threading.Event()
+    observe(StepGraph([Step("a", lambda: 1)])).subscribe(
+        lambda e: order.append(e.kind.name), on_completed=lambda: (order.append("done"), done.set())
+    )
+    assert done.wait(10)
+    assert order == ["STARTED", "EMITTED", "SUCCEEDED", "done"]
