@@ -190,8 +190,8 @@ class Run:
         wake a driver for every waiting step. Returns whether to keep watching."""
         with self._lock:
             ready = self._ready_sync
-            if self._state != "running" or not ready:
-                self._watched = False
+            if self._state != "running" or not ready or self._running >= self._limit:
+                self._watched = False  # the next finishing step looks again
                 return False
             since = self.backend.now() - tick
             stuck = False
