@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
@@ -113,7 +114,6 @@ class StepGraph(Mapping[str, Step]):
     def step(
         self,
         function: _F | None = None,
-        /,
         *,
         id: str | None = None,
         depends: Iterable[str] | None = None,
@@ -226,12 +226,102 @@ class StepGraph(Mapping[str, Step]):
         assert self._nx is not None
         return list(self._nx.successors(step_id))
 
-    # -- renderings (implemented in drawing.py) ---------------------------------------
+    # -- renderings (implemented in drawing.py, critical.py, renderings.py) ------------
 
     def draw(
-        self, path: str | None = None, *, result: RunResult | None = None, ax: Any = None
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        result: RunResult | None = None,
+        ax: Any = None,
     ) -> Figure:
-        """Draw the DAG with matplotlib; see :func:`rxsteps.drawing.draw_graph`."""
+        """Draw the DAG with matplotlib; see :func:`rxsteps.drawing.draw_graph`.
+
+        Args:
+            path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
+            result: A run of this graph, to colour the boxes by status and outline
+                the critical path.
+            ax: Matplotlib axes to draw into, instead of a new figure.
+
+        Returns:
+            The ``matplotlib.figure.Figure``.
+
+        Raises:
+            ImportError: matplotlib is not installed (``pip install 'rxsteps[draw]'``).
+
+        Example:
+            >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])])
+            >>> bool(graph.draw().get_size_inches()[0] > 0)
+            True
+        """
         from .drawing import draw_graph
 
         return draw_graph(self, path, result=result, ax=ax)
+
+    def critical_path(self, durations: Mapping[str, float]) -> tuple[list[str], float]:
+        """The longest chain of steps for planned ``durations`` (missing steps: 0 s).
+
+        See :func:`rxsteps.critical.planned_critical_path`.
+
+        Args:
+            durations: Planned seconds per step id.
+
+        Returns:
+            ``(step_ids, total_seconds)`` of the longest chain.
+
+        Raises:
+            ValueError: A duration is negative or names no step.
+
+        Example:
+            >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])])
+            >>> graph.critical_path({"a": 1.5, "b": 2})
+            (['a', 'b'], 3.5)
+        """
+        from .critical import planned_critical_path
+
+        return planned_critical_path(self, durations)
+
+    def to_mermaid(self) -> str:
+        """A Mermaid ``flowchart LR``; see :func:`rxsteps.renderings.to_mermaid`.
+
+        Returns:
+            The Mermaid source (inputs as parallelograms, ids made safe).
+
+        Example:
+            >>> print(StepGraph([Step("a", lambda: 1)]).to_mermaid())
+            flowchart LR
+                s_a["a"]
+        """
+        from .renderings import to_mermaid
+
+        return to_mermaid(self)
+
+    def to_text(self, *, ascii_only: bool = False) -> str:
+        """The graph as terminal text; see :func:`rxsteps.renderings.to_text`.
+
+        Args:
+            ascii_only: Draw with ASCII characters only.
+
+        Returns:
+            The tree drawn by ``networkx.generate_network_text``.
+
+        Example:
+            >>> print(StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])]).to_text())
+            ╙── a
+                └─╼ b
+        """
+        from .renderings import to_text
+
+        return to_text(self, ascii_only=ascii_only)
+
+    def _repr_png_(self) -> bytes | None:
+        """The drawing as PNG, for Jupyter; ``None`` without matplotlib."""
+        from .renderings import repr_png
+
+        return repr_png(self)
+
+    def _repr_svg_(self) -> str | None:
+        """The drawing as SVG, for Jupyter; ``None`` without matplotlib."""
+        from .renderings import repr_svg
+
+        return repr_svg(self)

@@ -18,9 +18,11 @@ Example:
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,8 +48,9 @@ class StepStatus(enum.Enum):
         return self not in (StepStatus.PENDING, StepStatus.RUNNING)
 
 
-class Attempt(NamedTuple):
-    """One attempt of one call of a step.
+@dataclass(slots=True)
+class Attempt:
+    """One attempt of one call of a step (a read-only record).
 
     Attributes:
         step: The step id.
@@ -204,16 +207,56 @@ class RunResult(Mapping[str, Any]):
         names = ", ".join(map(repr, self.errors))
         raise ExceptionGroup(f"{len(members)} step(s) failed: {names}", members)
 
-    # -- pictures (implemented in drawing.py / timeline.py) --------------------------
+    # -- pictures (implemented in critical.py, timeline.py, renderings.py) ------------
 
     def critical_path(self) -> tuple[list[str], float]:
-        """The chain of steps that bounded the makespan, and its duration in seconds."""
+        """The chain of steps that bounded the makespan, and its duration in seconds.
+
+        Walks back from the step that ended last, each time to the dependency that
+        ended latest; see :func:`rxsteps.critical.result_critical_path`.
+
+        Returns:
+            ``(step_ids, seconds)``; ``([], 0.0)`` if no step ran.
+
+        Example:
+            >>> from rxsteps import Step, StepGraph, run
+            >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])])
+            >>> run(graph).critical_path()[0]
+            ['a', 'b']
+        """
         from .critical import result_critical_path
 
         return result_critical_path(self)
 
-    def timeline(self, path: str | None = None) -> Figure:
-        """A Gantt chart of every attempt; see :func:`rxsteps.drawing.draw_timeline`."""
-        from .drawing import draw_timeline
+    def timeline(self, path: str | os.PathLike[str] | None = None) -> Figure:
+        """A Gantt chart of every attempt; see :func:`rxsteps.timeline.draw_timeline`.
+
+        Args:
+            path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
+
+        Returns:
+            The ``matplotlib.figure.Figure``.
+
+        Raises:
+            ImportError: matplotlib is not installed (``pip install 'rxsteps[draw]'``).
+
+        Example:
+            >>> from rxsteps import Step, StepGraph, run
+            >>> bool(run(StepGraph([Step("a", lambda: 1)])).timeline().get_size_inches()[0] > 0)
+            True
+        """
+        from .timeline import draw_timeline
 
         return draw_timeline(self, path)
+
+    def _repr_png_(self) -> bytes | None:
+        """The graph coloured by this run, as PNG (Jupyter); ``None`` without matplotlib."""
+        from .renderings import repr_png
+
+        return repr_png(self.graph, result=self)
+
+    def _repr_svg_(self) -> str | None:
+        """The graph coloured by this run, as SVG (Jupyter); ``None`` without matplotlib."""
+        from .renderings import repr_svg
+
+        return repr_svg(self.graph, result=self)

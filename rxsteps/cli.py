@@ -1,0 +1,327 @@
+"""The ``rxsteps`` command: run, check and draw step graphs, or watch the demo.
+
+::
+
+    rxsteps run TARGET [--input name=value ...] [--scheduler threads|asyncio]
+                       [--max-concurrency N] [--keep-going] [--draw dag.png]
+                       [--timeline run.png] [--json] [--plain]
+    rxsteps check TARGET
+    rxsteps draw TARGET [-o dag.svg]
+    rxsteps demo [--out DIR]
+
+TARGET is ``path/to/file.py:graph`` or ``package.module:graph`` (see
+:mod:`rxsteps.target`). ``--input`` values are JSON when they parse (``n=3``,
+``tags='["a","b"]'``), else plain strings.
+
+Progress goes to standard output: a live table on a terminal (with ``rich``), plain
+lines otherwise, JSON lines with ``--json``. Exit status: 0 when every step
+succeeded, 1 when a step failed, 2 for a usage or graph error — reported as one
+``rxsteps: error: ...`` line on standard error, without a traceback — and 130 when
+interrupted.
+
+Example:
+    >>> main(["check", "rxsteps.demo:build_graph"])  # doctest: +ELLIPSIS
+    ╙── question (input)
+    ...
+    ok: 10 steps, 1 input
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ._version import __version__
+from .api import observe, run
+from .errors import GraphError, InputError, SchedulerError, StepFailedError
+from .graph import StepGraph
+from .progress import describe_error, make_reporter
+from .result import RunResult, StepStatus
+from .target import TargetError, load_graph
+
+__all__ = ["main", "parse_inputs"]
+
+_PICTURES = (".png", ".svg", ".pdf")
+_TEXTS = {".mmd": "mermaid", ".mermaid": "mermaid", ".txt": "text"}
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out; reported in one line, exit 2.
+
+    Example:
+        >>> parse_inputs(["oops"])
+        Traceback (most recent call last):
+        ...
+        rxsteps.cli.UsageError: --input expects name=value, got 'oops'
+    """
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``rxsteps`` command line.
+
+    Args:
+        argv: The arguments, without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 success, 1 a step failed, 2 usage or graph error,
+        130 interrupted.
+
+    Example:
+        >>> main(["check", "no_such_module:graph"])
+        2
+    """
+    parser = _parser()
+    debug = "--traceback" in (sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+        status: int = args.command(args)
+        return status
+    except (UsageError, TargetError, GraphError, InputError, SchedulerError,
+            ImportError, OSError, ValueError) as error:
+        if debug:
+            traceback.print_exc()
+        print(f"rxsteps: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rxsteps: interrupted", file=sys.stderr)
+        return 130
+
+
+def parse_inputs(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["n=3", "q=hello"]`` as ``{"n": 3, "q": "hello"}``: JSON when it parses.
+
+    Args:
+        pairs: ``name=value`` strings.
+
+    Returns:
+        The inputs by name (a later pair wins).
+
+    Raises:
+        UsageError: A pair has no ``=`` or an empty name.
+
+    Example:
+        >>> parse_inputs(["n=3", "q=hello world", 'tags=["a"]', "flag=true"])
+        {'n': 3, 'q': 'hello world', 'tags': ['a'], 'flag': True}
+    """
+    inputs: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--input expects name=value, got {pair!r}")
+        try:
+            inputs[name.strip()] = json.loads(raw)
+        except ValueError:
+            inputs[name.strip()] = raw
+    return inputs
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="rxsteps", description="Run, check and draw rxsteps step graphs.")
+    parser.add_argument("--version", action="version", version=f"rxsteps {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the traceback of an error (for debugging)")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    target_help = "path/to/file.py:graph or package.module:graph"
+
+    run_cmd = commands.add_parser("run", help="run a step graph, showing progress")
+    run_cmd.add_argument("target", metavar="TARGET", help=target_help)
+    run_cmd.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
+                         help="a run input (JSON, else a string); repeat for each input")
+    _add_run_options(run_cmd)
+    run_cmd.add_argument("--draw", metavar="FILE", help="draw the graph, coloured by the run")
+    run_cmd.add_argument("--timeline", metavar="FILE", help="write the run's timeline")
+    run_cmd.set_defaults(command=_run_command)
+
+    check = commands.add_parser("check", help="validate a step graph and print it")
+    check.add_argument("target", metavar="TARGET", help=target_help)
+    check.set_defaults(command=_check_command)
+
+    draw = commands.add_parser("draw", help="draw a step graph (.png .svg .pdf .mmd .txt)")
+    draw.add_argument("target", metavar="TARGET", help=target_help)
+    draw.add_argument("-o", "--output", default="dag.png", metavar="FILE",
+                      help="where to write (default: dag.png)")
+    draw.set_defaults(command=_draw_command)
+
+    demo = commands.add_parser("demo", help="run the bundled research-agent demo")
+    demo.add_argument("--out", default="rxsteps-demo", metavar="DIR",
+                      help="where to write dag.png and timeline.png (default: ./rxsteps-demo)")
+    _add_run_options(demo)
+    demo.set_defaults(command=_demo_command)
+    return parser
+
+
+def _add_run_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--scheduler", choices=("threads", "asyncio"), default="threads",
+                         help="where actions run (default: threads)")
+    command.add_argument("--max-concurrency", type=_positive, metavar="N",
+                         help="run at most N actions at once")
+    command.add_argument("--keep-going", action="store_true",
+                         help="after a failure, run every step that does not depend on it")
+    command.add_argument("--json", action="store_true", help="one JSON object per event")
+    command.add_argument("--plain", action="store_true",
+                         help="plain lines even on a terminal")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    graph = load_graph(args.target)
+    inputs = parse_inputs(args.input)
+    _check_picture(args.draw, "--draw")
+    _check_picture(args.timeline, "--timeline")
+    result = _execute(graph, inputs, args)
+    if result is not None:
+        _write_pictures(graph, result, args.draw, args.timeline, args.json)
+    return _exit_status(result)
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    graph = load_graph(args.target)
+    print(graph.to_text())
+    inputs = len(graph.inputs)
+    print(f"ok: {len(graph)} step{'s' * (len(graph) != 1)}, "
+          f"{inputs} input{'s' * (inputs != 1)}")
+    return 0
+
+
+def _draw_command(args: argparse.Namespace) -> int:
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in _TEXTS:
+        _check_picture(args.output, "-o")
+    graph = load_graph(args.target)
+    if suffix in _TEXTS:
+        text = graph.to_mermaid() if _TEXTS[suffix] == "mermaid" else graph.to_text()
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        graph.draw(args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    from .demo import build_graph, demo_inputs
+
+    graph = build_graph()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        _check_picture(str(out / "dag.png"), "--out")
+        pictures = True
+    except ImportError as error:
+        print(f"rxsteps: {error}; running without pictures", file=sys.stderr)
+        pictures = False
+    print(f"rxsteps demo: a simulated research agent ({len(graph)} steps, offline); "
+          "one tool fails once, one hangs until its timeout, the draft streams",
+          file=sys.stderr if args.json else sys.stdout)
+    result = _execute(graph, demo_inputs(), args)
+    if result is not None and pictures:
+        _write_pictures(graph, result, str(out / "dag.png"), str(out / "timeline.png"),
+                        args.json, notes=("the graph, coloured by status, critical path "
+                                          "outlined", "every attempt on a time axis"))
+    return _exit_status(result)
+
+
+def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
+             ) -> RunResult | None:
+    """Run with a progress reporter; the result, even of a failed fail-fast run."""
+    options: dict[str, Any] = {"scheduler": args.scheduler,
+                               "max_concurrency": args.max_concurrency}
+    observe(graph, inputs, **options)  # checks inputs and options; starts nothing
+    start = time.monotonic()
+    reporter = make_reporter(graph, sys.stdout, start=start, json_lines=args.json,
+                             live=False if args.plain else None)
+    reporter.open()
+    result: RunResult | None = None
+    try:
+        result = run(graph, inputs, fail_fast=not args.keep_going,
+                     on_event=reporter.on_event, **options)
+    except StepFailedError as failure:
+        result = failure.result
+    finally:
+        reporter.close(result)
+    if result is not None:
+        for step, error in result.errors.items():
+            print(f"rxsteps: step {step!r} failed: {describe_error(error)}", file=sys.stderr)
+        if not args.json:
+            _print_outputs(graph, result)
+    return result
+
+
+def _print_outputs(graph: StepGraph, result: RunResult) -> None:
+    """The values of the final steps (those nothing depends on): text in full (up to
+    20 lines), anything else as a one-line ``repr``."""
+    for step in graph.order():
+        if graph.dependents(step) or step not in result:
+            continue
+        value = result[step]
+        if isinstance(value, str) and value.strip():
+            lines = value.strip().splitlines()
+            print(f"{step}:")
+            for line in lines[:20]:
+                print(f"  {line}")
+            if len(lines) > 20:
+                print(f"  ... ({len(lines) - 20} more lines)")
+        else:
+            text = " ".join(repr(value).split())
+            print(f"{step} = {text[:157] + '...' if len(text) > 160 else text}")
+
+
+def _check_picture(path: str | None, option: str) -> None:
+    if path is None:
+        return
+    if Path(path).suffix.lower() not in _PICTURES:
+        raise UsageError(f"{option} {path!r}: use a .png, .svg or .pdf file")
+    from .figures import require_matplotlib
+
+    require_matplotlib()
+
+
+def _write_pictures(graph: StepGraph, result: RunResult, dag: str | None,
+                    timeline: str | None, quiet: bool, notes: tuple[str, str] | None = None
+                    ) -> None:
+    stream = sys.stderr if quiet else sys.stdout
+    dag_note, timeline_note = (f"  ({note})" for note in notes) if notes else ("", "")
+    if dag is not None:
+        graph.draw(dag, result=result)
+        print(f"wrote {dag}{dag_note}", file=stream)
+    if timeline is not None:
+        result.timeline(timeline)
+        print(f"wrote {timeline}{timeline_note}", file=stream)
+
+
+def _exit_status(result: RunResult | None) -> int:
+    if result is None:
+        return 1
+    failed = any(s is StepStatus.FAILED for s in result.status.values())
+    return 1 if failed or result.failure is not None else 0
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, OSError) and error.filename is not None:
+        text = f"{error.strerror or text}: {error.filename}"
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Critical paths: the chain of steps that bounds how long a workflow takes.
+
+Two questions, two answers:
+
+- *Before* a run, :func:`planned_critical_path` takes a duration per step and returns
+  the longest path through the DAG — the chain whose steps, even with unlimited
+  parallelism, add up to the shortest possible makespan. It is a dynamic programme over
+  one topological order, O(V + E). (``networkx.dag_longest_path`` weighs edges, not
+  nodes, which is why it is not used here.)
+- *After* a run, :func:`result_critical_path` explains the makespan that happened:
+  starting from the step that ended last, it walks back, each time to the dependency
+  that ended latest — the one that released the step — through steps that ran.
+
+Both return ``(step_ids, seconds)``; :meth:`rxsteps.StepGraph.critical_path` and
+:meth:`rxsteps.RunResult.critical_path` are the usual doors in.
+
+Example:
+    >>> from rxsteps import Step, StepGraph
+    >>> graph = StepGraph([
+    ...     Step("plan", lambda: 0),
+    ...     Step("search", lambda p: 0, ["plan"]),
+    ...     Step("lookup", lambda p: 0, ["plan"]),
+    ...     Step("answer", lambda s, l: 0, ["search", "lookup"]),
+    ... ])
+    >>> planned_critical_path(graph, {"plan": 1, "search": 5, "lookup": 2, "answer": 1})
+    (['plan', 'search', 'answer'], 7.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .graph import StepGraph
+    from .result import RunResult
+
+__all__ = ["critical_edges", "planned_critical_path", "result_critical_path"]
+
+
+def planned_critical_path(
+    graph: StepGraph, durations: Mapping[str, float]
+) -> tuple[list[str], float]:
+    """The longest chain of dependent steps for planned durations.
+
+    Each step weighs its duration; run inputs weigh nothing and never appear in the
+    path. Steps missing from ``durations`` count as 0 s. Ties go to the step that comes
+    first (in a dependency list, then in topological order), so the answer is
+    deterministic.
+
+    Args:
+        graph: The step graph (validated first).
+        durations: Seconds per step id.
+
+    Returns:
+        ``(path, total)``: the step ids from first to last, and the sum of their
+        durations. An empty graph gives ``([], 0.0)``.
+
+    Raises:
+        ValueError: A duration is negative or not finite, or names no step of the graph.
+        GraphError: The graph is invalid (see :meth:`rxsteps.StepGraph.validate`).
+
+    Example:
+        >>> from rxsteps import Step, StepGraph
+        >>> graph = StepGraph([Step("a", lambda q: 0, ["q"]), Step("b", lambda q: 0, ["q"])],
+        ...                   inputs=["q"])
+        >>> planned_critical_path(graph, {"b": 2.5})
+        (['b'], 2.5)
+    """
+    order = graph.order()
+    weights = _checked_durations(graph, durations)
+    best: dict[str, float] = {}
+    via: dict[str, str | None] = {}
+    for step_id in order:
+        parent: str | None = None
+        longest = 0.0
+        for dep in graph[step_id].depends:
+            if dep in best and (parent is None or best[dep] > longest):
+                parent, longest = dep, best[dep]
+        best[step_id] = longest + weights.get(step_id, 0.0)
+        via[step_id] = parent
+    if not order:
+        return [], 0.0
+    end = max(order, key=lambda step_id: best[step_id])  # first of equals wins
+    path = _walk_back(end, via)
+    return path, best[end]
+
+
+def result_critical_path(result: RunResult) -> tuple[list[str], float]:
+    """The chain of steps that bounded a run's makespan.
+
+    Starts at the step that ended last among those that ran (that have a start time),
+    then repeatedly moves to the dependency that ended latest — the one whose end
+    released the step — skipping inputs and steps that never ran. Steps that never
+    started (skipped, or cancelled while waiting) are never part of the chain.
+
+    Args:
+        result: A finished run.
+
+    Returns:
+        ``(path, seconds)``: step ids from first to last, and the time from the first
+        step's start (the run's start if it has none) to the last step's end. A run in
+        which no step ran gives ``([], 0.0)``.
+
+    Example:
+        >>> import time
+        >>> from rxsteps import Step, StepGraph, run
+        >>> graph = StepGraph([
+        ...     Step("fast", lambda: time.sleep(0.01)),
+        ...     Step("slow", lambda: time.sleep(0.2)),
+        ...     Step("join", lambda a, b: "done", ["fast", "slow"]),
+        ... ])
+        >>> path, seconds = result_critical_path(run(graph))
+        >>> path, seconds >= 0.2
+        (['slow', 'join'], True)
+    """
+    ran = [s for s in result.graph if s in result.started and s in result.ended]
+    if not ran:
+        return [], 0.0
+    ended = result.ended
+    last = max(ran, key=lambda step_id: ended[step_id])
+    ran_set = set(ran)
+    chain = [last]
+    while True:
+        deps = [d for d in result.graph[chain[-1]].depends if d in ran_set]
+        if not deps:
+            break
+        chain.append(max(deps, key=lambda dep: ended[dep]))
+    chain.reverse()
+    start = result.started.get(chain[0], result.start)
+    return chain, max(0.0, ended[last] - start)
+
+
+def critical_edges(path: list[str]) -> set[tuple[str, str]]:
+    """The ``(dependency, dependent)`` pairs along a critical path.
+
+    Args:
+        path: Step ids from first to last, as returned by the functions above.
+
+    Returns:
+        The set of consecutive pairs — the edges a drawing highlights.
+
+    Example:
+        >>> sorted(critical_edges(["a", "b", "c"]))
+        [('a', 'b'), ('b', 'c')]
+    """
+    return set(pairwise(path))
+
+
+def _checked_durations(graph: StepGraph, durations: Mapping[str, float]) -> dict[str, float]:
+    unknown = [name for name in durations if name not in graph]
+    if unknown:
+        names = ", ".join(map(repr, unknown[:5]))
+        raise ValueError(f"durations name unknown steps: {names}")
+    checked: dict[str, float] = {}
+    for name, seconds in durations.items():
+        value = float(seconds)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(
+                f"duration of step {name!r} must be a finite number >= 0, got {seconds!r}"
+            )
+        checked[name] = value
+    return checked
+
+
+def _walk_back(end: str, via: Mapping[str, str | None]) -> list[str]:
+    path = [end]
+    parent = via[end]
+    while parent is not None:
+        path.append(parent)
+        parent = via[parent]
+    path.reverse()
+    return path

@@ -1,0 +1,286 @@
+"""Run timelines: a Gantt chart of every attempt of every step of one run.
+
+One lane per step, in the order the steps started (steps that never ran at the
+bottom, saying why). Every attempt is its own bar, so retries show as separate bars
+with the backoff between them dotted; failed, timed-out and cancelled attempts get
+their own colour, hatch and end marker. The run's critical path
+(:meth:`rxsteps.RunResult.critical_path`) is outlined and its hand-offs joined by
+dashed arrows. The x axis is seconds since the run started.
+
+matplotlib is optional and imported only here, when a timeline is drawn.
+
+Example:
+    >>> from rxsteps import Step, StepGraph, run
+    >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])])
+    >>> figure = draw_timeline(run(graph))
+    >>> [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    ['a', 'b']
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+from .figures import (
+    CRITICAL_COLOR,
+    figure_of,
+    format_seconds,
+    require_matplotlib,
+    save_figure,
+    text_width,
+    wrap_label,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .result import Attempt, RunResult
+
+__all__ = ["OUTCOME_STYLES", "BarStyle", "draw_timeline"]
+
+_LANE = 0.34  # inches per lane
+_BAR = 0.62  # bar height, in lanes
+_FONT = 9.0
+
+
+@dataclass(frozen=True)
+class BarStyle:
+    """How an attempt bar of one outcome is painted.
+
+    Attributes:
+        label: The legend's words for it.
+        fill, edge: Colours.
+        hatch: Matplotlib hatch pattern, or ``None``.
+        marker: Marker drawn at the bar's end, or ``None``.
+
+    Example:
+        >>> OUTCOME_STYLES["timeout"].label
+        'timed out'
+    """
+
+    label: str
+    fill: str
+    edge: str
+    hatch: str | None = None
+    marker: str | None = None
+
+
+#: Bar styles by :attr:`rxsteps.Attempt.outcome`.
+OUTCOME_STYLES: dict[str, BarStyle] = {
+    "succeeded": BarStyle("succeeded", "#74c69d", "#2b8a3e"),
+    "failed": BarStyle("failed attempt", "#ef8a80", "#c0392b", "////", "X"),
+    "timeout": BarStyle("timed out", "#f8c471", "#b86e00", "xxx", "|"),
+    "cancelled": BarStyle("cancelled", "#ced4da", "#6c757d", "...", None),
+}
+
+
+def draw_timeline(
+    result: RunResult, path: str | os.PathLike[str] | None = None, *, ax: Axes | None = None
+) -> Figure:
+    """Draw a Gantt chart of ``result``: a lane per step, a bar per attempt.
+
+    Args:
+        result: A finished run.
+        path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
+        ax: Draw into these axes instead of a new figure.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+        ValueError: ``path`` has an unsupported extension.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, run
+        >>> figure = draw_timeline(run(StepGraph([Step("only", lambda: 1)])))
+        >>> [p.get_gid() for p in figure.axes[0].patches]
+        ['critical-lane:only', 'attempt:only:0:1']
+    """
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    lanes = _lanes(result)
+    critical, critical_seconds = result.critical_path()
+    labels = [_short(step) for step in lanes]
+    label_w = max((len(label) for label in labels), default=4) * _FONT * 0.6 / 72 + 0.35
+    width = max(8.0, label_w + 6.5)
+    tall = len(lanes) > 25  # seconds on top too
+    top, bottom = 0.85 + 0.25 * tall, 0.6
+    height = top + bottom + max(len(lanes), 1) * _LANE
+    if ax is None:
+        figure = Figure(figsize=(width, height), dpi=min(100.0, 30000.0 / height))
+        ax = figure.add_axes((label_w / width, bottom / height,
+                              1 - (label_w + 0.3) / width, 1 - (top + bottom) / height))
+    else:
+        figure = figure_of(ax)
+    span = max(result.duration, 1e-3)
+    row = {step: i for i, step in enumerate(lanes)}
+    _draw_lanes(ax, result, lanes, set(critical), span)
+    _draw_attempts(ax, result, row, set(critical), span)
+    _draw_handoffs(ax, result, critical, row)
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+    ax.set_xlim(0.0, span * 1.03)
+    ax.set_yticks(range(len(lanes)), labels, fontsize=_FONT, parse_math=False)
+    for tick, step in zip(ax.get_yticklabels(), lanes, strict=True):
+        if step in critical:
+            tick.set_color(CRITICAL_COLOR)
+            tick.set_fontweight("bold")
+        elif step not in result.started:
+            tick.set_color("#868e96")
+    ax.tick_params(axis="y", length=0)
+    ax.tick_params(axis="x", labelsize=_FONT, top=tall, labeltop=tall)
+    ax.set_xlabel("seconds since the run started", fontsize=_FONT)
+    ax.grid(axis="x", color="#e9ecef", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    figure.text(0.01, 1 - 0.22 / height,
+                _summary(result, critical, critical_seconds, width - 0.3),
+                fontsize=_FONT * 1.15, va="center", color="#1f2933", parse_math=False)
+    figure.legend(handles=_legend_handles(result, bool(critical)), loc="upper center",
+                  bbox_to_anchor=(0.5, 1 - 0.38 / height), ncol=6, frameon=False,
+                  fontsize=_FONT, handlelength=1.8, columnspacing=1.2)
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def _lanes(result: RunResult) -> list[str]:
+    """Steps that ran, by first start; then the others, in graph order."""
+    order = {step: i for i, step in enumerate(result.graph)}
+    ran = sorted(result.started, key=lambda s: (result.started[s], order.get(s, 0)))
+    return ran + [step for step in result.graph if step not in result.started]
+
+
+def _short(step: str) -> str:
+    return wrap_label(step, width=28, lines=1)[0] if len(step) > 28 else step
+
+
+def _draw_lanes(ax: Axes, result: RunResult, lanes: list[str], critical: set[str],
+                span: float) -> None:
+    """Shade critical lanes; say why a step that never ran did not."""
+    for i, step in enumerate(lanes):
+        if step in critical:
+            ax.axhspan(i - 0.5, i + 0.5, color=CRITICAL_COLOR, alpha=0.06, linewidth=0,
+                       gid=f"critical-lane:{step}")
+        if step not in result.started:
+            status = result.status.get(step)
+            why = result.reasons.get(step, "")
+            text = (status.value if status is not None else "not run") + (f": {why}" if why else "")
+            ax.text(span * 0.005, i, text, va="center", fontsize=_FONT * 0.9,
+                    color="#868e96", fontstyle="italic", gid=f"reason:{step}",
+                    parse_math=False)
+
+
+def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], critical: set[str],
+                   span: float) -> None:
+    """A bar per attempt; dotted backoff between retries; markers on failures."""
+    from matplotlib.patches import Rectangle
+
+    smallest = span * 0.004
+    box = ax.get_position()
+    per_second = box.width * figure_of(ax).get_figwidth() / (span * 1.03)  # inches
+    retried = {(a.step, a.index) for a in result.attempts if a.attempt > 1}
+    previous: dict[tuple[str, int], Attempt] = {}
+    for attempt in sorted(result.attempts, key=lambda a: a.start):
+        if attempt.step not in row:
+            continue
+        y = row[attempt.step]
+        style = OUTCOME_STYLES.get(attempt.outcome, OUTCOME_STYLES["cancelled"])
+        start = attempt.start - result.start
+        width = max(attempt.duration, smallest)
+        hot = attempt.step in critical
+        ax.add_patch(Rectangle(
+            (start, y - _BAR / 2), width, _BAR, facecolor=style.fill,
+            edgecolor=CRITICAL_COLOR if hot else style.edge, linewidth=2.0 if hot else 0.8,
+            hatch=style.hatch, zorder=3,
+            gid=f"attempt:{attempt.step}:{attempt.index}:{attempt.attempt}",
+        ))
+        if style.marker is not None:
+            ax.plot([start + width], [y], marker=style.marker, color=style.edge,
+                    markersize=13 if style.marker == "|" else 8, markeredgewidth=2.4,
+                    markeredgecolor=style.edge if style.marker == "|" else "white",
+                    zorder=4, linestyle="none", gid=f"marker:{attempt.outcome}")
+        before = previous.get((attempt.step, attempt.index))
+        if before is not None and attempt.start > before.end:
+            ax.plot([before.end - result.start, start], [y, y], linestyle=":",
+                    color="#6c757d", linewidth=1.2, zorder=2, gid=f"backoff:{attempt.step}")
+        previous[(attempt.step, attempt.index)] = attempt
+        label = _bar_label(attempt, (attempt.step, attempt.index) in retried, width * per_second)
+        if label:
+            ax.text(start + width / 2, y, label, ha="center", va="center",
+                    fontsize=_FONT * 0.75, color="#1f2933", zorder=5, clip_on=True,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.85,
+                          "linewidth": 0})
+
+
+def _bar_label(attempt: Attempt, retried: bool, room: float) -> str:
+    """``try 1 · ValueError``, ``timed out``, ``try 2``…: the longest that fits ``room``
+    inches, or nothing (a plain success says nothing)."""
+    short = f"try {attempt.attempt}" if retried else ""
+    why = ""
+    if attempt.outcome == "timeout":
+        why = "timed out"
+    elif attempt.outcome == "failed" and attempt.error is not None:
+        why = type(attempt.error).__name__
+    for label in (" · ".join(p for p in (short, why) if p), short or why):
+        if label and text_width(label, _FONT * 0.75) + 0.1 < room:
+            return label
+    return ""
+
+
+def _draw_handoffs(ax: Axes, result: RunResult, critical: list[str],
+                   row: dict[str, int]) -> None:
+    """Dashed arrows from each critical step's end to the start of the next."""
+    for before, after in pairwise(critical):
+        x0 = result.ended[before] - result.start
+        x1 = result.started[after] - result.start
+        ax.annotate(
+            "", xy=(x1, row[after] - _BAR / 2), xytext=(x0, row[before] + _BAR / 2),
+            arrowprops={"arrowstyle": "->", "color": CRITICAL_COLOR, "linestyle": "--",
+                        "linewidth": 1.2, "shrinkA": 0, "shrinkB": 0},
+            zorder=6,
+        )
+
+
+def _summary(result: RunResult, critical: list[str], seconds: float, room: float) -> str:
+    """One line: counts, duration, attempts, and as much of the critical path as fits."""
+    counts: dict[str, int] = {}
+    for status in result.status.values():
+        counts[status.value] = counts.get(status.value, 0) + 1
+    text = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+    text += f"  ·  {format_seconds(result.duration)}  ·  {len(result.attempts)} attempts"
+    if not critical:
+        return text
+    text += f"  ·  critical path {format_seconds(seconds)}"
+    for keep in (len(critical), 4, 2):
+        chain = critical if keep >= len(critical) else [
+            *critical[: keep // 2], "…", *critical[len(critical) - keep // 2:]
+        ]
+        line = text + ": " + " → ".join(chain)
+        if text_width(line, _FONT * 1.15) <= room:
+            return line
+    return text
+
+
+def _legend_handles(result: RunResult, critical: bool) -> list[Any]:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    seen = {attempt.outcome for attempt in result.attempts} | {"succeeded"}
+    handles: list[Any] = [
+        Patch(facecolor=style.fill, edgecolor=style.edge, hatch=style.hatch, label=style.label)
+        for outcome, style in OUTCOME_STYLES.items()
+        if outcome in seen
+    ]
+    if any(a.attempt > 1 for a in result.attempts):
+        handles.append(Line2D([], [], linestyle=":", color="#6c757d", label="retry backoff"))
+    if critical:
+        handles.append(Patch(facecolor="white", edgecolor=CRITICAL_COLOR, linewidth=2,
+                             label="critical path"))
+    return handles
