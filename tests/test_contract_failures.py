@@ -118,6 +118,8 @@ def test_retry_until_success_with_retrying_events(execute):
         EventKind.EMITTED,
         EventKind.SUCCEEDED,
     ]
+    succeeded = [e for e in outcome.events if e.kind is EventKind.SUCCEEDED]
+    assert [e.attempt for e in succeeded] == [3]
     retrying = [e for e in outcome.events if e.kind is EventKind.RETRYING]
     assert [e.attempt for e in retrying] == [1, 2]
     assert [str(e.error) for e in retrying] == ["try 1", "try 2"]
@@ -130,6 +132,7 @@ def test_retry_gives_up_after_attempts(execute):
     outcome = execute(graph)
     assert isinstance(outcome.error, StepFailedError)
     assert [a.attempt for a in outcome.result.attempts] == [1, 2]
+    assert [e.attempt for e in outcome.events if e.kind is EventKind.FAILED] == [2]
 
 
 def test_retry_only_on_listed_errors(execute):

@@ -59,6 +59,7 @@ class Node:
         "id",
         "invoked",
         "is_input",
+        "last_attempt",
         "join",
         "lacking",
         "limit",
@@ -88,6 +89,7 @@ class Node:
         self.invoked = 0  # calls finished
         self.fired = 0  # calls made available by the join
         self.next_attempt = 1
+        self.last_attempt = 1  # the attempt number of the last call that succeeded
         self.mode = "sync"  # where its action runs: "sync", "async" or "remote"
         self.active: ActiveAttempt | None = None
         self.retry_timer: Any = None

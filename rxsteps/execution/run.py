@@ -308,6 +308,7 @@ class Run:
                 if attempt.span is not None:
                     node.span_context = attempt.span.get_span_context()
                 node.active = None
+                node.last_attempt = attempt.number
                 node.call_done()
                 node.busy = False
                 self._settle(node)
@@ -475,7 +476,8 @@ class Run:
         node.ended = self.backend.now()
         self._remaining -= 1
         if status is StepStatus.SUCCEEDED:
-            self._emit(EventKind.SUCCEEDED, node, value=_last(node))
+            self._emit(EventKind.SUCCEEDED, node, value=_last(node), attempt=node.last_attempt,
+                       index=max(0, node.invoked - 1))
         else:
             self._emit(EventKind(status.value), node, reason=node.reason, error=node.error,
                        **fields)
