@@ -8,12 +8,14 @@ ready work piles up behind them.
 
 So a run wakes a driver at once only when it has none; otherwise it asks this monitor
 to watch it while sync work waits. Every ``TICK`` seconds the monitor looks at each
-watched run: once a driver has been inside one action for longer than a tick (blocked
-in I/O, a sleep, a long computation), the run's steps evidently block, and it wakes a
-driver for every waiting step, up to the free slots. A ready step therefore waits
-about one tick at most for a thread when the drivers are blocked, and quick steps never
-pay for threads they do not need. This is Go's ``sysmon`` idea: hand the processor on
-when a thread blocks in a system call.
+watched run (:meth:`Run.check_waiting`). Nothing happens unless a driver has been
+inside one action for longer than a tick. Then, if the run's sync steps typically take
+longer than a tick, they block (tool calls, sleeps): a driver for every waiting step,
+so a fan-out of slow steps starts within a tick. If they are typically quick, something
+held one up (a GIL hand-off, one slow call) and more threads would only contend: one
+driver per blocked driver, and only when no attempt ended since the last look. This is
+Go's ``sysmon`` idea — hand the processor on when a thread blocks in a system call —
+with a guard against waking threads for work that is merely waiting its turn.
 
 The monitor is one daemon thread for the process; it sleeps on a condition while
 nothing is watched and exits after ``IDLE_EXIT`` seconds without work.

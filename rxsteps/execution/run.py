@@ -106,6 +106,9 @@ class Run:
         self._blocked = 0  # drivers stuck in an action the monitor compensated, or abandoned
         self._waking = 0
         self._in_sync: set[ActiveAttempt] = set()  # sync attempts running on drivers
+        self._ended = 0  # attempts ended so far, and as the monitor last saw it
+        self._ended_seen = 0
+        self._typical = 0.0  # moving average of how long sync attempts take
         self._watched = False
         self._state = "new"
         self._attempts: list[Attempt] = []
@@ -185,24 +188,41 @@ class Run:
         self._after([], wake)
 
     def check_waiting(self, tick: float) -> bool:
-        """Called by the monitor every tick while sync work waits: when a driver has
-        been stuck in one action for longer than ``tick`` (noticed once per action),
-        wake a driver for every waiting step. Returns whether to keep watching."""
+        """Called by the monitor every tick while sync work waits; wakes drivers when
+        the ones running are blocked. Returns whether to keep watching.
+
+        A driver is *stuck* when its action has run for longer than ``tick``. Nothing
+        happens unless one is. Then, if this run's sync attempts typically take longer
+        than a tick (an average over the ones that ended), its steps block: a driver
+        for every waiting step. Otherwise the steps are quick and something held one
+        up (a GIL hand-off, one slow call): if no attempt ended since the last look,
+        one driver per blocked driver — bounded, and doubling only while the queue
+        stays stuck."""
         with self._lock:
             ready = self._ready_sync
             if self._state != "running" or not ready or self._running >= self._limit:
                 self._watched = False  # the next finishing step looks again
                 return False
+            progressed = self._ended != self._ended_seen
+            self._ended_seen = self._ended
             since = self.backend.now() - tick
-            stuck = False
+            stuck = newly = 0
             for attempt in self._in_sync:
-                if not attempt.compensated and attempt.start <= since:
-                    attempt.compensated = True
-                    self._blocked += 1
-                    stuck = True
-            count = 0
-            if stuck:  # the run's steps block: a driver for every waiting step
-                count = int(max(0, min(len(ready) - self._waking, self._limit - self._running)))
+                if attempt.start <= since:
+                    stuck += 1
+                    if not attempt.compensated:
+                        attempt.compensated = True
+                        self._blocked += 1
+                        newly += 1
+            free = int(max(0, min(len(ready) - self._waking, self._limit - self._running)))
+            if not stuck:
+                count = 0
+            elif self._typical >= tick:
+                count = free
+            elif newly and not progressed:
+                count = min(free, self._blocked)
+            else:
+                count = 0
             self._waking += count
             self._drivers += count
         for _ in range(count):
@@ -293,12 +313,15 @@ class Run:
                 return None
             attempt.state = DONE
             self._running -= 1
-            self._in_sync.discard(attempt)
+            self._ended += 1
+            now = self.backend.now()
+            if attempt in self._in_sync:
+                self._in_sync.discard(attempt)
+                self._typical += 0.2 * (now - attempt.start - self._typical)
             if attempt.compensated:
                 attempt.compensated = False
                 self._blocked -= 1
             node: Node = attempt.node  # type: ignore[assignment]
-            now = self.backend.now()
             if error is None:
                 if value is not _NOTHING:
                     self._append(node, value, attempt)

@@ -41,6 +41,12 @@ log = logging.getLogger("rxsteps")
 class WorkerPool:
     """Daemon worker threads fed from one queue, grown on demand.
 
+    Accounting, under one lock: ``pending`` items not yet taken, ``idle`` workers
+    waiting in ``get()``, ``threads`` alive. A submit starts a thread when the pending
+    items outnumber the idle workers (and the bound allows); a worker whose wait times
+    out exits only when nothing is pending, so an item is never left without a worker
+    that will take it.
+
     Args:
         max_workers: Upper bound on threads alive at once.
         idle_timeout: Seconds an idle thread waits for work before it exits.
@@ -49,7 +55,8 @@ class WorkerPool:
     def __init__(self, max_workers: int = 256, idle_timeout: float = 10.0) -> None:
         self._queue: queue.SimpleQueue[tuple[Callable[[Any], None], Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._idle = 0  # workers waiting in get() with no item promised to them
+        self._pending = 0
+        self._idle = 0
         self._threads = 0
         self._max = max_workers
         self._idle_timeout = idle_timeout
@@ -64,35 +71,36 @@ class WorkerPool:
         """Call ``fn(arg)`` on a worker thread."""
         self._queue.put((fn, arg))
         with self._lock:
-            if self._idle:
-                self._idle -= 1
-                return
-            if self._threads >= self._max:
-                return  # queued; the next worker to free up takes it
+            self._pending += 1
+            if self._pending <= self._idle or self._threads >= self._max:
+                return  # an idle worker takes it, or the next one to free up does
             self._threads += 1
             self._counter += 1
             name = f"rxsteps-worker-{self._counter}"
         threading.Thread(target=self._worker, name=name, daemon=True).start()
 
     def _worker(self) -> None:
-        get = self._queue.get
+        get, lock = self._queue.get, self._lock
         while True:
+            with lock:
+                self._idle += 1
             try:
                 fn, arg = get(timeout=self._idle_timeout)
             except queue.Empty:
-                with self._lock:
-                    if self._idle:
-                        self._idle -= 1
+                with lock:
+                    self._idle -= 1
+                    if not self._pending:
                         self._threads -= 1
                         return
-                continue  # an item was promised to this worker; it is on its way
+                continue  # an item arrived as the wait ended: take it
+            with lock:
+                self._idle -= 1
+                self._pending -= 1
             try:
                 fn(arg)
             except BaseException:  # pragma: no cover - the engine catches its own errors
                 log.exception("rxsteps worker: unexpected error")
             del fn, arg  # drop references while idle
-            with self._lock:
-                self._idle += 1
 
 
 _POOL: WorkerPool | None = None
