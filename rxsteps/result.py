@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from .graph import StepGraph
 
 __all__ = ["Attempt", "RunResult", "StepStatus"]
+
+_V = TypeVar("_V")
 
 
 class StepStatus(enum.Enum):
@@ -135,11 +137,11 @@ class RunResult(Mapping[str, Any]):
         self.inputs = MappingProxyType(dict(inputs))
         self._emitted = {k: v for k, v in emitted.items() if v}
         self._values = {k: v[-1] for k, v in self._emitted.items()}
-        self.status = MappingProxyType(dict(status))
-        self.errors = MappingProxyType(dict(errors))
-        self.reasons = MappingProxyType(dict(reasons))
-        self.started = MappingProxyType(dict(started))
-        self.ended = MappingProxyType(dict(ended))
+        self.status = _frozen(status)
+        self.errors = _frozen(errors)
+        self.reasons = _frozen(reasons)
+        self.started = _frozen(started)
+        self.ended = _frozen(ended)
         self.attempts = tuple(attempts)
         self.start = start
         self.end = end
@@ -260,3 +262,8 @@ class RunResult(Mapping[str, Any]):
         from .renderings import repr_svg
 
         return repr_svg(self.graph, result=self)
+
+
+def _frozen(mapping: Mapping[str, _V]) -> Mapping[str, _V]:
+    """A read-only view; a plain dict handed over is viewed, not copied."""
+    return MappingProxyType(mapping if type(mapping) is dict else dict(mapping))

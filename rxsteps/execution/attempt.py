@@ -48,7 +48,10 @@ class ActiveAttempt(StepContext):
     )
 
     def __init__(self, node: Node | None, index: int, number: int, start: float) -> None:
-        StepContext.__init__(self, node.id if node is not None else "", number, index)
+        self.step = node.id if node is not None else ""  # StepContext's fields, inline
+        self.attempt = number
+        self.index = index
+        self._event = None
         self.node = node
         self.number = number
         self.start = start

@@ -177,7 +177,10 @@ class Node:
         """The positional arguments of call ``index``."""
         join = self.join
         if join == "zip":
-            return tuple([dep.values[index] for dep in self.deps])
+            deps = self.deps
+            if len(deps) == 1:
+                return (deps[0].values[index],)
+            return tuple([dep.values[index] for dep in deps])
         if join == "latest":
             return self.snapshots[0]  # type: ignore[index]
         return tuple([list(dep.values) for dep in self.deps])

@@ -65,6 +65,7 @@ __all__ = ["Run", "preflight"]
 
 _NOTHING: Any = object()
 _INF = float("inf")
+_SUCCEEDED, _RUNNING = StepStatus.SUCCEEDED, StepStatus.RUNNING  # enum lookups cost
 
 
 class Run:
@@ -233,21 +234,23 @@ class Run:
         # under lock
         self._state = "done"
         self.end_time = self.backend.now()
-        nodes = self.nodes.values()
+        emitted, status, errors, reasons, started, ended = {}, {}, {}, {}, {}, {}
+        for name, n in self.nodes.items():
+            emitted[name] = n.values
+            status[name] = n.status
+            if n.error is not None:
+                errors[name] = n.error
+            if n.reason and n.finished:
+                reasons[name] = n.reason
+            if n.started is not None:
+                started[name] = n.started
+            if n.ended is not None:
+                ended[name] = n.ended
         self.result = RunResult(
-            graph=self.graph,
-            inputs=self.inputs,
-            emitted={n.id: n.values for n in nodes},
-            status={n.id: n.status for n in nodes},
-            errors={n.id: n.error for n in nodes if n.error is not None},
-            reasons={n.id: n.reason for n in nodes if n.reason and n.finished},
-            started={n.id: n.started for n in nodes if n.started is not None},
-            ended={n.id: n.ended for n in nodes if n.ended is not None},
-            attempts=self._attempts,
-            start=self.start_time,
-            end=self.end_time,
-            sequence=self.sequence,
-            failure=self.failure,
+            graph=self.graph, inputs=self.inputs, emitted=emitted, status=status,
+            errors=errors, reasons=reasons, started=started, ended=ended,
+            attempts=self._attempts, start=self.start_time, end=self.end_time,
+            sequence=self.sequence, failure=self.failure,
         )
         if self.failure is not None:
             self.failure.result = self.result
@@ -454,7 +457,7 @@ class Run:
         node.active = attempt
         if node.started is None:
             node.started = attempt.start
-            node.status = StepStatus.RUNNING
+            node.status = _RUNNING
         if self._events:
             self._emit(EventKind.STARTED, node, attempt=attempt.number, index=index)
         return attempt
@@ -483,11 +486,11 @@ class Run:
                 )
                 self._end(n, StepStatus.SKIPPED)
             else:
-                self._end(n, StepStatus.SUCCEEDED)
+                self._end(n, _SUCCEEDED)
             for dependent in n.dependents:
                 if dependent.finished:
                     continue
-                if n.status is StepStatus.SUCCEEDED:
+                if n.status is _SUCCEEDED:
                     dependent.dep_completed(n)
                 elif dependent.reason is None:
                     dependent.reason = f"dependency {n.id!r} {n.status.value}"
@@ -498,7 +501,9 @@ class Run:
         node.finished = True
         node.ended = self.backend.now()
         self._remaining -= 1
-        if status is StepStatus.SUCCEEDED:
+        if not self._events:
+            pass
+        elif status is _SUCCEEDED:
             self._emit(EventKind.SUCCEEDED, node, value=_last(node), attempt=node.last_attempt,
                        index=max(0, node.invoked - 1))
         else:
