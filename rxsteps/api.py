@@ -193,9 +193,10 @@ def observe(
     The graph and inputs are checked now, so bad ones raise here, not at subscribe.
 
     Example:
+        >>> from reactivex import operators as ops
         >>> from rxsteps import Step, StepGraph, observe
         >>> events = observe(StepGraph([Step("a", lambda: 1)]))
-        >>> [e.kind.name for e in events.pipe(__import__("reactivex").operators.to_list()).run()]
+        >>> [e.kind.name for e in events.pipe(ops.to_list()).run()]
         ['STARTED', 'EMITTED', 'SUCCEEDED']
     """
     preflight(graph, inputs, max_concurrency)

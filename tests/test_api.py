@@ -56,3 +56,15 @@ def test_completes_after_the_last_event():
     )
     assert done.wait(10)
     assert order == ["STARTED", "EMITTED", "SUCCEEDED", "done"]
+
+
+def test_a_run_with_nothing_to_do_completes():
+    from rxsteps import run
+
+    assert dict(run(StepGraph())) == {}
+    graph = StepGraph([Step("a", lambda: 1)])
+    first = run(graph)
+    again = run(graph, resume=first)  # every step already succeeded
+    assert dict(again) == {"a": 1}
+    events = observe(StepGraph(inputs=["q"]), {"q": 1}).pipe(ops.to_list()).run()
+    assert events == []

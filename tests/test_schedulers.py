@@ -32,13 +32,13 @@ def test_unknown_scheduler_name_suggests():
     with pytest.raises(SchedulerError) as info:
         observe(GRAPH, {"query": 1}, scheduler="thread")
     assert str(info.value) == (
-        "unknown scheduler 'thread'; did you mean 'threads'? Use 'threads', 'asyncio', "
+        "unknown scheduler 'thread' (did you mean 'threads'?); use 'threads', 'asyncio', "
         "a reactivex scheduler or a concurrent.futures.Executor"
     )
 
 
 def test_unknown_scheduler_object():
-    with pytest.raises(SchedulerError, match=r"^unknown scheduler 42; Use 'threads'"):
+    with pytest.raises(SchedulerError, match=r"^unknown scheduler 42; use 'threads'"):
         run(GRAPH, {"query": 1}, scheduler=42)
 
 
@@ -82,7 +82,7 @@ def test_missing_and_unknown_inputs_fail_before_anything_runs():
     with pytest.raises(InputError) as info:
         run(graph, {"query": 1, "qery": 2})
     assert (
-        str(info.value) == "unknown input 'qery'; did you mean 'query'? The graph declares: 'query'"
+        str(info.value) == "unknown input 'qery'; did you mean 'query'? (the graph declares 'query')"
     )
     with pytest.raises(InputError):
         observe(graph, {})

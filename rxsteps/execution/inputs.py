@@ -7,7 +7,7 @@ Example:
     Traceback (most recent call last):
     ...
     rxsteps.errors.InputError: unknown input 'qery'; did you mean 'query'? \
-The graph declares: 'query'
+(the graph declares 'query')
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ def check_inputs(graph: StepGraph, inputs: Mapping[str, Any] | None) -> dict[str
     for name in given:
         if name not in declared:
             close = difflib.get_close_matches(name, declared, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ";"
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             listed = ", ".join(map(repr, declared)) or "no inputs"
-            raise InputError(f"unknown input {name!r}{hint} The graph declares: {listed}", name)
+            raise InputError(f"unknown input {name!r}{hint} (the graph declares {listed})", name)
     for name in declared:
         if name not in given:
             users = [s.id for s in graph.values() if name in s.depends]

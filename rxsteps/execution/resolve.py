@@ -17,8 +17,8 @@ Example:
     >>> resolve_backend("thread")
     Traceback (most recent call last):
     ...
-    rxsteps.errors.SchedulerError: unknown scheduler 'thread'; did you mean 'threads'? \
-Use 'threads', 'asyncio', a reactivex scheduler or a concurrent.futures.Executor
+    rxsteps.errors.SchedulerError: unknown scheduler 'thread' (did you mean 'threads'?); \
+use 'threads', 'asyncio', a reactivex scheduler or a concurrent.futures.Executor
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def resolve_backend(scheduler: Any) -> Backend:
                 loop = background_loop()
             return AsyncioBackend(loop)
         close = difflib.get_close_matches(scheduler, SCHEDULER_NAMES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ";"
-        raise SchedulerError(f"unknown scheduler {scheduler!r}{hint} {_USE}")
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SchedulerError(f"unknown scheduler {scheduler!r}{hint}; {_USE}")
     if isinstance(scheduler, _REFUSED):
         raise SchedulerError(
             f"{type(scheduler).__name__} cannot run a step graph: it runs every step on "
@@ -92,7 +92,7 @@ def resolve_backend(scheduler: Any) -> Backend:
     raise SchedulerError(f"unknown scheduler {scheduler!r}; {_USE}")
 
 
-_USE = "Use 'threads', 'asyncio', a reactivex scheduler or a concurrent.futures.Executor"
+_USE = "use 'threads', 'asyncio', a reactivex scheduler or a concurrent.futures.Executor"
 
 
 def _is_dask_client(obj: Any) -> bool:

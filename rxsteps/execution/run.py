@@ -157,6 +157,8 @@ class Run:
                     self._emit(EventKind.SUCCEEDED, node, value=_last(node), reason="resumed")
                 else:
                     self._settle(node)
+            if self._remaining == 0 and self._state == "running":
+                self._complete()  # nothing to run: no steps, or all resumed
             launches = self._take_ready()
             wake = self._should_wake()
         self._after(launches, wake)
