@@ -178,8 +178,9 @@ class DaskBackend:
 
         The engine calls this once, when the run has ended and before it reports the
         result. All futures are fetched with a single ``client.gather``. If that fails
-        (a worker holding a value died and it cannot be recomputed), the failure is
-        logged and the result keeps its futures.
+        (a value cannot be pickled, or its worker died and it cannot be recomputed),
+        they are fetched one by one, and a value that still cannot be fetched is
+        logged and stays a future in the result.
 
         Args:
             result: The result as the engine built it.
@@ -212,18 +213,32 @@ class DaskBackend:
         }
         if not futures:
             return result
-        try:
-            values = dict(zip(futures, self.client.gather(list(futures.values())), strict=True))
-        except Exception:
-            log.warning("rxsteps: could not gather the run's values; the result keeps "
-                        "their Dask futures", exc_info=True)
-            return result
+        values = self._fetch(futures)
         for step in wanted:
             emitted[step] = [
                 values[v.key] if isinstance(v, DaskFuture) and v.key in values else v
                 for v in emitted[step]
             ]
         return _with_emitted(result, emitted)
+
+    def _fetch(self, futures: dict[Any, Any]) -> dict[Any, Any]:
+        """Values by key: one gather; if it fails, one by one, keeping what fails."""
+        try:
+            gathered = self.client.gather(list(futures.values()))
+        except Exception:
+            return self._fetch_each(futures)
+        return dict(zip(futures, gathered, strict=True))
+
+    def _fetch_each(self, futures: dict[Any, Any]) -> dict[Any, Any]:
+        values: dict[Any, Any] = {}
+        for key, future in futures.items():
+            try:
+                values[key] = self.client.gather(future)
+            except Exception as error:
+                reason = str(error).split("\n", 1)[0]
+                log.warning("rxsteps: could not gather %s (%s: %s); the result keeps its "
+                            "Dask future", key, type(error).__name__, reason)
+        return values
 
     def close(self) -> None:
         """Nothing to release: the client belongs to the caller."""

@@ -8,7 +8,10 @@ user code. Everything shipped must pickle: before a run starts, every action is
 pickled once, and a step whose action cannot be fails the run with an error naming it.
 Streaming actions (generators) cannot cross a process boundary and are refused up
 front; coroutine actions run on the local background loop. A timed-out call is
-abandoned and ``Future.cancel()`` is tried (it stops calls still queued).
+abandoned and ``Future.cancel()`` is tried (it stops calls still queued). A call the
+executor refuses (it was shut down, or a process pool broke) fails its step. For Dask,
+pass the ``distributed.Client`` itself rather than ``client.get_executor()``: see
+:mod:`.dask`, where values stay on the cluster.
 
 Example:
     >>> from concurrent.futures import ThreadPoolExecutor
@@ -61,7 +64,11 @@ class ExecutorBackend:
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
     ) -> Handle:
-        future = self.executor.submit(fn, *args)
+        try:
+            future = self.executor.submit(fn, *args)
+        except Exception as error:  # shut down, or broken (a worker process died)
+            future = Future()
+            future.set_exception(error)
         future.add_done_callback(done)
         return _FutureHandle(future)
 
