@@ -28,12 +28,15 @@ from .errors import (
 )
 from .events import EventKind, StepEvent
 from .graph import StepGraph
+from .pipeline import BufferOverflowError, pipeline
 from .result import Attempt, RunResult, StepStatus
 from .retry import Retry
 from .step import Step
+from .streaming import apipeline, astream
 
 __all__ = [
     "Attempt",
+    "BufferOverflowError",
     "CycleError",
     "DuplicateStepError",
     "EventKind",
@@ -53,8 +56,11 @@ __all__ = [
     "StepStatus",
     "StepTimeoutError",
     "__version__",
+    "apipeline",
     "arun",
+    "astream",
     "current",
     "observe",
+    "pipeline",
     "run",
 ]
