@@ -82,7 +82,8 @@ def test_missing_and_unknown_inputs_fail_before_anything_runs():
     with pytest.raises(InputError) as info:
         run(graph, {"query": 1, "qery": 2})
     assert (
-        str(info.value) == "unknown input 'qery'; did you mean 'query'? (the graph declares 'query')"
+        str(info.value)
+        == "unknown input 'qery'; did you mean 'query'? (the graph declares 'query')"
     )
     with pytest.raises(InputError):
         observe(graph, {})
