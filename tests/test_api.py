@@ -68,3 +68,25 @@ def test_a_run_with_nothing_to_do_completes():
     assert dict(again) == {"a": 1}
     events = observe(StepGraph(inputs=["q"]), {"q": 1}).pipe(ops.to_list()).run()
     assert events == []
+
+
+def test_a_run_cancelled_before_it_starts_starts_nothing():
+    import threading as _threading
+
+    from rxsteps.execution.resolve import resolve_backend
+    from rxsteps.execution.run import Run
+
+    calls: list[int] = []
+    done = _threading.Event()
+    execution = Run(
+        StepGraph([Step("a", lambda: calls.append(1))]),
+        {},
+        resolve_backend("threads"),
+        on_done=lambda _: done.set(),
+    )
+    execution.cancel("too late")
+    execution.start()
+    assert done.wait(5)
+    assert calls == []
+    assert execution.result is not None
+    assert execution.result.reasons["a"] == "too late"

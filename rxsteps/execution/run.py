@@ -11,7 +11,8 @@ State, all guarded by one lock (``Run._lock``):
 - ``_drivers`` / ``_waking`` / ``_blocked`` — drivers alive, those asked for but not
   started, and those stuck in an action that was timed out or already compensated;
 - ``_remaining`` — steps not yet finished; the run completes when it reaches zero;
-- ``_state`` — ``new`` → ``running`` → ``stopping`` → ``done``.
+- ``_state`` — ``new`` → ``running`` → ``stopping`` → ``done`` (``cancelled early``
+  when :meth:`Run.cancel` came before :meth:`Run.start`: the start then only ends it).
 
 Transitions happen in short critical sections that never call user code: a value
 arrives (:meth:`Run.emit_value`), an attempt ends (:meth:`Run.finish`), a timer fires
@@ -116,6 +117,7 @@ class Run:
         self._tracer_provider = tracer_provider
         self.tracer: RunTracer | None = None
         self._pending_cancels: list[Handle] = []
+        self._early_reason = ""
         self.failure: StepFailedError | None = None
         self.result: RunResult | None = None
         self.nodes: dict[str, Node] = {}
@@ -150,8 +152,13 @@ class Run:
             attributes={"rxsteps.sequence": self.sequence} if self.sequence is not None else None,
         )
         with self._lock:
+            early = self._state == "cancelled early"
             self._state = "running"
             self.start_time = self.backend.now()
+            if early:  # cancel() came first: end as cancelled, start nothing
+                self._stop(self._early_reason, None)
+                self._after([])
+                return
             for node in self.nodes.values():
                 if node.status is StepStatus.SUCCEEDED:
                     self._emit(EventKind.SUCCEEDED, node, value=_last(node), reason="resumed")
@@ -170,6 +177,9 @@ class Run:
         if silent:
             self._sink.detach()
         with self._lock:
+            if self._state == "new":  # start() will end it at once
+                self._state, self._early_reason = "cancelled early", reason
+                return
             handles = self._stop(reason, None)
         _cancel_all(handles)
         self._sink.drain()
