@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["InputNode", "Node"]
 
 _INFINITY = float("inf")
+_PENDING, _SUCCEEDED = StepStatus.PENDING, StepStatus.SUCCEEDED
 
 
 class Node:
@@ -83,7 +84,7 @@ class Node:
         self.deps = deps
         self.dependents: list[Node] = []
         self.values: list[Any] = []
-        self.status = StepStatus.PENDING
+        self.status = _PENDING
         self.finished = False  # status is final
         self.busy = False  # a call is running, or waiting for a slot or a retry
         self.invoked = 0  # calls finished
@@ -108,11 +109,14 @@ class Node:
             return
         if self.join == "latest":
             self.snapshots = deque()
+        lacking = 0
         for dep in deps:
             dep.dependents.append(self)
-            if dep.status is StepStatus.SUCCEEDED:  # inputs are complete from the start
+            if dep.finished and dep.status is _SUCCEEDED:  # inputs: complete from the start
                 self._dep_completed(dep)
-        self.lacking = sum(1 for dep in deps if not dep.values)
+            if not dep.values:
+                lacking += 1
+        self.lacking = lacking
         if self.join == "zip":
             self._fire_zip()
         elif self.join == "latest" and not self.lacking:

@@ -219,23 +219,16 @@ class Run:
             progressed = self._ended != self._ended_seen
             self._ended_seen = self._ended
             since = self.backend.now() - tick
-            stuck = newly = 0
-            for attempt in self._in_sync:
-                if attempt.start <= since:
-                    stuck += 1
+            stuck = [a for a in self._in_sync if a.start <= since]
+            free = int(max(0, min(len(ready) - self._waking, self._limit - self._running)))
+            count = 0
+            if stuck and (self._typical >= tick or not progressed):
+                for attempt in stuck:  # each blocked driver is compensated once
                     if not attempt.compensated:
                         attempt.compensated = True
                         self._blocked += 1
-                        newly += 1
-            free = int(max(0, min(len(ready) - self._waking, self._limit - self._running)))
-            if not stuck:
-                count = 0
-            elif self._typical >= tick:
-                count = free
-            elif newly and not progressed:
-                count = min(free, self._blocked)
-            else:
-                count = 0
+                slow = self._typical >= tick
+                count = free if slow else min(free, self._blocked)
             self._waking += count
             self._drivers += count
         for _ in range(count):
