@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 success, 1 a step failed, 2 usage or graph error,
-        130 interrupted.
+        130 interrupted, 141 the output was closed by its reader (``| head``).
 
     Example:
         >>> main(["check", "no_such_module:graph"])
@@ -88,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         status: int = args.command(args)
         return status
+    except BrokenPipeError:  # the reader closed our output (``| head``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (UsageError, TargetError, GraphError, InputError, SchedulerError,
             ImportError, OSError, ValueError) as error:
         if debug:

@@ -4,7 +4,7 @@
 builds the workflow. Nothing here touches the network: every "tool" sleeps for a
 made-up latency and returns canned text. What it shows:
 
-- **fan-out** — ``plan`` feeds four tool calls that run in parallel;
+- **fan-out** — ``plan`` feeds five tool calls that run in parallel;
 - **retry** — ``arxiv_search`` fails once with a 503 and succeeds on its second attempt
   (:class:`~rxsteps.Retry`);
 - **timeout** — ``fetch_pages`` hangs on its first attempt, is abandoned after 0.5 s

@@ -63,6 +63,8 @@ class Reporter:
         attempt: Step id to its current attempt number.
         emitted: Step id to how many values it emitted.
         note: Step id to the last error or reason, if any.
+        closed: Whether the output stream was closed by its reader; events are
+            still recorded but no longer shown.
 
     Example:
         >>> import io
@@ -84,6 +86,7 @@ class Reporter:
         self.attempt: dict[str, int] = {}
         self.emitted: dict[str, int] = {}
         self.note: dict[str, str] = {}
+        self.closed = False  # the output is gone: stop writing, keep recording
 
     @property
     def done(self) -> int:
@@ -106,7 +109,12 @@ class Reporter:
         """
         with self.lock:
             self._record(event)
-        self.show(event)
+        if self.closed:
+            return
+        try:
+            self.show(event)
+        except (BrokenPipeError, ValueError):  # the reader went away (``| head``)
+            self.closed = True
 
     def _record(self, event: StepEvent) -> None:
         step, kind = event.step, event.kind
@@ -216,7 +224,7 @@ class PlainReporter(Reporter):
         Args:
             result: The finished run, or ``None`` if it was interrupted.
         """
-        if result is not None:
+        if result is not None and not self.closed:
             self.stream.write(summary_line(result) + "\n")
             self.stream.flush()
 
@@ -262,7 +270,7 @@ class JsonReporter(Reporter):
         Args:
             result: The finished run, or ``None`` if it was interrupted.
         """
-        if result is None:
+        if result is None or self.closed:
             return
         counts: dict[str, int] = {}
         for status in result.status.values():

@@ -263,3 +263,20 @@ def test_live_reporter_keeps_busy_rows_when_the_terminal_is_short() -> None:
     shown, note = reporter._rows(10)
     assert len(shown) == 9 and {"s30", "s35"} <= set(shown)
     assert note.startswith("31 more: ")
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None:
+    """``rxsteps demo --json | head -1``: no traceback, no error line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rxsteps.cli", "demo", "--json", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # like head -1
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) in (0, 141)
+    assert json.loads(first)["kind"] == "started"
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr

@@ -49,7 +49,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import StepFailedError, StepTimeoutError
+from ..errors import InputError, StepFailedError, StepTimeoutError
 from ..events import EventKind, StepEvent
 from ..graph import StepGraph
 from ..result import Attempt, RunResult, StepStatus
@@ -125,6 +125,8 @@ class Run:
         invoke.prepare(self)
 
     def _build(self, resume: RunResult | None) -> None:
+        if resume is not None:
+            _check_resume(self.graph, self.inputs, resume)
         sources: dict[str, Node] = {n: InputNode(n, v) for n, v in self.inputs.items()}
         for step_id in self.graph.order():
             step = self.graph[step_id]
@@ -133,9 +135,7 @@ class Run:
                 node.values.extend(resume.emitted(step_id))
                 node.status = StepStatus.SUCCEEDED
                 node.finished = True
-                node.reason = "resumed"
-                node.started = resume.started.get(step_id)
-                node.ended = resume.ended.get(step_id)
+                node.reason = "resumed"  # its times are this run's start, set in start()
                 for dependent in node.dependents:  # none yet: built in order
                     dependent.dep_completed(node)
             self.nodes[step_id] = node
@@ -160,7 +160,8 @@ class Run:
                 self._after([])
                 return
             for node in self.nodes.values():
-                if node.status is StepStatus.SUCCEEDED:
+                if node.status is StepStatus.SUCCEEDED:  # resumed: no time of its own here
+                    node.started = node.ended = self.start_time
                     self._emit(EventKind.SUCCEEDED, node, value=_last(node), reason="resumed")
                 else:
                     self._settle(node)
@@ -623,6 +624,30 @@ def preflight(
     ):
         raise ValueError(f"max_concurrency must be a positive int, got {max_concurrency!r}")
     return check_inputs(graph, inputs)
+
+
+def _check_resume(graph: StepGraph, inputs: dict[str, Any], resume: RunResult) -> None:
+    """Refuse to resume a result of another graph or of other inputs: its values were
+    computed for those, and reusing them would be silently wrong."""
+    unknown = [step for step in resume.status if step not in graph]
+    if unknown:
+        raise InputError(
+            f"cannot resume: the result has step {unknown[0]!r}, which this graph lacks",
+            unknown[0],
+        )
+    for name in inputs.keys() | resume.inputs.keys():
+        try:
+            same = name in inputs and name in resume.inputs and bool(
+                inputs[name] == resume.inputs[name]
+            )
+        except Exception:  # values that do not compare (arrays…): trust the caller
+            same = True
+        if not same:
+            raise InputError(
+                f"cannot resume: input {name!r} differs from the one the result was "
+                "computed with; run without resume= to start afresh",
+                name,
+            )
 
 
 class _SpanEnd:

@@ -69,3 +69,34 @@ def test_arun_resumes_too() -> None:
     second = asyncio.run(arun(graph, resume=first))
     assert second.ok
     assert set(calls - before) == {"b", "d"}
+
+
+def test_resume_refuses_other_inputs_or_another_graph() -> None:
+    from rxsteps import InputError
+
+    graph = StepGraph([Step("echo", lambda q: q, ["q"])], inputs=["q"])
+    first = run(graph, {"q": "old"})
+    with pytest.raises(InputError) as info:
+        run(graph, {"q": "new"}, resume=first)
+    assert str(info.value) == (
+        "cannot resume: input 'q' differs from the one the result was computed with; "
+        "run without resume= to start afresh"
+    )
+    other = StepGraph([Step("other", lambda q: q, ["q"])], inputs=["q"])
+    with pytest.raises(InputError, match=r"^cannot resume: the result has step 'echo'"):
+        run(other, {"q": "old"}, resume=first)
+
+
+def test_resumed_steps_take_no_time_in_the_new_run() -> None:
+    import time
+
+    calls: Counter[str] = Counter()
+    broken = {"b"}
+    graph = _graph(calls, broken)
+    first = run(graph, fail_fast=False)
+    time.sleep(0.05)  # the second run starts later: old times must not leak in
+    broken.clear()
+    second = run(graph, resume=first)
+    for step in ("a", "c", "e", "tokens"):
+        assert second.started[step] == second.ended[step] == second.start
+    assert second.critical_path()[1] <= second.duration + 1e-9
