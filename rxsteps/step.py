@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 from collections.abc import Callable, Iterable
@@ -157,8 +158,10 @@ def _fits_by_code(action: Any, count: int) -> bool:
     arguments, read from its code object (``inspect.signature`` costs 20 µs; this
     costs 1). False means "ask inspect", not "does not fit"."""
     function, bound = action, 0
-    if isinstance(action, types.MethodType):
-        function, bound = action.__func__, 1
+    if isinstance(action, functools.partial) and not action.keywords:
+        function, bound = action.func, len(action.args)
+    if isinstance(function, types.MethodType):
+        function, bound = function.__func__, bound + 1
     if not isinstance(function, types.FunctionType):
         return False
     code = function.__code__
