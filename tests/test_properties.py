@@ -108,16 +108,9 @@ def build(specs: list[Spec]) -> tuple[StepGraph, Counter[str]]:
     return StepGraph(steps), calls
 
 
-def _execute(graph: StepGraph, scheduler: str, on_event: Any) -> Any:
-    if scheduler == "asyncio":
-        return asyncio.run(arun(graph, on_event=on_event))
-    return run(graph, scheduler=scheduler, on_event=on_event)
-
-
-@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(specs=dags())
-def test_engine_matches_sequential_evaluation(scheduler: str, specs: list[Spec]) -> None:
+def check(specs: list[Spec], run_graph: Any) -> None:
+    """Build the graph of ``specs``, run it with ``run_graph(graph, on_event)`` and
+    assert every property against the sequential reference."""
     graph, calls = build(specs)
     events: list[StepEvent] = []
     busy = threading.Lock()
@@ -130,22 +123,33 @@ def test_engine_matches_sequential_evaluation(scheduler: str, specs: list[Spec])
         events.append(event)
         busy.release()
 
-    result = _execute(graph, scheduler, on_event)
+    result = run_graph(graph, on_event)
     expected, expected_calls = reference(specs)
-
-    assert overlapping == []
+    assert overlapping == []  # serial delivery
     assert {name: result.emitted(name) for name in graph} == expected
     assert calls == expected_calls  # exactly once per zipped input
-    position: dict[tuple[str, int], int] = {}
+    emitted_at: dict[tuple[str, int], int] = {}
     seen: Counter[str] = Counter()
     for k, event in enumerate(events):
         if event.kind is EventKind.EMITTED:
-            position[(event.step, seen[event.step])] = k
+            emitted_at[(event.step, seen[event.step])] = k
             seen[event.step] += 1
-    for k, event in enumerate(events):
-        if event.kind is EventKind.STARTED:
+        elif event.kind is EventKind.STARTED:  # no call before the values it consumes
             for dep in graph[event.step].depends:
-                assert position[(dep, event.index)] < k
-    for name in graph:
-        terminal = [e.kind for e in events if e.step == name and e.kind in TERMINAL]
-        assert len(terminal) == 1
+                assert emitted_at[(dep, event.index)] < k
+    terminal = Counter(e.step for e in events if e.kind in TERMINAL)
+    assert terminal == Counter(list(graph))
+    times = [e.time for e in events]
+    assert times == sorted(times)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=dags())
+def test_engine_matches_sequential_evaluation(scheduler: str, specs: list[Spec]) -> None:
+    def run_graph(graph: StepGraph, on_event: Any) -> Any:
+        if scheduler == "asyncio":
+            return asyncio.run(arun(graph, on_event=on_event))
+        return run(graph, scheduler=scheduler, on_event=on_event)
+
+    check(specs, run_graph)

@@ -8,16 +8,14 @@ The DAG strategy and the reference evaluation live in ``tests/test_properties.py
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections import Counter
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from rxsteps import EventKind, StepEvent, arun, run
+from rxsteps import arun, run
 from tests.conftest import SCHEDULERS, _make_scheduler
-from tests.test_properties import TERMINAL, Spec, build, dags, reference
+from tests.test_properties import Spec, check, dags
 
 
 @pytest.fixture(scope="module", params=SCHEDULERS)
@@ -36,36 +34,10 @@ def scheduler(request: pytest.FixtureRequest) -> Any:
 @given(specs=dags())
 def test_properties_on_every_scheduler(scheduler: Any, specs: list[Spec]) -> None:
     kind, instance = scheduler
-    graph, calls = build(specs)
-    events: list[StepEvent] = []
-    busy = threading.Lock()
-    overlapping: list[StepEvent] = []
 
-    def on_event(event: StepEvent) -> None:
-        if not busy.acquire(blocking=False):
-            overlapping.append(event)
-            return
-        events.append(event)
-        busy.release()
+    def run_graph(graph: Any, on_event: Any) -> Any:
+        if kind == "asyncio":
+            return asyncio.run(arun(graph, on_event=on_event))
+        return run(graph, scheduler=instance, on_event=on_event)
 
-    if kind == "asyncio":
-        result = asyncio.run(arun(graph, on_event=on_event))
-    else:
-        result = run(graph, scheduler=instance, on_event=on_event)
-    expected, expected_calls = reference(specs)
-    assert overlapping == []
-    assert {name: result.emitted(name) for name in graph} == expected
-    assert calls == expected_calls
-    emitted_at: dict[tuple[str, int], int] = {}
-    seen: Counter[str] = Counter()
-    for k, event in enumerate(events):
-        if event.kind is EventKind.EMITTED:
-            emitted_at[(event.step, seen[event.step])] = k
-            seen[event.step] += 1
-        elif event.kind is EventKind.STARTED:
-            for dep in graph[event.step].depends:
-                assert emitted_at[(dep, event.index)] < k
-    terminal = Counter(e.step for e in events if e.kind in TERMINAL)
-    assert terminal == Counter(list(graph))
-    times = [e.time for e in events]
-    assert times == sorted(times)
+    check(specs, run_graph)
