@@ -137,10 +137,30 @@ async def arun(
     tracer_provider: Any = None,
     resume: RunResult | None = None,
 ) -> RunResult:
-    """Run ``graph`` on the running event loop; the same arguments as :func:`run`.
+    """Run ``graph`` on the running event loop and await its result.
 
     Coroutine actions are tasks on this loop; sync actions run on worker threads and
     never block it. Cancelling the awaiting task cancels the run.
+
+    Args:
+        graph: The steps to run.
+        inputs: A value for each of the graph's declared inputs.
+        scheduler: Where actions run (default ``"asyncio"``: this loop).
+        fail_fast: Stop at the first failure and raise; else skip only its dependents.
+        max_concurrency: Most actions of this run running at once.
+        on_event: Called with every :class:`~rxsteps.StepEvent`, serially, in order.
+        tracer_provider: OpenTelemetry tracer provider for the run's spans.
+        resume: Reuse the succeeded steps of this earlier result; run only the rest.
+
+    Returns:
+        The :class:`~rxsteps.RunResult`.
+
+    Raises:
+        StepFailedError: With ``fail_fast``, the first failure (cause and partial
+            result attached).
+        GraphError, InputError, SchedulerError, TypeError, ValueError: Before anything
+            ran.
+        asyncio.CancelledError: The awaiting task was cancelled (the run was too).
 
     Example:
         >>> import asyncio
@@ -191,6 +211,22 @@ def observe(
     one, or — with ``fail_fast`` — errors with the :class:`~rxsteps.StepFailedError`
     after FAILED and the CANCELLED events. Disposing the subscription cancels the run.
     The graph and inputs are checked now, so bad ones raise here, not at subscribe.
+
+    Args:
+        graph: The steps to run.
+        inputs: A value for each of the graph's declared inputs.
+        scheduler: Where actions run (default ``"threads"``; a reactivex
+            ``TestScheduler`` runs them in virtual time).
+        fail_fast: Stop at the first failure; else skip only its dependents.
+        max_concurrency: Most actions of one run running at once.
+        tracer_provider: OpenTelemetry tracer provider for the runs' spans.
+        resume: Reuse the succeeded steps of this earlier result; run only the rest.
+
+    Returns:
+        A cold ``reactivex.Observable`` of :class:`~rxsteps.StepEvent`.
+
+    Raises:
+        GraphError, InputError, SchedulerError, ValueError: At once, for bad input.
 
     Example:
         >>> from reactivex import operators as ops

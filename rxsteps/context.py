@@ -36,6 +36,13 @@ class StepContext:
         step: The step id.
         attempt: The attempt number, from 1.
         index: Which call of the step, from 0.
+
+    Example:
+        >>> from rxsteps import StepContext
+        >>> context = StepContext("crawl")
+        >>> context.cancel()
+        >>> context.cancelled, context.wait(10)
+        (True, True)
     """
 
     __slots__ = ("_event", "attempt", "index", "step")
@@ -88,8 +95,19 @@ _CURRENT: ContextVar[StepContext | None] = ContextVar("rxsteps_step", default=No
 def current() -> StepContext:
     """The context of the step whose action is running in this thread or task.
 
+    Works in sync actions (worker threads) and coroutine actions alike; not inside a
+    remote action (process pool, Dask), which runs in another process.
+
+    Returns:
+        The running attempt's :class:`StepContext`.
+
     Raises:
         LookupError: Called outside a step's action.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, current, run
+        >>> run(StepGraph([Step("who", lambda: current().step)]))["who"]
+        'who'
     """
     context = _CURRENT.get()
     if context is None:

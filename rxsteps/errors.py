@@ -48,11 +48,32 @@ __all__ = [
 
 
 class RxStepsError(Exception):
-    """Base class of every error rxsteps raises itself."""
+    """Base class of every error rxsteps raises itself.
+
+    Catch it to handle anything rxsteps reports, and nothing else: a step's own
+    exception reaches you as the ``__cause__`` of a :class:`StepFailedError`.
+
+    Example:
+        >>> from rxsteps import RxStepsError, StepGraph, run
+        >>> try:
+        ...     run(StepGraph(inputs=["q"]))
+        ... except RxStepsError as error:
+        ...     print(type(error).__name__)
+        InputError
+    """
 
 
 class GraphError(RxStepsError, ValueError):
-    """The step graph is invalid; no step has run."""
+    """The step graph is invalid; no step has run.
+
+    Example:
+        >>> from rxsteps import GraphError, Step, StepGraph
+        >>> try:
+        ...     StepGraph([Step("a", lambda b: b, ["b"])])
+        ... except GraphError as error:
+        ...     print(error)
+        step 'a' depends on 'b', which is neither a step nor a declared input
+    """
 
 
 class CycleError(GraphError):
@@ -61,6 +82,10 @@ class CycleError(GraphError):
     Attributes:
         cycle: The step ids around the cycle, the first one repeated at the end
             (``["a", "b", "a"]``), as in :class:`graphlib.CycleError`.
+
+    Example:
+        >>> str(CycleError(["a", "b", "a"]))
+        'cycle in step graph: a -> b -> a'
     """
 
     def __init__(self, cycle: Sequence[str]) -> None:
@@ -78,6 +103,13 @@ class MissingDependencyError(GraphError):
         step: The step that names the missing dependency.
         missing: The name that could not be found.
         suggestions: Close matches among the known names, best first.
+
+    Example:
+        >>> error = MissingDependencyError("answer", "serch", ["search"])
+        >>> error.step, error.missing, error.suggestions
+        ('answer', 'serch', ['search'])
+        >>> str(error).endswith("did you mean 'search'?")
+        True
     """
 
     def __init__(self, step: str, missing: str, suggestions: Sequence[str] = ()) -> None:
@@ -101,6 +133,10 @@ class DuplicateStepError(GraphError):
 
     Attributes:
         step: The id used twice.
+
+    Example:
+        >>> str(DuplicateStepError("search")), str(DuplicateStepError("q", is_input=True))
+        ("duplicate step id 'search'", "'q' is both a step and an input")
     """
 
     def __init__(self, step: str, *, is_input: bool = False) -> None:
@@ -120,6 +156,14 @@ class InputError(RxStepsError, ValueError):
 
     Attributes:
         name: The missing or unknown input name.
+
+    Example:
+        >>> from rxsteps import InputError, Step, StepGraph, run
+        >>> try:
+        ...     run(StepGraph([Step("echo", lambda q: q, ["q"])], inputs=["q"]))
+        ... except InputError as error:
+        ...     print(error.name, "|", error)
+        q | missing input 'q', needed by step 'echo'
     """
 
     def __init__(self, message: str, name: str) -> None:
@@ -131,7 +175,17 @@ class InputError(RxStepsError, ValueError):
 
 
 class SchedulerError(RxStepsError, ValueError):
-    """The scheduler asked for is unknown or cannot run a step graph."""
+    """The scheduler asked for is unknown or cannot run a step graph.
+
+    Example:
+        >>> from reactivex.scheduler import ImmediateScheduler
+        >>> from rxsteps import SchedulerError, Step, StepGraph, run
+        >>> try:
+        ...     run(StepGraph([Step("a", lambda: 1)]), scheduler=ImmediateScheduler())
+        ... except SchedulerError as error:
+        ...     print(str(error)[:48])
+        ImmediateScheduler cannot run a step graph: it r
+    """
 
 
 class StepFailedError(RxStepsError):
@@ -142,6 +196,16 @@ class StepFailedError(RxStepsError):
     Attributes:
         step: The id of the step that failed.
         result: The run's :class:`~rxsteps.RunResult` so far, or ``None``.
+
+    Example:
+        >>> from rxsteps import Step, StepFailedError, StepGraph, run
+        >>> def broken():
+        ...     raise ConnectionError("down")
+        >>> try:
+        ...     run(StepGraph([Step("ok", lambda: 1), Step("tool", broken)]))
+        ... except StepFailedError as error:
+        ...     print(error.step, repr(error.__cause__), error.result.status["tool"].value)
+        tool ConnectionError('down') failed
     """
 
     def __init__(self, step: str, error: BaseException, result: RunResult | None = None) -> None:
@@ -161,6 +225,10 @@ class StepTimeoutError(RxStepsError, TimeoutError):
         step: The id of the step.
         timeout: The limit in seconds.
         attempt: The attempt that timed out, from 1.
+
+    Example:
+        >>> str(StepTimeoutError("fetch", 2.5, attempt=3))
+        "step 'fetch' timed out after 2.5 s (attempt 3)"
     """
 
     def __init__(self, step: str, timeout: float, attempt: int = 1) -> None:
@@ -180,6 +248,10 @@ class StepCancelledError(RxStepsError):
 
     Attributes:
         step: The id of the cancelled step.
+
+    Example:
+        >>> str(StepCancelledError("crawl"))
+        "step 'crawl' was cancelled"
     """
 
     def __init__(self, step: str) -> None:

@@ -35,7 +35,13 @@ __all__ = ["EventKind", "StepEvent"]
 
 
 class EventKind(enum.Enum):
-    """The kinds of :class:`StepEvent`."""
+    """The kinds of :class:`StepEvent`.
+
+    Example:
+        >>> from rxsteps import EventKind
+        >>> EventKind.SUCCEEDED.terminal, EventKind.EMITTED.terminal
+        (True, False)
+    """
 
     STARTED = "started"
     """An attempt of the step's action began."""
@@ -79,6 +85,13 @@ class StepEvent:
             times).
         reason: Why a step was SKIPPED or CANCELLED.
         delay: For RETRYING, the seconds until the next attempt.
+
+    Example:
+        >>> from rxsteps import EventKind, Step, StepGraph, run
+        >>> events = []
+        >>> _ = run(StepGraph([Step("a", lambda: 41)]), on_event=events.append)
+        >>> [(e.kind.name, e.value) for e in events]
+        [('STARTED', None), ('EMITTED', 41), ('SUCCEEDED', 41)]
     """
 
     kind: EventKind

@@ -35,7 +35,14 @@ _V = TypeVar("_V")
 
 
 class StepStatus(enum.Enum):
-    """Where a step stands. A finished run holds only the last four."""
+    """Where a step stands. A finished run holds only the last four.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, StepStatus, run
+        >>> status = run(StepGraph([Step("a", lambda: 1)])).status["a"]
+        >>> status is StepStatus.SUCCEEDED, status.done
+        (True, True)
+    """
 
     PENDING = "pending"
     RUNNING = "running"
@@ -62,6 +69,18 @@ class Attempt:
         end: Monotonic end time.
         outcome: ``"succeeded"``, ``"failed"``, ``"timeout"`` or ``"cancelled"``.
         error: The exception of a failed or timed-out attempt.
+
+    Example:
+        >>> from rxsteps import Retry, Step, StepGraph, run
+        >>> calls = []
+        >>> def flaky():
+        ...     calls.append(1)
+        ...     if len(calls) == 1:
+        ...         raise ConnectionError("once")
+        ...     return "ok"
+        >>> result = run(StepGraph([Step("f", flaky, retry=Retry(backoff=0))]))
+        >>> [(a.attempt, a.outcome) for a in result.attempts]
+        [(1, 'failed'), (2, 'succeeded')]
     """
 
     step: str
@@ -96,6 +115,12 @@ class RunResult(Mapping[str, Any]):
         sequence: The event number when the run came from a pipeline, else ``None``.
         failure: The :class:`~rxsteps.StepFailedError` that stopped a fail-fast run,
             else ``None``.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, run
+        >>> result = run(StepGraph([Step("tokens", lambda: (t for t in "abc"))]))
+        >>> result["tokens"], result.emitted("tokens"), result.ok
+        ('c', ['a', 'b', 'c'], True)
     """
 
     __slots__ = (

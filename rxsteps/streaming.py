@@ -287,9 +287,22 @@ def apipeline(
 ) -> AsyncStream[RunResult]:
     """:func:`~rxsteps.pipeline` as an async iterator of results, on the running loop.
 
-    The arguments are those of :func:`~rxsteps.pipeline`. A result keeps its run slot
-    until the consumer took it, so a slow consumer slows intake instead of piling up
-    results. The iterator raises only when an input errors.
+    A result keeps its run slot until the consumer took it, so a slow consumer slows
+    intake instead of piling up results. The iterator raises only when an input errors.
+
+    Args:
+        graph: The steps to run once per event.
+        inputs: Input name to an observable of events, or to a constant.
+        scheduler: Where actions run (default ``"asyncio"``: this loop).
+        max_in_flight: Most runs at once.
+        ordered: Results in input order (else as runs finish).
+        buffer: Values each input keeps waiting for a slot.
+        overflow: What a full buffer does: ``"block"``, ``"drop_oldest"``,
+            ``"drop_newest"`` or ``"error"`` (see :mod:`rxsteps.pipeline`).
+        on_drop: Called with ``(input name, value)`` for every dropped value.
+        fail_fast: Each run stops at its first failure (kept in the result).
+        max_concurrency: Most actions of one run at once.
+        tracer_provider: OpenTelemetry tracer provider for the runs' spans.
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.RunResult`.
