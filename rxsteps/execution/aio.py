@@ -33,9 +33,9 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any
 
-from .backend import Handle
+from .backend import Handle, schedule_timer, timer_scheduler
 
-__all__ = ["AsyncioBackend", "background_loop", "start_on_loop"]
+__all__ = ["AsyncioBackend", "LocalLoopAndTimers", "background_loop", "start_on_loop"]
 
 
 class _TaskHandle:
@@ -114,6 +114,21 @@ def background_loop() -> asyncio.AbstractEventLoop:
                 ready.wait()
                 _BACKGROUND = loop
     return _BACKGROUND
+
+
+class LocalLoopAndTimers:
+    """What every backend without an event loop of its own shares: coroutine actions
+    on the process-wide background loop, timers on rxsteps' timer thread."""
+
+    def start_coroutine(
+        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
+    ) -> Handle:
+        """Run a coroutine action on the background loop; cancellable from any thread."""
+        return start_on_loop(background_loop(), coro, context)
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
+        """``fn()`` after ``delay`` seconds, on the timer thread (timeouts, backoff)."""
+        return schedule_timer(timer_scheduler(), delay, fn)
 
 
 class _TimerHandle:

@@ -43,11 +43,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Literal
 
@@ -56,8 +55,8 @@ from distributed import Future as DaskFuture
 
 from ..errors import SchedulerError
 from ..result import RunResult
-from .aio import background_loop, start_on_loop
-from .backend import Handle, schedule_timer, timer_scheduler
+from .aio import LocalLoopAndTimers
+from .backend import Handle
 from .threads import shared_pool
 
 __all__ = ["GATHER_MODES", "DaskBackend", "GatherMode"]
@@ -80,7 +79,7 @@ GatherMode = Literal["result", "outputs", "events", "none"]
 GATHER_MODES: tuple[GatherMode, ...] = ("result", "outputs", "events", "none")
 
 
-class DaskBackend:
+class DaskBackend(LocalLoopAndTimers):
     """Actions as tasks on a Dask cluster; the engine keeps futures, not values.
 
     ``scheduler=client`` uses ``DaskBackend(client)``; build one yourself to choose
@@ -137,15 +136,7 @@ class DaskBackend:
         """Call ``fn(arg)`` on a local worker thread (no step runs here on Dask)."""
         shared_pool().submit(fn, arg)
 
-    def start_coroutine(
-        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
-    ) -> Handle:
-        """Run a coroutine action locally, on the background event loop."""
-        return start_on_loop(background_loop(), coro, context)
 
-    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
-        """A local timer (timeouts, retry backoff)."""
-        return schedule_timer(timer_scheduler(), delay, fn)
 
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]

@@ -24,14 +24,13 @@ Example:
 
 from __future__ import annotations
 
-import contextvars
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
-from .aio import background_loop, start_on_loop
-from .backend import Handle, schedule_timer, timer_scheduler
+from .aio import LocalLoopAndTimers
+from .backend import Handle
 
 __all__ = ["ExecutorBackend"]
 
@@ -46,7 +45,7 @@ class _FutureHandle:
         self._future.cancel()
 
 
-class ExecutorBackend:
+class ExecutorBackend(LocalLoopAndTimers):
     """Actions on a ``concurrent.futures.Executor``."""
 
     virtual = False
@@ -72,13 +71,7 @@ class ExecutorBackend:
         future.add_done_callback(done)
         return _FutureHandle(future)
 
-    def start_coroutine(
-        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
-    ) -> Handle:
-        return start_on_loop(background_loop(), coro, context)
 
-    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
-        return schedule_timer(timer_scheduler(), delay, fn)
 
     def close(self) -> None:
         pass

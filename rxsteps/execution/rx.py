@@ -29,22 +29,21 @@ Example:
 
 from __future__ import annotations
 
-import contextvars
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 from reactivex import abc
 from reactivex.scheduler import VirtualTimeScheduler
 
-from .aio import background_loop, start_on_loop
-from .backend import Handle, schedule_timer, timer_scheduler
+from .aio import LocalLoopAndTimers
+from .backend import Handle, schedule_timer
 
 __all__ = ["RxSchedulerBackend"]
 
 
-class RxSchedulerBackend:
+class RxSchedulerBackend(LocalLoopAndTimers):
     """Actions scheduled on a reactivex scheduler."""
 
     remote = False
@@ -63,16 +62,13 @@ class RxSchedulerBackend:
     def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
         self.scheduler.schedule(lambda _scheduler, _state: fn(arg))
 
-    def start_coroutine(
-        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
-    ) -> Handle:
-        return start_on_loop(background_loop(), coro, context)
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
         # Real-time timers go on rxsteps' own timer thread: a timeout must fire even
         # when the scheduler's threads are all busy in the very action it times out.
-        scheduler = self.scheduler if self.virtual else timer_scheduler()
-        return schedule_timer(scheduler, delay, fn)
+        if self.virtual:
+            return schedule_timer(self.scheduler, delay, fn)
+        return super().call_later(delay, fn)
 
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]

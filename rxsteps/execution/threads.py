@@ -20,18 +20,17 @@ Example:
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from .aio import background_loop, start_on_loop
-from .backend import Handle, schedule_timer, timer_scheduler
+from .aio import LocalLoopAndTimers
+from .backend import Handle
 
 __all__ = ["ThreadsBackend", "WorkerPool", "shared_pool"]
 
@@ -117,7 +116,7 @@ def shared_pool() -> WorkerPool:
     return _POOL
 
 
-class ThreadsBackend:
+class ThreadsBackend(LocalLoopAndTimers):
     """Sync actions on worker threads; coroutines on a background event loop."""
 
     name = "threads"
@@ -132,13 +131,7 @@ class ThreadsBackend:
     def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
         self._pool.submit(fn, arg)
 
-    def start_coroutine(
-        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
-    ) -> Handle:
-        return start_on_loop(background_loop(), coro, context)
 
-    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
-        return schedule_timer(timer_scheduler(), delay, fn)
 
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
