@@ -18,8 +18,9 @@ from typing import Any
 
 from ..errors import InputError
 from ..graph import StepGraph
+from ..result import RunResult
 
-__all__ = ["check_inputs"]
+__all__ = ["check_inputs", "check_resume", "preflight"]
 
 
 def check_inputs(graph: StepGraph, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -41,3 +42,41 @@ def check_inputs(graph: StepGraph, inputs: Mapping[str, Any] | None) -> dict[str
             ) if users else ""
             raise InputError(f"missing input {name!r}{needed}", name)
     return given
+
+
+def preflight(
+    graph: StepGraph, inputs: Mapping[str, Any] | None, max_concurrency: int | None
+) -> dict[str, Any]:
+    """Validate the graph, the inputs and the options; return the inputs as a dict."""
+    graph.validate()
+    if max_concurrency is not None and (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise ValueError(f"max_concurrency must be a positive int, got {max_concurrency!r}")
+    return check_inputs(graph, inputs)
+
+
+def check_resume(graph: StepGraph, inputs: dict[str, Any], resume: RunResult) -> None:
+    """Refuse to resume a result of another graph or of other inputs: its values were
+    computed for those, and reusing them would be silently wrong."""
+    unknown = [step for step in resume.status if step not in graph]
+    if unknown:
+        raise InputError(
+            f"cannot resume: the result has step {unknown[0]!r}, which this graph lacks",
+            unknown[0],
+        )
+    for name in inputs.keys() | resume.inputs.keys():
+        try:
+            same = name in inputs and name in resume.inputs and bool(
+                inputs[name] == resume.inputs[name]
+            )
+        except Exception:  # values that do not compare (arrays…): trust the caller
+            same = True
+        if not same:
+            raise InputError(
+                f"cannot resume: input {name!r} differs from the one the result was "
+                "computed with; run without resume= to start afresh",
+                name,
+            )

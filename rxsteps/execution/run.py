@@ -5,11 +5,9 @@ State, all guarded by one lock (``Run._lock``):
 - ``nodes`` — per step a :class:`~.node.Node`: its values so far (a hot, replaying
   observable), the join cursor over its dependencies, status, the attempt in flight;
 - ``_ready_sync`` / ``_ready_other`` — steps with a call available and not yet
-  started, FIFO: sync ones wait for a *driver* (a worker thread looping over this
-  run's ready sync steps), the others (coroutines, remote calls) only for a slot;
+  started, FIFO: sync ones wait for a *driver* (see :mod:`.drivers`, whose state is
+  kept here too), the others (coroutines, remote calls) only for a slot;
 - ``_running`` — attempts holding a slot (``max_concurrency`` bounds it);
-- ``_drivers`` / ``_waking`` / ``_blocked`` — drivers alive, those asked for but not
-  started, and those stuck in an action that was timed out or already compensated;
 - ``_remaining`` — steps not yet finished; the run completes when it reaches zero;
 - ``_state`` — ``new`` → ``running`` → ``stopping`` → ``done`` (``cancelled early``
   when :meth:`Run.cancel` came before :meth:`Run.start`: the start then only ends it).
@@ -21,10 +19,7 @@ arrives (:meth:`Run.emit_value`), an attempt ends (:meth:`Run.finish`), a timer 
 under the lock (so STARTED is ordered after the values it consumes) and launched
 outside it. A driver that finishes a sync action takes the next ready sync step itself
 — no thread hop, no wave barrier, and no recursion: chains of any length run in a
-loop. A driver is woken at once only when the run has none; otherwise the
-:mod:`.monitor` wakes more when queued sync work has waited a tick (its drivers are
-blocked in slow actions), so cheap steps do not pay for thread hand-offs and slow ones
-still fan out within a tick.
+loop (:mod:`.drivers` says when another driver is woken).
 
 Events are queued under the lock and delivered outside it by :mod:`.sink`, serially.
 
@@ -49,7 +44,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import InputError, StepFailedError, StepTimeoutError
+from ..errors import StepFailedError, StepTimeoutError
 from ..events import EventKind, StepEvent
 from ..graph import StepGraph
 from ..result import Attempt, RunResult, StepStatus
@@ -57,8 +52,8 @@ from ..tracing import RunTracer
 from . import invoke
 from .attempt import ABANDONED, DONE, RUNNING, ActiveAttempt
 from .backend import Backend, Handle
-from .inputs import check_inputs
-from .monitor import shared_monitor
+from .drivers import Drivers
+from .inputs import check_resume, preflight
 from .node import InputNode, Node
 from .sink import EventSink
 
@@ -69,7 +64,7 @@ _INF = float("inf")
 _SUCCEEDED, _RUNNING = StepStatus.SUCCEEDED, StepStatus.RUNNING  # enum lookups cost
 
 
-class Run:
+class Run(Drivers):
     """One execution of a graph. Create, :meth:`start`, then wait for ``on_done``."""
 
     def __init__(
@@ -126,7 +121,7 @@ class Run:
 
     def _build(self, resume: RunResult | None) -> None:
         if resume is not None:
-            _check_resume(self.graph, self.inputs, resume)
+            check_resume(self.graph, self.inputs, resume)
         sources: dict[str, Node] = {n: InputNode(n, v) for n, v in self.inputs.items()}
         for step_id in self.graph.order():
             step = self.graph[step_id]
@@ -184,57 +179,6 @@ class Run:
             handles = self._stop(reason, None)
         _cancel_all(handles)
         self._sink.drain()
-
-    def drive(self) -> ActiveAttempt | None:
-        """A woken driver starts: the first sync attempt it should run, if any."""
-        with self._lock:
-            self._waking -= 1
-            attempt = self._next_sync()
-            wake = self._should_wake()
-        self._after([], wake)
-        return attempt
-
-    def driver_exit(self) -> None:
-        """A driver found nothing more to run and leaves."""
-        with self._lock:
-            self._drivers -= 1
-            wake = self._should_wake()
-        self._after([], wake)
-
-    def check_waiting(self, tick: float) -> bool:
-        """Called by the monitor every tick while sync work waits; wakes drivers when
-        the ones running are blocked. Returns whether to keep watching.
-
-        A driver is *stuck* when its action has run for longer than ``tick``. Nothing
-        happens unless one is. Then, if this run's sync attempts typically take longer
-        than a tick (an average over the ones that ended), its steps block: a driver
-        for every waiting step. Otherwise the steps are quick and something held one
-        up (a GIL hand-off, one slow call): if no attempt ended since the last look,
-        one driver per blocked driver — bounded, and doubling only while the queue
-        stays stuck."""
-        with self._lock:
-            ready = self._ready_sync
-            if self._state != "running" or not ready or self._running >= self._limit:
-                self._watched = False  # the next finishing step looks again
-                return False
-            progressed = self._ended != self._ended_seen
-            self._ended_seen = self._ended
-            since = self.backend.now() - tick
-            stuck = [a for a in self._in_sync if a.start <= since]
-            free = int(max(0, min(len(ready) - self._waking, self._limit - self._running)))
-            count = 0
-            if stuck and (self._typical >= tick or not progressed):
-                for attempt in stuck:  # each blocked driver is compensated once
-                    if not attempt.compensated:
-                        attempt.compensated = True
-                        self._blocked += 1
-                slow = self._typical >= tick
-                count = free if slow else min(free, self._blocked)
-            self._waking += count
-            self._drivers += count
-        for _ in range(count):
-            self.backend.spawn(invoke.drive, self)
-        return True
 
     def _complete(self) -> None:
         # under lock
@@ -425,32 +369,6 @@ class Run:
                 launches.append(attempt)
         return launches
 
-    def _next_sync(self) -> ActiveAttempt | None:
-        """The next ready sync step's attempt, for the calling driver, if a slot is free."""
-        ready = self._ready_sync
-        while ready and self._running < self._limit and self._state == "running":
-            attempt = self._begin(ready.popleft())
-            if attempt is not None:
-                self._in_sync.add(attempt)
-                return attempt
-        return None
-
-    def _should_wake(self) -> int:
-        """What to do about waiting sync work: 0 nothing, 1 wake a driver now (the run
-        has none, or time is virtual), 2 ask the monitor to watch the run."""
-        if not self._ready_sync or self._running >= self._limit or self._state != "running":
-            return 0
-        if self._drivers <= self._blocked or self.backend.virtual:
-            if self._waking:
-                return 0
-            self._waking += 1
-            self._drivers += 1
-            return 1
-        if not self._watched:
-            self._watched = True
-            return 2
-        return 0
-
     def _begin(self, node: Node) -> ActiveAttempt | None:
         if node.reason is not None or node.finished:  # doomed while it waited
             node.busy = False
@@ -602,52 +520,12 @@ class Run:
         if self._pending_cancels:
             handles, self._pending_cancels = self._pending_cancels, []
             _cancel_all(handles)
-        if wake == 1:
-            self.backend.spawn(invoke.drive, self)
-        elif wake == 2:
-            shared_monitor().watch(self)
+        if wake:
+            self._wake(wake)
         for attempt in launches:
             invoke.launch(self, attempt)
         if self._sink._queue:
             self._sink.drain()
-
-
-def preflight(
-    graph: StepGraph, inputs: Mapping[str, Any] | None, max_concurrency: int | None
-) -> dict[str, Any]:
-    """Validate the graph, the inputs and the options; return the inputs as a dict."""
-    graph.validate()
-    if max_concurrency is not None and (
-        isinstance(max_concurrency, bool)
-        or not isinstance(max_concurrency, int)
-        or max_concurrency < 1
-    ):
-        raise ValueError(f"max_concurrency must be a positive int, got {max_concurrency!r}")
-    return check_inputs(graph, inputs)
-
-
-def _check_resume(graph: StepGraph, inputs: dict[str, Any], resume: RunResult) -> None:
-    """Refuse to resume a result of another graph or of other inputs: its values were
-    computed for those, and reusing them would be silently wrong."""
-    unknown = [step for step in resume.status if step not in graph]
-    if unknown:
-        raise InputError(
-            f"cannot resume: the result has step {unknown[0]!r}, which this graph lacks",
-            unknown[0],
-        )
-    for name in inputs.keys() | resume.inputs.keys():
-        try:
-            same = name in inputs and name in resume.inputs and bool(
-                inputs[name] == resume.inputs[name]
-            )
-        except Exception:  # values that do not compare (arrays…): trust the caller
-            same = True
-        if not same:
-            raise InputError(
-                f"cannot resume: input {name!r} differs from the one the result was "
-                "computed with; run without resume= to start afresh",
-                name,
-            )
 
 
 class _SpanEnd:
