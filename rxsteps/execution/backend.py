@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from reactivex.scheduler import EventLoopScheduler
 
-__all__ = ["Backend", "Handle", "timer_scheduler"]
+__all__ = ["Backend", "DisposableHandle", "Handle", "timer_scheduler"]
 
 
 class Handle(Protocol):
@@ -63,7 +63,9 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-class _DisposableHandle:
+class DisposableHandle:
+    """A reactivex disposable as a :class:`Handle`: ``cancel()`` disposes it."""
+
     __slots__ = ("_disposable",)
 
     def __init__(self, disposable: Any) -> None:
@@ -87,4 +89,4 @@ def timer_scheduler() -> EventLoopScheduler:
 
 def schedule_timer(scheduler: Any, delay: float, fn: Callable[[], None]) -> Handle:
     """``fn()`` after ``delay`` seconds on a reactivex scheduler."""
-    return _DisposableHandle(scheduler.schedule_relative(max(0.0, delay), lambda *_: fn()))
+    return DisposableHandle(scheduler.schedule_relative(max(0.0, delay), lambda *_: fn()))

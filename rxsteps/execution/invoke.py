@@ -40,7 +40,7 @@ from ..context import _CURRENT
 from ..errors import SchedulerError, StepCancelledError
 from ..tracing import RunTracer, attach, detach
 from .attempt import RUNNING, ActiveAttempt
-from .backend import Handle
+from .backend import DisposableHandle, Handle
 
 if TYPE_CHECKING:
     from .run import Run
@@ -182,19 +182,9 @@ def _subscribe(run: Run, attempt: ActiveAttempt, observable: Observable[Any]) ->
         on_next, on_error, on_completed, scheduler=getattr(run.backend, "scheduler", None)
     )
     holder.append(subscription)
-    attempt.handle = _Disposer(subscription)
+    attempt.handle = DisposableHandle(subscription)
     if attempt.state is not RUNNING:
         subscription.dispose()
-
-
-class _Disposer:
-    __slots__ = ("_disposable",)
-
-    def __init__(self, disposable: Any) -> None:
-        self._disposable = disposable
-
-    def cancel(self) -> None:
-        self._disposable.dispose()
 
 
 def _start_async(run: Run, attempt: ActiveAttempt, started: Any) -> None:
