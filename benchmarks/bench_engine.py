@@ -146,7 +146,7 @@ def _hung(who: str, fired: threading.Event) -> None:
 
 def _pool_state() -> str:
     """rxsteps' worker pool as seen from outside, for a hang report (private fields)."""
-    from rxsteps.execution.threads import shared_pool
+    from rxsteps.backends.threads import shared_pool
 
     pool = shared_pool()
     return (f"rxsteps pool: {pool.threads} threads alive, idle counter "

@@ -27,7 +27,7 @@ from typing import Any
 from distributed import Client, LocalCluster
 
 from rxsteps import EventKind, Step, StepEvent, StepGraph, run
-from rxsteps.execution.dask import DaskBackend
+from rxsteps.backends.dask import DaskBackend
 
 TEXTS = [
     "steps start the moment their inputs exist",

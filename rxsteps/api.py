@@ -5,7 +5,7 @@ All three validate the graph and the inputs before anything runs, start every st
 the moment its own dependencies have produced, and share the same options:
 
 - ``scheduler`` — ``"threads"``, ``"asyncio"``, a reactivex scheduler or a
-  ``concurrent.futures.Executor`` (see :mod:`rxsteps.execution.resolve`);
+  ``concurrent.futures.Executor`` (see :mod:`rxsteps.backends.resolve`);
 - ``fail_fast`` — stop at the first failure (default) or run independent branches to
   the end and skip only what depended on a failure;
 - ``max_concurrency`` — how many actions of this run may run at once;
@@ -35,9 +35,9 @@ import reactivex
 from reactivex import abc
 from reactivex.disposable import Disposable
 
+from .backends.resolve import resolve_backend
 from .errors import SchedulerError
 from .events import StepEvent
-from .execution.resolve import resolve_backend
 from .execution.run import Run, preflight
 from .graph import StepGraph
 from .result import RunResult

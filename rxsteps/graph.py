@@ -235,7 +235,7 @@ class StepGraph(Mapping[str, Step]):
         result: RunResult | None = None,
         ax: Any = None,
     ) -> Figure:
-        """Draw the DAG with matplotlib; see :func:`rxsteps.drawing.draw_graph`.
+        """Draw the DAG with matplotlib; see :func:`rxsteps.pictures.drawing.draw_graph`.
 
         Args:
             path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
@@ -254,7 +254,7 @@ class StepGraph(Mapping[str, Step]):
             >>> bool(graph.draw().get_size_inches()[0] > 0)
             True
         """
-        from .drawing import draw_graph
+        from .pictures.drawing import draw_graph
 
         return draw_graph(self, path, result=result, ax=ax)
 
@@ -282,7 +282,7 @@ class StepGraph(Mapping[str, Step]):
         return planned_critical_path(self, durations)
 
     def to_mermaid(self) -> str:
-        """A Mermaid ``flowchart LR``; see :func:`rxsteps.renderings.to_mermaid`.
+        """A Mermaid ``flowchart LR``; see :func:`rxsteps.pictures.renderings.to_mermaid`.
 
         Returns:
             The Mermaid source (inputs as parallelograms, ids made safe).
@@ -292,12 +292,12 @@ class StepGraph(Mapping[str, Step]):
             flowchart LR
                 s_a["a"]
         """
-        from .renderings import to_mermaid
+        from .pictures.renderings import to_mermaid
 
         return to_mermaid(self)
 
     def to_text(self, *, ascii_only: bool = False) -> str:
-        """The graph as terminal text; see :func:`rxsteps.renderings.to_text`.
+        """The graph as terminal text; see :func:`rxsteps.pictures.renderings.to_text`.
 
         Args:
             ascii_only: Draw with ASCII characters only.
@@ -310,18 +310,18 @@ class StepGraph(Mapping[str, Step]):
             ╙── a
                 └─╼ b
         """
-        from .renderings import to_text
+        from .pictures.renderings import to_text
 
         return to_text(self, ascii_only=ascii_only)
 
     def _repr_png_(self) -> bytes | None:
         """The drawing as PNG, for Jupyter; ``None`` without matplotlib."""
-        from .renderings import repr_png
+        from .pictures.renderings import repr_png
 
         return repr_png(self)
 
     def _repr_svg_(self) -> str | None:
         """The drawing as SVG, for Jupyter; ``None`` without matplotlib."""
-        from .renderings import repr_svg
+        from .pictures.renderings import repr_svg
 
         return repr_svg(self)

@@ -67,8 +67,8 @@ import reactivex
 from reactivex import abc
 from reactivex.disposable import Disposable
 
-from .execution.resolve import resolve_backend
-from .flow import OVERFLOWS, BufferOverflowError, Overflow, PipelineFlow, PipelineSpec
+from .backends.resolve import resolve_backend
+from .execution.flow import OVERFLOWS, BufferOverflowError, Overflow, PipelineFlow, PipelineSpec
 from .graph import StepGraph
 from .result import RunResult
 
@@ -98,7 +98,7 @@ def pipeline(
     events are unaffected. An input's error is passed on at once, cancelling runs in
     flight; disposing disposes the inputs and cancels runs in flight. Buffering and
     ``overflow`` are described in the module docstring; the machinery is
-    :class:`~rxsteps.flow.PipelineFlow`.
+    :class:`~rxsteps.execution.flow.PipelineFlow`.
 
     Args:
         graph: The steps to run for each event.

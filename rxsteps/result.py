@@ -256,7 +256,7 @@ class RunResult(Mapping[str, Any]):
         return result_critical_path(self)
 
     def timeline(self, path: str | os.PathLike[str] | None = None) -> Figure:
-        """A Gantt chart of every attempt; see :func:`rxsteps.timeline.draw_timeline`.
+        """A Gantt chart of every attempt; see :func:`rxsteps.pictures.timeline.draw_timeline`.
 
         Args:
             path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
@@ -272,19 +272,19 @@ class RunResult(Mapping[str, Any]):
             >>> bool(run(StepGraph([Step("a", lambda: 1)])).timeline().get_size_inches()[0] > 0)
             True
         """
-        from .timeline import draw_timeline
+        from .pictures.timeline import draw_timeline
 
         return draw_timeline(self, path)
 
     def _repr_png_(self) -> bytes | None:
         """The graph coloured by this run, as PNG (Jupyter); ``None`` without matplotlib."""
-        from .renderings import repr_png
+        from .pictures.renderings import repr_png
 
         return repr_png(self.graph, result=self)
 
     def _repr_svg_(self) -> str | None:
         """The graph coloured by this run, as SVG (Jupyter); ``None`` without matplotlib."""
-        from .renderings import repr_svg
+        from .pictures.renderings import repr_svg
 
         return repr_svg(self.graph, result=self)
 

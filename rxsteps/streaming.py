@@ -45,10 +45,10 @@ from typing import Any, Generic, TypeVar
 
 from reactivex import abc
 
+from .backends.resolve import resolve_backend
 from .events import StepEvent
-from .execution.resolve import resolve_backend
+from .execution.flow import Overflow, PipelineFlow, PipelineSpec
 from .execution.run import Run, preflight
-from .flow import Overflow, PipelineFlow, PipelineSpec
 from .graph import StepGraph
 from .result import RunResult
 

@@ -73,7 +73,7 @@ def test_a_run_with_nothing_to_do_completes():
 def test_a_run_cancelled_before_it_starts_starts_nothing():
     import threading as _threading
 
-    from rxsteps.execution.resolve import resolve_backend
+    from rxsteps.backends.resolve import resolve_backend
     from rxsteps.execution.run import Run
 
     calls: list[int] = []

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from rxsteps import Step, StepGraph, run
-from rxsteps.cli import UsageError, parse_inputs
-from rxsteps.live import LiveReporter
-from rxsteps.progress import JsonReporter, PlainReporter, make_reporter
+from rxsteps.cli.commands import UsageError, parse_inputs
+from rxsteps.cli.live import LiveReporter
+from rxsteps.cli.progress import JsonReporter, PlainReporter, make_reporter
 
 FLOWS = '''
 import time

@@ -33,8 +33,8 @@ from rxsteps import (
     observe,
     run,
 )
-from rxsteps.execution.dask import DaskBackend
-from rxsteps.execution.resolve import resolve_backend
+from rxsteps.backends.dask import DaskBackend
+from rxsteps.backends.resolve import resolve_backend
 
 WAIT = 30.0  # upper bound for anything that should take milliseconds
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rxsteps import EventKind, RunResult, StepEvent, StepStatus, run
-from rxsteps.demo import build_graph, demo_inputs
+from rxsteps.cli.demo import build_graph, demo_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,9 +22,9 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from rxsteps import Attempt, Retry, RunResult, Step, StepGraph, StepStatus, run
-from rxsteps.drawing import STATUS_STYLES, draw_graph
-from rxsteps.figures import CRITICAL_COLOR, format_seconds, save_figure, wrap_label
-from rxsteps.layout import layered_layout
+from rxsteps.pictures.drawing import STATUS_STYLES, draw_graph
+from rxsteps.pictures.figures import CRITICAL_COLOR, format_seconds, save_figure, wrap_label
+from rxsteps.pictures.layout import layered_layout
 
 _VERBS = ["fetch", "parse", "search", "rank", "embed", "summarize", "classify", "merge",
           "validate", "score", "lookup", "plan", "route", "extract", "translate", "review"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rxsteps import EventKind, RunResult, Step, StepEvent, StepGraph, arun, run
-from rxsteps.execution.resolve import resolve_backend
+from rxsteps.backends.resolve import resolve_backend
 from rxsteps.execution.run import Run
 
 SCHEDULERS = ["threads", "asyncio"]

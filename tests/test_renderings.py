@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rxsteps import Retry, Step, StepGraph, run
-from rxsteps.renderings import repr_png, repr_svg, to_mermaid, to_text
+from rxsteps.pictures.renderings import repr_png, repr_svg, to_mermaid, to_text
 
 
 @pytest.fixture

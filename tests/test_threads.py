@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from rxsteps.execution.threads import WorkerPool
+from rxsteps.backends.threads import WorkerPool
 
 
 def test_items_submitted_after_idle_workers_exited_still_run():

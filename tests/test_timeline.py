@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 
 from rxsteps import Attempt, Retry, RunResult, Step, StepGraph, StepStatus, current, run
 from rxsteps.errors import StepTimeoutError
-from rxsteps.figures import CRITICAL_COLOR
-from rxsteps.timeline import OUTCOME_STYLES, draw_timeline
+from rxsteps.pictures.figures import CRITICAL_COLOR
+from rxsteps.pictures.timeline import OUTCOME_STYLES, draw_timeline
 
 
 def _bars(figure: Figure) -> dict[str, Any]:

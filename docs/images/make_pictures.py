@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from rxsteps import Retry, RunResult, Step, StepGraph, StepStatus, current, run
-from rxsteps.demo import build_graph as build_demo_graph
-from rxsteps.demo import demo_inputs
+from rxsteps.cli.demo import build_graph as build_demo_graph
+from rxsteps.cli.demo import demo_inputs
 
 HERE = Path(__file__).resolve().parent
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..context import StepContext
 
 if TYPE_CHECKING:
-    from .backend import Handle
+    from ..backends.base import Handle
     from .node import Node
 
 __all__ = ["ABANDONED", "DONE", "RUNNING", "ActiveAttempt"]

@@ -37,7 +37,7 @@ from .attempt import ActiveAttempt
 from .monitor import shared_monitor
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from ..backends.base import Backend
     from .node import Node
 
 __all__ = ["Drivers"]

@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 from reactivex import Observable
 
+from ..backends.base import DisposableHandle, Handle
 from ..context import _CURRENT
 from ..errors import SchedulerError, StepCancelledError
-from ..tracing import RunTracer, attach, detach
 from .attempt import RUNNING, ActiveAttempt
-from .backend import DisposableHandle, Handle
+from .tracing import RunTracer, attach, detach
 
 if TYPE_CHECKING:
     from .run import Run

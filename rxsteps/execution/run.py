@@ -25,7 +25,7 @@ Events are queued under the lock and delivered outside it by :mod:`.sink`, seria
 
 Example:
     >>> from rxsteps import Step, StepGraph
-    >>> from rxsteps.execution.resolve import resolve_backend
+    >>> from rxsteps.backends.resolve import resolve_backend
     >>> import threading
     >>> done = threading.Event()
     >>> graph = StepGraph([Step("a", lambda: 20), Step("b", lambda a: a + 1, ["a"])])
@@ -44,18 +44,18 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..backends.base import Backend, Handle
 from ..errors import StepFailedError, StepTimeoutError
 from ..events import EventKind, StepEvent
 from ..graph import StepGraph
 from ..result import Attempt, RunResult, StepStatus
-from ..tracing import RunTracer
 from . import invoke
 from .attempt import ABANDONED, DONE, RUNNING, ActiveAttempt
-from .backend import Backend, Handle
 from .drivers import Drivers
 from .inputs import check_resume, preflight
 from .node import InputNode, Node
 from .sink import EventSink
+from .tracing import RunTracer
 
 __all__ = ["Run", "preflight"]
 

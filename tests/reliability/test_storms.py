@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from rxsteps import Step, StepGraph, current
-from rxsteps.execution.aio import background_loop
-from rxsteps.execution.resolve import resolve_backend
+from rxsteps.backends.aio import background_loop
+from rxsteps.backends.resolve import resolve_backend
 from rxsteps.execution.run import Run
 
 ENTRIES: list[tuple[float, str, int]] = []

@@ -8,7 +8,7 @@ are more steps than the terminal has lines, running and failed steps are kept, t
 the most recently finished, then the next pending ones.
 
 ``rich`` is optional (``pip install 'rxsteps[cli]'``): importing this module without
-it raises ``ImportError``, and :func:`rxsteps.progress.make_reporter` falls back to
+it raises ``ImportError``, and :func:`rxsteps.cli.progress.make_reporter` falls back to
 plain lines.
 
 Example:
@@ -35,11 +35,11 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from .graph import StepGraph
+from ..graph import StepGraph
 from .progress import Reporter, summary_line
 
 if TYPE_CHECKING:
-    from .result import RunResult
+    from ..result import RunResult
 
 __all__ = ["LiveReporter"]
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .result import Attempt, RunResult
+    from ..result import Attempt, RunResult
 
 __all__ = ["OUTCOME_STYLES", "BarStyle", "draw_timeline"]
 

@@ -11,13 +11,13 @@ the file or module and the attribute — except an invalid graph, which raises i
 :class:`~rxsteps.GraphError` (say, ``cycle in step graph: a -> b -> a``).
 
 Example:
-    >>> graph = load_graph("rxsteps.demo:build_graph")
+    >>> graph = load_graph("rxsteps.cli.demo:build_graph")
     >>> graph.inputs
     ('question',)
-    >>> load_graph("rxsteps.demo:biuld_graph")
+    >>> load_graph("rxsteps.cli.demo:biuld_graph")
     Traceback (most recent call last):
     ...
-    rxsteps.target.TargetError: module 'rxsteps.demo' has no attribute 'biuld_graph'; \
+    rxsteps.cli.target.TargetError: module 'rxsteps.cli.demo' has no attribute 'biuld_graph'; \
 did you mean 'build_graph'?
 """
 
@@ -33,8 +33,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .errors import GraphError, RxStepsError
-from .graph import StepGraph
+from ..errors import GraphError, RxStepsError
+from ..graph import StepGraph
 
 __all__ = ["TargetError", "load_graph"]
 
@@ -63,7 +63,7 @@ def load_graph(target: str) -> StepGraph:
         GraphError: The graph is invalid.
 
     Example:
-        >>> len(load_graph("rxsteps.demo:build_graph"))
+        >>> len(load_graph("rxsteps.cli.demo:build_graph"))
         10
     """
     location, attribute = _split(target)

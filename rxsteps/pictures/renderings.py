@@ -22,12 +22,12 @@ import io
 import re
 from typing import TYPE_CHECKING
 
-from .errors import GraphError
+from ..errors import GraphError
 
 if TYPE_CHECKING:
-    from .graph import StepGraph
-    from .result import RunResult
-    from .step import Step
+    from ..graph import StepGraph
+    from ..result import RunResult
+    from ..step import Step
 
 __all__ = ["repr_png", "repr_svg", "to_mermaid", "to_text"]
 

@@ -1,8 +1,8 @@
 """Matplotlib plumbing shared by the pictures: the optional import, saving, text.
 
-:mod:`rxsteps.drawing` (DAG pictures) and :mod:`rxsteps.timeline` (Gantt charts) build
-plain :class:`matplotlib.figure.Figure` objects — no pyplot, no GUI backend, no global
-state — and rely on this module to:
+:mod:`rxsteps.pictures.drawing` (DAG pictures) and :mod:`rxsteps.pictures.timeline`
+(Gantt charts) build plain :class:`matplotlib.figure.Figure` objects — no pyplot, no
+GUI backend, no global state — and rely on this module to:
 
 - import matplotlib only when a picture is drawn, or say how to install it
   (:func:`require_matplotlib`);

@@ -39,7 +39,7 @@ from reactivex.scheduler.eventloop import AsyncIOScheduler, AsyncIOThreadSafeSch
 
 from ..errors import SchedulerError
 from .aio import AsyncioBackend, background_loop
-from .backend import Backend
+from .base import Backend
 from .executor import ExecutorBackend
 from .rx import RxSchedulerBackend
 from .threads import ThreadsBackend

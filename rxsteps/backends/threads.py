@@ -30,7 +30,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from .aio import LocalLoopAndTimers
-from .backend import Handle
+from .base import Handle
 
 __all__ = ["ThreadsBackend", "WorkerPool", "shared_pool"]
 

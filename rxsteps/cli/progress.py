@@ -3,7 +3,7 @@
 Each reporter takes the run's :class:`~rxsteps.StepEvent` objects one at a time (the
 engine delivers them serially, from worker threads) and says what happened:
 
-- :class:`rxsteps.live.LiveReporter` — a ``rich`` live table for terminals: every
+- :class:`rxsteps.cli.live.LiveReporter` — a ``rich`` live table for terminals: every
   step's state and elapsed time, updating ten times a second, with a progress bar;
 - :class:`PlainReporter` — one line per event of interest, for logs and pipes;
 - :class:`JsonReporter` — one JSON object per event (every kind), for ``jq``.
@@ -28,11 +28,11 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, Any
 
-from .events import EventKind, StepEvent
-from .graph import StepGraph
+from ..events import EventKind, StepEvent
+from ..graph import StepGraph
 
 if TYPE_CHECKING:
-    from .result import RunResult
+    from ..result import RunResult
 
 __all__ = [
     "JsonReporter",
@@ -369,7 +369,7 @@ def make_reporter(
         >>> import io
         >>> from rxsteps import Step, StepGraph
         >>> type(make_reporter(StepGraph([Step("a", lambda: 1)]), io.StringIO(), start=0.0))
-        <class 'rxsteps.progress.PlainReporter'>
+        <class 'rxsteps.cli.progress.PlainReporter'>
     """
     if json_lines:
         return JsonReporter(graph, stream, start=start)

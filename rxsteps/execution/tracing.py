@@ -35,7 +35,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, Status, StatusCode
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["RunTracer"]
 

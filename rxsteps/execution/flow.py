@@ -37,13 +37,13 @@ from typing import Any, Literal
 import reactivex
 from reactivex import abc
 
-from .errors import RxStepsError
-from .execution.backend import Backend
-from .execution.resolve import resolve_backend
-from .execution.run import Run, preflight
-from .execution.sink import EventSink
-from .graph import StepGraph
-from .result import RunResult
+from ..backends.base import Backend
+from ..backends.resolve import resolve_backend
+from ..errors import RxStepsError
+from ..graph import StepGraph
+from ..result import RunResult
+from .run import Run, preflight
+from .sink import EventSink
 
 __all__ = ["OVERFLOWS", "BufferOverflowError", "Overflow", "PipelineFlow", "PipelineSpec"]
 
@@ -159,7 +159,7 @@ class PipelineFlow:
     Example:
         >>> import reactivex
         >>> from rxsteps import Step, StepGraph
-        >>> from rxsteps.execution.resolve import resolve_backend
+        >>> from rxsteps.backends.resolve import resolve_backend
         >>> graph = StepGraph([Step("id", lambda x: x, ["x"])], inputs=["x"])
         >>> done = __import__("threading").Event()
         >>> observer = reactivex.Observer(print, None, done.set)

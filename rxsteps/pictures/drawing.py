@@ -2,7 +2,7 @@
 by how a run went.
 
 Steps are rounded boxes, run inputs grey pills; columns are the graph's topological
-generations (see :mod:`rxsteps.layout`). The figure is sized to the graph — a column
+generations (see :mod:`rxsteps.pictures.layout`). The figure is sized to the graph — a column
 per generation, a row per box — so labels keep their size and never overlap, whether
 the graph has 2 steps or 200. Given a :class:`~rxsteps.RunResult`, boxes are coloured
 by status, show how long each step took, and the run's critical path is outlined.
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
 
-from .critical import critical_edges
+from ..critical import critical_edges
 from .figures import (
     CRITICAL_COLOR,
     figure_of,
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .graph import StepGraph
-    from .result import RunResult
+    from ..graph import StepGraph
+    from ..result import RunResult
 
 __all__ = ["STATUS_STYLES", "Style", "draw_graph"]
 

@@ -3,7 +3,7 @@ coroutine actions.
 
 Under ``"asyncio"`` coroutine actions are tasks on the run's loop (the running loop for
 :func:`rxsteps.arun`), so cancelling the run cancels them. Sync actions never block
-that loop: they run on the worker threads of :mod:`rxsteps.execution.threads`, and a
+that loop: they run on the worker threads of :mod:`rxsteps.backends.threads`, and a
 ready dependent that is also sync runs right after on the same worker, without a
 round trip through the loop. Timers are ``loop.call_later``.
 
@@ -33,7 +33,7 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any
 
-from .backend import Handle, schedule_timer, timer_scheduler
+from .base import Handle, schedule_timer, timer_scheduler
 
 __all__ = ["AsyncioBackend", "LocalLoopAndTimers", "background_loop", "start_on_loop"]
 

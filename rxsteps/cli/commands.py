@@ -10,7 +10,7 @@
     rxsteps demo [--out DIR]
 
 TARGET is ``path/to/file.py:graph`` or ``package.module:graph`` (see
-:mod:`rxsteps.target`). ``--input`` values are JSON when they parse (``n=3``,
+:mod:`rxsteps.cli.target`). ``--input`` values are JSON when they parse (``n=3``,
 ``tags='["a","b"]'``), else plain strings.
 
 Progress goes to standard output: a live table on a terminal (with ``rich``), plain
@@ -20,7 +20,7 @@ succeeded, 1 when a step failed, 2 for a usage or graph error — reported as on
 interrupted.
 
 Example:
-    >>> main(["check", "rxsteps.demo:build_graph"])  # doctest: +ELLIPSIS
+    >>> main(["check", "rxsteps.cli.demo:build_graph"])  # doctest: +ELLIPSIS
     ╙── question (input)
     ...
     ok: 10 steps, 1 input
@@ -39,12 +39,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._version import __version__
-from .api import observe, run
-from .errors import GraphError, InputError, SchedulerError, StepFailedError
-from .graph import StepGraph
+from .._version import __version__
+from ..api import observe, run
+from ..errors import GraphError, InputError, SchedulerError, StepFailedError
+from ..graph import StepGraph
+from ..result import RunResult, StepStatus
 from .progress import describe_error, make_reporter
-from .result import RunResult, StepStatus
 from .target import TargetError, load_graph
 
 __all__ = ["main", "parse_inputs"]
@@ -60,7 +60,7 @@ class UsageError(Exception):
         >>> parse_inputs(["oops"])
         Traceback (most recent call last):
         ...
-        rxsteps.cli.UsageError: --input expects name=value, got 'oops'
+        rxsteps.cli.commands.UsageError: --input expects name=value, got 'oops'
     """
 
 
@@ -296,7 +296,7 @@ def _check_picture(path: str | None, option: str) -> None:
         return
     if Path(path).suffix.lower() not in _PICTURES:
         raise UsageError(f"{option} {path!r}: use a .png, .svg or .pdf file")
-    from .figures import require_matplotlib
+    from ..pictures.figures import require_matplotlib
 
     require_matplotlib()
 
@@ -327,6 +327,3 @@ def _one_line(error: BaseException) -> str:
         text = f"{error.strerror or text}: {error.filename}"
     return text
 
-
-if __name__ == "__main__":
-    sys.exit(main())

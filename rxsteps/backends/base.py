@@ -16,7 +16,7 @@ A *remote* backend (process pools, other executors) additionally offers
 is called with the finished ``concurrent.futures.Future``.
 
 Example:
-    >>> from rxsteps.execution.resolve import resolve_backend
+    >>> from rxsteps.backends.resolve import resolve_backend
     >>> resolve_backend("threads").name
     'threads'
 """

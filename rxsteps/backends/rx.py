@@ -38,7 +38,7 @@ from reactivex import abc
 from reactivex.scheduler import VirtualTimeScheduler
 
 from .aio import LocalLoopAndTimers
-from .backend import Handle, schedule_timer
+from .base import Handle, schedule_timer
 
 __all__ = ["RxSchedulerBackend"]
 

@@ -1,0 +1,1 @@
+"""Pictures (the ``draw`` extra)."""
