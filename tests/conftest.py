@@ -1,9 +1,8 @@
 """Shared fixtures: one way to run a graph on every kind of scheduler.
 
 ``execute(graph, inputs, **options)`` runs the graph on the scheduler the test is
-parametrised with and returns an :class:`Outcome`: the result (or the error), and the
-events in the order they were delivered. The contract suite runs every behaviour
-through it, so each scheduler meets the same contract.
+parametrised with and returns an :class:`~tests.support.Outcome`. The helpers
+themselves live in :mod:`tests.support`.
 """
 
 from __future__ import annotations
@@ -11,50 +10,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from reactivex.scheduler import EventLoopScheduler, NewThreadScheduler, ThreadPoolScheduler
 
 import rxsteps
-from rxsteps import EventKind, RunResult, StepEvent, StepGraph
-
-SCHEDULERS = ["threads", "asyncio", "rx-eventloop", "rx-threadpool", "rx-newthread", "executor"]
-
-
-@dataclass
-class Outcome:
-    """What a run produced, whatever the scheduler."""
-
-    result: RunResult | None
-    error: BaseException | None
-    events: list[StepEvent] = field(default_factory=list)
-
-    def kinds(self, step: str) -> list[EventKind]:
-        return [e.kind for e in self.events if e.step == step]
-
-    def values(self) -> dict[str, Any]:
-        assert self.result is not None, f"run failed: {self.error!r}"
-        return dict(self.result)
-
-
-def _make_scheduler(kind: str) -> tuple[Any, Callable[[], None]]:
-    if kind in ("threads", "asyncio"):
-        return kind, lambda: None
-    if kind == "rx-eventloop":
-        scheduler = EventLoopScheduler()
-        return scheduler, scheduler.dispose
-    if kind == "rx-threadpool":
-        pool = ThreadPoolScheduler(8)
-        return pool, lambda: pool.executor.shutdown(wait=False)
-    if kind == "rx-newthread":
-        return NewThreadScheduler(), lambda: None
-    if kind == "executor":
-        executor = ThreadPoolExecutor(16)
-        return executor, lambda: executor.shutdown(wait=False, cancel_futures=True)
-    raise AssertionError(kind)
+from rxsteps import StepEvent, StepGraph
+from tests.support import SCHEDULERS, Outcome, make_scheduler
 
 
 @pytest.fixture(params=SCHEDULERS)
@@ -65,7 +27,7 @@ def scheduler_kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def execute(scheduler_kind: str) -> Iterator[Callable[..., Outcome]]:
     """Run a graph on the parametrised scheduler; blocks until it ends."""
-    scheduler, close = _make_scheduler(scheduler_kind)
+    scheduler, close = make_scheduler(scheduler_kind)
 
     def execute(graph: StepGraph, inputs: dict[str, Any] | None = None, **options: Any) -> Outcome:
         events: list[StepEvent] = []

@@ -16,10 +16,7 @@ from reactivex.subject import Subject
 
 from rxsteps import Step, StepGraph, astream, current, pipeline
 from rxsteps.execution.run import Run
-from tests.reliability.test_storms import (
-    _assert_no_pending_tasks,
-    _assert_no_thread_blocked_in_an_action,
-)
+from tests.support import assert_no_pending_tasks, assert_no_thread_blocked_in_an_action
 
 _LOCK = threading.Lock()
 
@@ -78,7 +75,7 @@ def test_pipeline_disposal_storm(scheduler: str, monkeypatch: pytest.MonkeyPatch
         count = len(delivered)
         producer.join(10)
         assert not producer.is_alive(), "the producer stayed blocked after disposal"
-        _assert_no_thread_blocked_in_an_action()
+        assert_no_thread_blocked_in_an_action()
         if len(delivered) != count:
             violations.append(f"storm {storm}: delivered after disposal")
         with _LOCK:
@@ -87,7 +84,7 @@ def test_pipeline_disposal_storm(scheduler: str, monkeypatch: pytest.MonkeyPatch
         if late:
             violations.append(f"storm {storm}: steps of runs started after disposal: {late}")
     assert violations == []
-    _assert_no_pending_tasks()
+    assert_no_pending_tasks()
 
 
 def test_astream_break_storm() -> None:
@@ -115,7 +112,7 @@ def test_astream_break_storm() -> None:
         assert pending == []
 
     asyncio.run(main())
-    _assert_no_thread_blocked_in_an_action()
+    assert_no_thread_blocked_in_an_action()
 
 
 def test_pipeline_of_faulty_events_keeps_going() -> None:

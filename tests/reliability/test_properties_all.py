@@ -14,14 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from rxsteps import arun, run
-from tests.conftest import SCHEDULERS, _make_scheduler
-from tests.test_properties import Spec, check, dags
+from tests.support import SCHEDULERS, Spec, check, dags, make_scheduler
 
 
 @pytest.fixture(scope="module", params=SCHEDULERS)
 def scheduler(request: pytest.FixtureRequest) -> Any:
     kind = str(request.param)
-    instance, close = _make_scheduler(kind)
+    instance, close = make_scheduler(kind)
     yield kind, instance
     close()
 

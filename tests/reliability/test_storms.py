@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sys
 import threading
 import time
 from typing import Any
@@ -20,9 +19,9 @@ from typing import Any
 import pytest
 
 from rxsteps import Step, StepGraph, current
-from rxsteps.backends.aio import background_loop
 from rxsteps.backends.resolve import resolve_backend
 from rxsteps.execution.run import Run
+from tests.support import assert_no_pending_tasks, assert_no_thread_blocked_in_an_action
 
 ENTRIES: list[tuple[float, str, int]] = []
 _LOCK = threading.Lock()
@@ -114,37 +113,6 @@ def test_cancellation_storm(scheduler: str, caplog: pytest.LogCaptureFixture) ->
             late = [(s, a) for t, s, a in ENTRIES if t > disposed_at and (s, a) not in begun]
         violations.extend(late)
     assert violations == []
-    _assert_no_pending_tasks()
-    _assert_no_thread_blocked_in_an_action()
+    assert_no_pending_tasks()
+    assert_no_thread_blocked_in_an_action()
     assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
-
-
-def _assert_no_pending_tasks() -> None:
-    loop = background_loop()
-
-    async def others() -> int:
-        return len(asyncio.all_tasks() - {asyncio.current_task()})
-
-    deadline = time.monotonic() + 10
-    while asyncio.run_coroutine_threadsafe(others(), loop).result(5):
-        assert time.monotonic() < deadline, "asyncio tasks still pending"
-        threading.Event().wait(0.01)
-
-
-def _assert_no_thread_blocked_in_an_action() -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        frames = sys._current_frames().values()
-        stuck = [f for f in frames if _in_action(f)]
-        if not stuck:
-            return
-        assert time.monotonic() < deadline, "a thread is still blocked in an action"
-        threading.Event().wait(0.01)
-
-
-def _in_action(frame: Any) -> bool:
-    while frame is not None:
-        if frame.f_code.co_name == "action" and frame.f_code.co_filename == __file__:
-            return True
-        frame = frame.f_back
-    return False

@@ -2,7 +2,7 @@
 
 Run as a script to write the 5-, 50- and 200-step pictures for a look::
 
-    python tests/test_drawing.py [/tmp/rxsteps-pictures]
+    python tests/pictures/test_drawing.py [FOLDER]   # default: a new temporary folder
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -336,6 +337,6 @@ def render_pictures(folder: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for picture in render_pictures(Path(sys.argv[1] if len(sys.argv) > 1 else
-                                        "/tmp/rxsteps-pictures")):
+    folder = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="rxsteps-pictures-")
+    for picture in render_pictures(Path(folder)):
         print(picture)

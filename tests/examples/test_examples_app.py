@@ -4,37 +4,18 @@ transport, several requests at once, and the streaming-tokens script."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from rxsteps import Step, StepGraph
+from tests.support import STEPS, load_example
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 T = TypeVar("T")
-
-
-def load_example(name: str) -> ModuleType:
-    """Import ``examples/<name>.py`` (examples are scripts, not a package)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 app_module = load_example("event_driven_app")
-STEPS = ["plan", "search", "read", "draft", "answer"]
 
 
 def drive(main: Callable[[], Awaitable[T]]) -> T:

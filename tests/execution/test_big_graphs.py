@@ -12,6 +12,8 @@ import random
 import time
 import tracemalloc
 
+import pytest
+
 from rxsteps import Step, StepGraph, run
 
 STEPS = 100_000
@@ -43,6 +45,7 @@ def expected_depths(deps: list[list[int]]) -> list[int]:
     return values
 
 
+@pytest.mark.slow
 def test_a_100k_step_graph_builds_validates_and_runs_in_bounded_memory() -> None:
     deps = random_dependencies(STEPS, seed=5)
     tracemalloc.start()
@@ -97,6 +100,7 @@ def _best_validate(steps: list[Step], repeat: int) -> float:
     return best
 
 
+@pytest.mark.slow
 def test_a_100k_step_chain_runs_without_recursion() -> None:
     graph = StepGraph(
         [Step("s0", depth)] + [Step(f"s{i}", depth, [f"s{i - 1}"]) for i in range(1, STEPS)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_examples_app import STEPS, load_example
+from tests.support import STEPS, load_example
 
 CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -22,7 +22,6 @@ sync_api = pytest.importorskip("playwright.sync_api",
                                reason="playwright is missing (pip install playwright)")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOT = Path("/tmp/rxsteps_event_driven_app.png")
 
 
 def free_port() -> int:
@@ -52,7 +51,8 @@ def server_url() -> Iterator[str]:
         thread.join(10)
 
 
-def test_the_page_shows_each_step_finish_live(server_url: str) -> None:
+def test_the_page_shows_each_step_finish_live(server_url: str, tmp_path: Path) -> None:
+    screenshot = tmp_path / "event_driven_app.png"
     succeeded = "document.querySelectorAll('[data-state=succeeded]').length"
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -67,13 +67,13 @@ def test_the_page_shows_each_step_finish_live(server_url: str) -> None:
                                    timeout=15_000)
             answer = page.inner_text("#answer")
             assert answer.startswith("Found") and "Notes on" in answer
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=True)
 
             page.fill("#question", "please fail this time")
             page.click("#start")
             page.wait_for_selector('[data-step=search][data-state=failed]', timeout=15_000)
             page.wait_for_selector('[data-step=answer][data-state=cancelled]', timeout=15_000)
-            page.screenshot(path=str(SCREENSHOT.with_stem(SCREENSHOT.stem + "_failed")))
+            page.screenshot(path=str(screenshot.with_stem("event_driven_app_failed")))
         finally:
             browser.close()
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert screenshot.stat().st_size > 10_000

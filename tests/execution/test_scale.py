@@ -10,7 +10,10 @@ import gc
 import random
 import sys
 
+import pytest
+
 from rxsteps import Step, StepGraph, arun, run
+from tests.support import make_scheduler
 
 
 def _increment(x: int) -> int:
@@ -59,11 +62,11 @@ def _big_graph() -> tuple[StepGraph, dict[str, int]]:
     return StepGraph(steps), expected
 
 
+@pytest.mark.slow
 def test_100000_step_random_dag(scheduler_kind):
-    from tests.conftest import _make_scheduler
 
     graph, expected = _big_graph()
-    scheduler, close = _make_scheduler(scheduler_kind)
+    scheduler, close = make_scheduler(scheduler_kind)
     try:
         if scheduler_kind == "asyncio":
             result = asyncio.run(arun(graph))

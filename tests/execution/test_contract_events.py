@@ -10,6 +10,7 @@ from typing import Any
 import reactivex as rx
 
 from rxsteps import EventKind, Step, StepEvent, StepGraph, current, observe
+from tests.support import make_scheduler
 
 TERMINAL = {EventKind.SUCCEEDED, EventKind.FAILED, EventKind.SKIPPED, EventKind.CANCELLED}
 
@@ -114,9 +115,8 @@ def test_emitted_events_carry_the_values(execute):
 
 
 def test_disposing_the_subscription_cancels_the_run(scheduler_kind, gate, parallel):
-    from tests.conftest import _make_scheduler
 
-    scheduler, close = _make_scheduler(scheduler_kind)
+    scheduler, close = make_scheduler(scheduler_kind)
     if scheduler_kind == "asyncio":
         scheduler = "asyncio"  # the background loop, since nothing runs a loop here
     started = threading.Event()

@@ -1,4 +1,5 @@
-"""Properties of the engine over random DAGs (hypothesis), on several schedulers.
+"""Random DAGs (hypothesis) and the engine properties checked against a sequential
+reference; used by the engine tests and by the all-scheduler reliability run.
 
 Each random graph mixes plain functions, coroutines and generators that yield 0–3
 values per call. A plain sequential evaluation with zip semantics is the reference:
@@ -17,11 +18,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rxsteps import EventKind, Step, StepEvent, StepGraph, arun, run
+from rxsteps import EventKind, Step, StepEvent, StepGraph
 
 TERMINAL = {EventKind.SUCCEEDED, EventKind.FAILED, EventKind.SKIPPED, EventKind.CANCELLED}
 
@@ -141,15 +140,3 @@ def check(specs: list[Spec], run_graph: Any) -> None:
     assert terminal == Counter(list(graph))
     times = [e.time for e in events]
     assert times == sorted(times)
-
-
-@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(specs=dags())
-def test_engine_matches_sequential_evaluation(scheduler: str, specs: list[Spec]) -> None:
-    def run_graph(graph: StepGraph, on_event: Any) -> Any:
-        if scheduler == "asyncio":
-            return asyncio.run(arun(graph, on_event=on_event))
-        return run(graph, scheduler=scheduler, on_event=on_event)
-
-    check(specs, run_graph)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.support import EXAMPLES
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from rxsteps import EventKind, RunResult, StepEvent, StepStatus, run
 from rxsteps.cli.demo import build_graph, demo_inputs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,29 @@
+"""Helpers shared by the test modules (test modules never import each other).
+
+- :mod:`.schedulers` — every kind of scheduler made the same way, and :class:`Outcome`;
+- :mod:`.properties` — random DAGs and the engine properties against a sequential
+  reference;
+- :mod:`.storms` — after cancellation storms: nothing pending, no thread in an action;
+- :mod:`.examples` — the ``examples/`` scripts imported as modules.
+"""
+
+from .examples import EXAMPLES, STEPS, load_example
+from .properties import Spec, build, check, dags, reference
+from .schedulers import SCHEDULERS, Outcome, make_scheduler
+from .storms import assert_no_pending_tasks, assert_no_thread_blocked_in_an_action
+
+__all__ = [
+    "EXAMPLES",
+    "SCHEDULERS",
+    "STEPS",
+    "Outcome",
+    "Spec",
+    "assert_no_pending_tasks",
+    "assert_no_thread_blocked_in_an_action",
+    "build",
+    "check",
+    "dags",
+    "load_example",
+    "make_scheduler",
+    "reference",
+]
