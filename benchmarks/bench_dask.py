@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    /work/venv/bin/python benchmarks/bench_dask.py            # 500 and 2,000 tasks
-    /work/venv/bin/python benchmarks/bench_dask.py --sizes 1000 --reps 5
+    .venv/bin/python benchmarks/bench_dask.py            # 500 and 2,000 tasks
+    .venv/bin/python benchmarks/bench_dask.py --sizes 1000 --reps 5
 
 One ``LocalCluster(n_workers=2, processes=True, threads_per_worker=1)`` serves every
 system. The graphs are seeded random DAGs of no-op tasks: task ``i`` depends on up to

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    /work/venv/bin/python benchmarks/bench_engine.py --json out/bench.json
+    .venv/bin/python benchmarks/bench_engine.py --json out/bench.json
 
 Every system runs the same seeded DAGs of :mod:`workloads`, in which every step
 receives its dependencies' values and returns a value derived from them; after every

@@ -3,8 +3,8 @@
 
 Run from the repository root::
 
-    /work/venv/bin/python benchmarks/bench_scale.py
-    /work/venv/bin/python benchmarks/bench_scale.py --steps 200000 --cpu-steps 32
+    .venv/bin/python benchmarks/bench_scale.py
+    .venv/bin/python benchmarks/bench_scale.py --steps 200000 --cpu-steps 32
 
 Two tables:
 

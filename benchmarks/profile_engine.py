@@ -10,13 +10,13 @@ whatever ``--sort`` names).
 
 Run from the repository root in a fresh process (rxsteps' pool must not exist yet)::
 
-    /work/venv/bin/python benchmarks/profile_engine.py --runs 5 --top 30
+    .venv/bin/python benchmarks/profile_engine.py --runs 5 --top 30
 
 A profiler multiplies the cost of every Python call, so read shares, not absolute
 times; a sampling profiler gives the unbiased view, e.g.::
 
     py-spy record --idle --format raw -o out/noop.txt -- \\
-        /work/venv/bin/python benchmarks/profile_engine.py --no-profile --runs 20
+        .venv/bin/python benchmarks/profile_engine.py --no-profile --runs 20
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ what comes back to the client.
 
 Run it (offline, a few seconds)::
 
-    /work/venv/bin/python examples/dask_cluster.py
+    .venv/bin/python examples/dask_cluster.py
 
 It starts a ``LocalCluster`` of two worker processes, runs a small text-statistics
 workflow on it with ``scheduler=client``, prints every event as it happens (EMITTED
