@@ -15,6 +15,7 @@ from ._version import __version__
 from .api import arun, observe, run
 from .context import StepContext, current
 from .errors import (
+    BufferOverflowError,
     CycleError,
     DuplicateStepError,
     GraphError,
@@ -28,7 +29,7 @@ from .errors import (
 )
 from .events import EventKind, StepEvent
 from .graph import StepGraph
-from .pipeline import BufferOverflowError, pipeline
+from .pipeline import pipeline
 from .result import Attempt, RunResult, StepStatus
 from .retry import Retry
 from .step import Step

@@ -29,19 +29,40 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import pairwise
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .graph import StepGraph
-    from .result import RunResult
+from typing import Protocol
 
 __all__ = ["critical_edges", "planned_critical_path", "result_critical_path"]
 
 
+class _Step(Protocol):
+    @property
+    def depends(self) -> Sequence[str]: ...
+
+
+class _Graph(Protocol):
+    """What the critical paths read of a :class:`~rxsteps.StepGraph` (this module sits
+    below the graph and the result, so it names their shape, not their classes)."""
+
+    def order(self) -> list[str]: ...
+    def __getitem__(self, step_id: str, /) -> _Step: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __contains__(self, step_id: object, /) -> bool: ...
+
+
+class _Result(Protocol):
+    """What :func:`result_critical_path` reads of a :class:`~rxsteps.RunResult`."""
+
+    @property
+    def graph(self) -> _Graph: ...
+    started: Mapping[str, float]
+    ended: Mapping[str, float]
+    start: float
+
+
 def planned_critical_path(
-    graph: StepGraph, durations: Mapping[str, float]
+    graph: _Graph, durations: Mapping[str, float]
 ) -> tuple[list[str], float]:
     """The longest chain of dependent steps for planned durations.
 
@@ -88,7 +109,7 @@ def planned_critical_path(
     return path, best[end]
 
 
-def result_critical_path(result: RunResult) -> tuple[list[str], float]:
+def result_critical_path(result: _Result) -> tuple[list[str], float]:
     """The chain of steps that bounded a run's makespan.
 
     Starts at the step that ended last among those that ran (that have a start time),
@@ -149,7 +170,7 @@ def critical_edges(path: list[str]) -> set[tuple[str, str]]:
     return set(pairwise(path))
 
 
-def _checked_durations(graph: StepGraph, durations: Mapping[str, float]) -> dict[str, float]:
+def _checked_durations(graph: _Graph, durations: Mapping[str, float]) -> dict[str, float]:
     unknown = [name for name in durations if name not in graph]
     if unknown:
         names = ", ".join(map(repr, unknown[:5]))

@@ -13,7 +13,8 @@ so a program can react without parsing text. The hierarchy::
     ├── StepFailedError ─────────── .step, .result (the partial RunResult); __cause__ is
     │                               the step's own exception
     ├── StepTimeoutError (TimeoutError)  .step, .timeout, .attempt
-    └── StepCancelledError ──────── raised by StepContext.raise_if_cancelled()
+    ├── StepCancelledError ──────── raised by StepContext.raise_if_cancelled()
+    └── BufferOverflowError (OverflowError)  .name, .buffer: a pipeline input overflowed
 
 Example:
     >>> from rxsteps import Step, StepGraph, CycleError
@@ -28,12 +29,10 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .result import RunResult
+from typing import Any
 
 __all__ = [
+    "BufferOverflowError",
     "CycleError",
     "DuplicateStepError",
     "GraphError",
@@ -208,7 +207,7 @@ class StepFailedError(RxStepsError):
         tool ConnectionError('down') failed
     """
 
-    def __init__(self, step: str, error: BaseException, result: RunResult | None = None) -> None:
+    def __init__(self, step: str, error: BaseException, result: Any = None) -> None:
         self.step = step
         self.error = error
         self.result = result
@@ -260,6 +259,30 @@ class StepCancelledError(RxStepsError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.step,))
+
+
+
+class BufferOverflowError(RxStepsError, OverflowError):
+    """A value arrived at a full input buffer of a pipeline with ``overflow="error"``.
+
+    Attributes:
+        name: The input whose buffer was full.
+        buffer: Its capacity.
+
+    Example:
+        >>> str(BufferOverflowError("query", 10))
+        "input 'query': 10 values already wait for a run slot (overflow='error')"
+    """
+
+    def __init__(self, name: str, buffer: int) -> None:
+        self.name = name
+        self.buffer = buffer
+        super().__init__(
+            f"input {name!r}: {buffer} values already wait for a run slot (overflow='error')"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.name, self.buffer))
 
 
 def _rebuild_duplicate(step: str, is_input: bool) -> DuplicateStepError:

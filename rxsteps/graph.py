@@ -35,14 +35,14 @@ from typing import TYPE_CHECKING, Any, overload
 
 import networkx as nx
 
+from ._pictures import pictures
+from .critical import planned_critical_path
 from .errors import CycleError, DuplicateStepError, MissingDependencyError
 from .retry import Retry
 from .step import Join, Step, step_decorator_depends
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from .result import RunResult
 
 __all__ = ["StepGraph"]
 
@@ -232,15 +232,15 @@ class StepGraph(Mapping[str, Step]):
         self,
         path: str | os.PathLike[str] | None = None,
         *,
-        result: RunResult | None = None,
+        result: Any = None,
         ax: Any = None,
     ) -> Figure:
         """Draw the DAG with matplotlib; see :func:`rxsteps.pictures.drawing.draw_graph`.
 
         Args:
             path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
-            result: A run of this graph, to colour the boxes by status and outline
-                the critical path.
+            result: A :class:`~rxsteps.RunResult` of this graph, to colour the boxes
+                by status and outline the critical path.
             ax: Matplotlib axes to draw into, instead of a new figure.
 
         Returns:
@@ -254,9 +254,7 @@ class StepGraph(Mapping[str, Step]):
             >>> bool(graph.draw().get_size_inches()[0] > 0)
             True
         """
-        from .pictures.drawing import draw_graph
-
-        return draw_graph(self, path, result=result, ax=ax)
+        return pictures().draw_graph(self, path, result=result, ax=ax)  # type: ignore[no-any-return]
 
     def critical_path(self, durations: Mapping[str, float]) -> tuple[list[str], float]:
         """The longest chain of steps for planned ``durations`` (missing steps: 0 s).
@@ -277,8 +275,6 @@ class StepGraph(Mapping[str, Step]):
             >>> graph.critical_path({"a": 1.5, "b": 2})
             (['a', 'b'], 3.5)
         """
-        from .critical import planned_critical_path
-
         return planned_critical_path(self, durations)
 
     def to_mermaid(self) -> str:
@@ -292,9 +288,7 @@ class StepGraph(Mapping[str, Step]):
             flowchart LR
                 s_a["a"]
         """
-        from .pictures.renderings import to_mermaid
-
-        return to_mermaid(self)
+        return pictures().to_mermaid(self)  # type: ignore[no-any-return]
 
     def to_text(self, *, ascii_only: bool = False) -> str:
         """The graph as terminal text; see :func:`rxsteps.pictures.renderings.to_text`.
@@ -310,18 +304,12 @@ class StepGraph(Mapping[str, Step]):
             ╙── a
                 └─╼ b
         """
-        from .pictures.renderings import to_text
-
-        return to_text(self, ascii_only=ascii_only)
+        return pictures().to_text(self, ascii_only=ascii_only)  # type: ignore[no-any-return]
 
     def _repr_png_(self) -> bytes | None:
         """The drawing as PNG, for Jupyter; ``None`` without matplotlib."""
-        from .pictures.renderings import repr_png
-
-        return repr_png(self)
+        return pictures().repr_png(self)  # type: ignore[no-any-return]
 
     def _repr_svg_(self) -> str | None:
         """The drawing as SVG, for Jupyter; ``None`` without matplotlib."""
-        from .pictures.renderings import repr_svg
-
-        return repr_svg(self)
+        return pictures().repr_svg(self)  # type: ignore[no-any-return]

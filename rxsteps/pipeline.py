@@ -68,7 +68,8 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from .backends.resolve import resolve_backend
-from .execution.flow import OVERFLOWS, BufferOverflowError, Overflow, PipelineFlow, PipelineSpec
+from .errors import BufferOverflowError
+from .execution.flow import OVERFLOWS, Overflow, PipelineFlow, PipelineSpec
 from .graph import StepGraph
 from .result import RunResult
 

@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._pictures import pictures
+from .critical import result_critical_path
+from .graph import StepGraph
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from .graph import StepGraph
 
 __all__ = ["Attempt", "RunResult", "StepStatus"]
 
@@ -251,8 +253,6 @@ class RunResult(Mapping[str, Any]):
             >>> run(graph).critical_path()[0]
             ['a', 'b']
         """
-        from .critical import result_critical_path
-
         return result_critical_path(self)
 
     def timeline(self, path: str | os.PathLike[str] | None = None) -> Figure:
@@ -272,21 +272,15 @@ class RunResult(Mapping[str, Any]):
             >>> bool(run(StepGraph([Step("a", lambda: 1)])).timeline().get_size_inches()[0] > 0)
             True
         """
-        from .pictures.timeline import draw_timeline
-
-        return draw_timeline(self, path)
+        return pictures().draw_timeline(self, path)  # type: ignore[no-any-return]
 
     def _repr_png_(self) -> bytes | None:
         """The graph coloured by this run, as PNG (Jupyter); ``None`` without matplotlib."""
-        from .pictures.renderings import repr_png
-
-        return repr_png(self.graph, result=self)
+        return pictures().repr_png(self.graph, result=self)  # type: ignore[no-any-return]
 
     def _repr_svg_(self) -> str | None:
         """The graph coloured by this run, as SVG (Jupyter); ``None`` without matplotlib."""
-        from .pictures.renderings import repr_svg
-
-        return repr_svg(self.graph, result=self)
+        return pictures().repr_svg(self.graph, result=self)  # type: ignore[no-any-return]
 
 
 def _frozen(mapping: Mapping[str, _V]) -> Mapping[str, _V]:

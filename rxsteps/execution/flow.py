@@ -39,40 +39,17 @@ from reactivex import abc
 
 from ..backends.base import Backend
 from ..backends.resolve import resolve_backend
-from ..errors import RxStepsError
+from ..errors import BufferOverflowError
 from ..graph import StepGraph
 from ..result import RunResult
 from .run import Run, preflight
 from .sink import EventSink
 
-__all__ = ["OVERFLOWS", "BufferOverflowError", "Overflow", "PipelineFlow", "PipelineSpec"]
+__all__ = ["OVERFLOWS", "Overflow", "PipelineFlow", "PipelineSpec"]
 
 Overflow = Literal["block", "drop_oldest", "drop_newest", "error"]
 #: The ``overflow=`` policies of :func:`rxsteps.pipeline`.
 OVERFLOWS: tuple[Overflow, ...] = ("block", "drop_oldest", "drop_newest", "error")
-
-
-class BufferOverflowError(RxStepsError, OverflowError):
-    """A value arrived at a full input buffer of a pipeline with ``overflow="error"``.
-
-    Attributes:
-        name: The input whose buffer was full.
-        buffer: Its capacity.
-
-    Example:
-        >>> str(BufferOverflowError("query", 10))
-        "input 'query': 10 values already wait for a run slot (overflow='error')"
-    """
-
-    def __init__(self, name: str, buffer: int) -> None:
-        self.name = name
-        self.buffer = buffer
-        super().__init__(
-            f"input {name!r}: {buffer} values already wait for a run slot (overflow='error')"
-        )
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.name, self.buffer))
 
 
 @dataclass(frozen=True, slots=True)
