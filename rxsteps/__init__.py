@@ -12,23 +12,29 @@ Example:
 """
 
 from ._version import __version__
-from .api import arun, observe, run
+from .api import arun, observe, run, start
 from .context import StepContext, current
 from .errors import (
     BufferOverflowError,
+    CapacityError,
     CycleError,
     DuplicateStepError,
     GraphError,
     InputError,
     MissingDependencyError,
+    OptionError,
+    OptionTypeError,
     RxStepsError,
     SchedulerError,
     StepCancelledError,
+    StepDefinitionError,
     StepFailedError,
     StepTimeoutError,
+    StepTypeError,
 )
 from .events import EventKind, StepEvent
 from .graph import StepGraph
+from .handle import RunHandle, StepObservable
 from .pipeline import pipeline
 from .result import Attempt, RunResult, StepStatus
 from .retry import Retry
@@ -38,24 +44,31 @@ from .streaming import apipeline, astream
 __all__ = [
     "Attempt",
     "BufferOverflowError",
+    "CapacityError",
     "CycleError",
     "DuplicateStepError",
     "EventKind",
     "GraphError",
     "InputError",
     "MissingDependencyError",
+    "OptionError",
+    "OptionTypeError",
     "Retry",
+    "RunHandle",
     "RunResult",
     "RxStepsError",
     "SchedulerError",
     "Step",
     "StepCancelledError",
     "StepContext",
+    "StepDefinitionError",
     "StepEvent",
     "StepFailedError",
     "StepGraph",
+    "StepObservable",
     "StepStatus",
     "StepTimeoutError",
+    "StepTypeError",
     "__version__",
     "apipeline",
     "arun",
@@ -64,4 +77,5 @@ __all__ = [
     "observe",
     "pipeline",
     "run",
+    "start",
 ]

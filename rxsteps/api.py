@@ -1,7 +1,8 @@
-"""Running a graph: :func:`run` (blocking), :func:`arun` (awaitable) and :func:`observe`
-(a cold ``reactivex.Observable`` of step events).
+"""Running a graph: :func:`run` (blocking), :func:`arun` (awaitable), :func:`observe`
+(a cold ``reactivex.Observable`` of step events) and :func:`start` (a
+:class:`~rxsteps.RunHandle` whose steps are observables).
 
-All three validate the graph and the inputs before anything runs, start every step
+All of them validate the graph and the inputs before anything runs, start every step
 the moment its own dependencies have produced, and share the same options:
 
 - ``scheduler`` — ``"threads"``, ``"asyncio"``, a reactivex scheduler or a
@@ -10,7 +11,11 @@ the moment its own dependencies have produced, and share the same options:
   the end and skip only what depended on a failure;
 - ``max_concurrency`` — how many actions of this run may run at once;
 - ``tracer_provider`` — an OpenTelemetry provider (default: the global one);
-- ``resume`` — a previous :class:`~rxsteps.RunResult` whose succeeded steps are reused.
+- ``resume`` — a previous :class:`~rxsteps.RunResult` whose succeeded steps are reused;
+- ``on_event`` — a callback for every event (on a thread of its own, serially).
+
+Each builds one :class:`~rxsteps.execution.options.RunOptions` and starts the run
+through :func:`~rxsteps.execution.run.start_run`.
 
 Example:
     >>> from rxsteps import Step, StepGraph, run
@@ -35,29 +40,17 @@ import reactivex
 from reactivex import abc
 from reactivex.disposable import Disposable
 
+from .backends.loops import running_loop
 from .backends.resolve import resolve_backend
 from .errors import SchedulerError
 from .events import StepEvent
-from .execution.run import Run, preflight
+from .execution.options import RunOptions
+from .execution.run import Run, preflight, should_help, start_run
 from .graph import StepGraph
+from .handle import RunHandle
 from .result import RunResult
 
-__all__ = ["arun", "observe", "run"]
-
-
-class _Callback:
-    """An observer that forwards events to a plain callback (for ``on_event=``)."""
-
-    __slots__ = ("on_next",)
-
-    def __init__(self, on_next: Callable[[StepEvent], Any]) -> None:
-        self.on_next = on_next
-
-    def on_error(self, error: BaseException) -> None:
-        pass
-
-    def on_completed(self) -> None:
-        pass
+__all__ = ["arun", "observe", "run", "start"]
 
 
 def run(
@@ -73,6 +66,10 @@ def run(
 ) -> RunResult:
     """Run ``graph`` and block until every step has finished.
 
+    Called from inside a step (a nested run), the calling thread drives the inner
+    run's steps itself instead of waiting for another thread, so nested runs work at
+    any fan-out.
+
     Args:
         graph: The steps to run.
         inputs: A value for each of the graph's declared inputs.
@@ -80,7 +77,8 @@ def run(
         fail_fast: Stop at the first failure and raise; else skip only its dependents.
         max_concurrency: Most actions of this run running at once (default: no limit
             beyond the worker pool's).
-        on_event: Called with every :class:`~rxsteps.StepEvent`, serially, in order.
+        on_event: Called with every :class:`~rxsteps.StepEvent`, serially, in order,
+            on a thread of its own.
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
 
@@ -90,38 +88,39 @@ def run(
     Raises:
         StepFailedError: With ``fail_fast``, the first failure; the original exception
             is ``__cause__`` and the partial result is ``.result``.
-        GraphError, InputError, SchedulerError, TypeError, ValueError: Before anything
-            ran.
-        KeyboardInterrupt: After cancelling the run.
+        CapacityError: The process ran out of worker threads (partial result attached).
+        GraphError, InputError, OptionError, SchedulerError: Before anything ran.
+        KeyboardInterrupt: After cancelling the run; also a ``BaseException`` raised by
+            an ``on_event`` callback, after ending the run.
 
     Example:
         >>> from rxsteps import Step, StepGraph, run
         >>> run(StepGraph([Step("a", lambda: "done")]))["a"]
         'done'
     """
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
     backend = resolve_backend(scheduler)
     if backend.virtual:
         raise SchedulerError(
             "run() cannot wait on a virtual-time scheduler: nothing would advance its "
             "clock; use observe() and advance the scheduler"
         )
-    loop = getattr(backend, "loop", None)
-    if loop is not None and _running_loop() is loop:
+    if backend.loop is not None and running_loop() is backend.loop:
         raise SchedulerError(
             "run() would block the event loop its steps need; use 'await arun(...)'"
         )
     done = threading.Event()
-    execution = Run(
-        graph, inputs, backend,
-        fail_fast=fail_fast, max_concurrency=max_concurrency,
-        observer=_Callback(on_event) if on_event is not None else None,
-        on_done=lambda _run: done.set(), tracer_provider=tracer_provider, resume=resume,
-    )
-    execution.start()
+    execution: Run | None = None
     try:
-        done.wait()
+        execution = start_run(graph, inputs, options, backend=backend,
+                              on_done=lambda _run: done.set())
+        if should_help():
+            execution.help_until_done(done)
+        else:
+            done.wait()
     except BaseException:
-        execution.cancel("run interrupted")
+        if execution is not None:
+            execution.cancel("run interrupted")
         raise
     return _outcome(execution)
 
@@ -148,7 +147,8 @@ async def arun(
         scheduler: Where actions run (default ``"asyncio"``: this loop).
         fail_fast: Stop at the first failure and raise; else skip only its dependents.
         max_concurrency: Most actions of this run running at once.
-        on_event: Called with every :class:`~rxsteps.StepEvent`, serially, in order.
+        on_event: Called with every :class:`~rxsteps.StepEvent`, serially, in order,
+            on a thread of its own (never on this loop).
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
 
@@ -158,8 +158,7 @@ async def arun(
     Raises:
         StepFailedError: With ``fail_fast``, the first failure (cause and partial
             result attached).
-        GraphError, InputError, SchedulerError, TypeError, ValueError: Before anything
-            ran.
+        GraphError, InputError, OptionError, SchedulerError: Before anything ran.
         asyncio.CancelledError: The awaiting task was cancelled (the run was too).
 
     Example:
@@ -170,23 +169,17 @@ async def arun(
         >>> asyncio.run(arun(StepGraph([Step("hello", hello)])))["hello"]
         'hi'
     """
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
     loop = asyncio.get_running_loop()
-    backend = resolve_backend(scheduler)
     future: asyncio.Future[Run] = loop.create_future()
 
     def done(execution: Run) -> None:
-        if _running_loop() is loop:
+        if running_loop() is loop:
             _resolve(future, execution)
         else:
             loop.call_soon_threadsafe(_resolve, future, execution)
 
-    execution = Run(
-        graph, inputs, backend,
-        fail_fast=fail_fast, max_concurrency=max_concurrency,
-        observer=_Callback(on_event) if on_event is not None else None,
-        on_done=done, tracer_provider=tracer_provider, resume=resume,
-    )
-    execution.start()
+    execution = start_run(graph, inputs, options, on_done=done)
     try:
         await asyncio.shield(future)
     except asyncio.CancelledError:
@@ -207,10 +200,11 @@ def observe(
 ) -> reactivex.Observable[StepEvent]:
     """A cold observable of the run's events: each subscription is a new run.
 
-    Events arrive serially and in time order; the stream completes after the last
-    one, or — with ``fail_fast`` — errors with the :class:`~rxsteps.StepFailedError`
-    after FAILED and the CANCELLED events. Disposing the subscription cancels the run.
-    The graph and inputs are checked now, so bad ones raise here, not at subscribe.
+    Events arrive serially and in time order, on a thread of their own; the stream
+    completes after the last one, or — with ``fail_fast`` — errors with the
+    :class:`~rxsteps.StepFailedError` after FAILED and the CANCELLED events. Disposing
+    the subscription cancels the run. The graph and inputs are checked now, so bad
+    ones raise here, not at subscribe.
 
     Args:
         graph: The steps to run.
@@ -226,7 +220,7 @@ def observe(
         A cold ``reactivex.Observable`` of :class:`~rxsteps.StepEvent`.
 
     Raises:
-        GraphError, InputError, SchedulerError, ValueError: At once, for bad input.
+        GraphError, InputError, OptionError, SchedulerError: At once, for bad input.
 
     Example:
         >>> from reactivex import operators as ops
@@ -235,24 +229,71 @@ def observe(
         >>> [e.kind.name for e in events.pipe(ops.to_list()).run()]
         ['STARTED', 'EMITTED', 'SUCCEEDED']
     """
-    preflight(graph, inputs, max_concurrency)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume)
+    preflight(graph, inputs)
     resolve_backend(scheduler)  # fail now on a bad scheduler
 
     def subscribe(
         observer: abc.ObserverBase[StepEvent], _scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
-        execution = Run(
-            graph, inputs, resolve_backend(scheduler),
-            fail_fast=fail_fast, max_concurrency=max_concurrency, observer=observer,
-            tracer_provider=tracer_provider, resume=resume,
-        )
-        execution.start()
+        execution = start_run(graph, inputs, options, observer=observer)
         return Disposable(lambda: execution.cancel("subscription disposed"))
 
     return reactivex.create(subscribe)
 
 
+def start(
+    graph: StepGraph,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    scheduler: Any = "threads",
+    fail_fast: bool = True,
+    max_concurrency: int | None = None,
+    on_event: Callable[[StepEvent], Any] | None = None,
+    tracer_provider: Any = None,
+    resume: RunResult | None = None,
+) -> RunHandle:
+    """Start ``graph`` and return at once with a :class:`~rxsteps.RunHandle`.
+
+    The handle's ``steps[name]`` is each step as a hot ``reactivex.Observable`` of its
+    values (replaying what it emitted so far to a late subscriber), ``events`` the
+    whole event stream (replayed too); ``result()`` blocks for the
+    :class:`~rxsteps.RunResult`, ``await handle`` awaits it, ``cancel()`` stops the run.
+
+    Args:
+        graph: The steps to run.
+        inputs: A value for each of the graph's declared inputs.
+        scheduler: Where actions run (default ``"threads"``).
+        fail_fast: Stop at the first failure; else skip only its dependents.
+        max_concurrency: Most actions of this run running at once.
+        on_event: Called with every event, serially, on a thread of its own.
+        tracer_provider: OpenTelemetry tracer provider for the run's spans.
+        resume: Reuse the succeeded steps of this earlier result; run only the rest.
+
+    Returns:
+        The :class:`~rxsteps.RunHandle` of the started run.
+
+    Raises:
+        GraphError, InputError, OptionError, SchedulerError: Before anything ran.
+
+    Example:
+        >>> from reactivex import operators as ops
+        >>> from rxsteps import Step, StepGraph, start
+        >>> def tokens():
+        ...     yield from ["eager", "steps"]
+        >>> handle = start(StepGraph([Step("tokens", tokens)]))
+        >>> handle.steps["tokens"].pipe(ops.map(str.upper), ops.to_list()).run()
+        ['EAGER', 'STEPS']
+        >>> handle.result()["tokens"]
+        'steps'
+    """
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
+    return RunHandle.start(graph, inputs, options)
+
+
 def _outcome(execution: Run) -> RunResult:
+    if execution.fatal is not None:
+        raise execution.fatal
     if execution.failure is not None:
         raise execution.failure
     assert execution.result is not None
@@ -262,10 +303,3 @@ def _outcome(execution: Run) -> RunResult:
 def _resolve(future: asyncio.Future[Run], execution: Run) -> None:
     if not future.done():
         future.set_result(execution)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None

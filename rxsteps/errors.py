@@ -7,13 +7,18 @@ so a program can react without parsing text. The hierarchy::
     ├── GraphError (ValueError) ─── the graph is invalid; nothing has run
     │   ├── CycleError ─────────── .cycle: the steps around the cycle, first repeated last
     │   ├── MissingDependencyError  .step, .missing, .suggestions
-    │   └── DuplicateStepError ──── .step
+    │   ├── DuplicateStepError ──── .step
+    │   └── StepDefinitionError ─── .step, .argument: a Step(...) argument that cannot work
+    │       └── StepTypeError (TypeError)  the same, for an argument of the wrong type
     ├── InputError (ValueError) ─── run inputs do not match the declared ones
     ├── SchedulerError (ValueError) a scheduler that cannot work, or an unknown name
+    ├── OptionError (ValueError) ── .option: a run or Retry option with a bad value
+    │   └── OptionTypeError (TypeError)  the same, for a value of the wrong type
     ├── StepFailedError ─────────── .step, .result (the partial RunResult); __cause__ is
     │                               the step's own exception
     ├── StepTimeoutError (TimeoutError)  .step, .timeout, .attempt
     ├── StepCancelledError ──────── raised by StepContext.raise_if_cancelled()
+    ├── CapacityError (RuntimeError)  .cap, .threads, .abandoned: no worker thread left
     └── BufferOverflowError (OverflowError)  .name, .buffer: a pipeline input overflowed
 
 Example:
@@ -28,21 +33,27 @@ Example:
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "BufferOverflowError",
+    "CapacityError",
     "CycleError",
     "DuplicateStepError",
     "GraphError",
     "InputError",
     "MissingDependencyError",
+    "OptionError",
+    "OptionTypeError",
     "RxStepsError",
     "SchedulerError",
     "StepCancelledError",
+    "StepDefinitionError",
     "StepFailedError",
     "StepTimeoutError",
+    "StepTypeError",
 ]
 
 
@@ -150,6 +161,42 @@ class DuplicateStepError(GraphError):
         return (_rebuild_duplicate, (self.step, self.is_input))
 
 
+class StepDefinitionError(GraphError):
+    """A ``Step(...)`` argument that cannot work.
+
+    ``.step`` names the step and ``.argument`` the argument (``"timeout"``,
+    ``"depends"``, ``"action"``…).
+
+    Example:
+        >>> from rxsteps import Step
+        >>> Step("fetch", lambda: 1, timeout=float("nan"))
+        Traceback (most recent call last):
+        ...
+        rxsteps.errors.StepDefinitionError: step 'fetch': timeout must be a positive \
+number of seconds (math.inf for no limit), got nan
+    """
+
+    def __init__(self, message: str, step: str, argument: str) -> None:
+        super().__init__(message)
+        self.step, self.argument = step, argument
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.step, self.argument))
+
+
+class StepTypeError(StepDefinitionError, TypeError):
+    """A ``Step(...)`` argument of the wrong type (also a ``TypeError``).
+
+    Example:
+        >>> from rxsteps import Step
+        >>> Step("merge", lambda a, b: a + b, depends={"a", "b"})
+        Traceback (most recent call last):
+        ...
+        rxsteps.errors.StepTypeError: step 'merge': depends must be a list or tuple of \
+names in the order the action takes them, got a set (which has no order)
+    """
+
+
 class InputError(RxStepsError, ValueError):
     """The inputs given to a run do not match the graph's declared inputs.
 
@@ -187,6 +234,39 @@ class SchedulerError(RxStepsError, ValueError):
     """
 
 
+class OptionError(RxStepsError, ValueError):
+    """A run or ``Retry`` option has a value that cannot work.
+
+    ``.option`` names it (``"max_concurrency"``, ``"fail_fast"``, ``"backoff"``…).
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, run
+        >>> run(StepGraph([Step("a", lambda: 1)]), max_concurrency=0)
+        Traceback (most recent call last):
+        ...
+        rxsteps.errors.OptionError: max_concurrency must be a positive int, got 0
+    """
+
+    def __init__(self, message: str, option: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.option))
+
+
+class OptionTypeError(OptionError, TypeError):
+    """An option of the wrong type (also a ``TypeError``).
+
+    Example:
+        >>> from rxsteps import Retry
+        >>> Retry(backoff="1")
+        Traceback (most recent call last):
+        ...
+        rxsteps.errors.OptionTypeError: Retry: backoff must be a number of seconds, got '1'
+    """
+
+
 class StepFailedError(RxStepsError):
     """A step failed and the run stopped (fail-fast).
 
@@ -214,7 +294,13 @@ class StepFailedError(RxStepsError):
         super().__init__(f"step {step!r} failed: {type(error).__name__}: {error}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.step, self.error, self.result))
+        # the step's exception may not pickle (it holds a socket…): keep its repr then
+        try:
+            pickle.dumps(self.error)
+            error = self.error
+        except Exception:
+            error = RuntimeError(f"{type(self.error).__name__}: {self.error}")
+        return (_rebuild_failed, (type(self), self.step, error, self.result))
 
 
 class StepTimeoutError(RxStepsError, TimeoutError):
@@ -262,6 +348,49 @@ class StepCancelledError(RxStepsError):
 
 
 
+class CapacityError(RxStepsError, RuntimeError):
+    """The process's worker threads reached their cap, so the run cannot go on.
+
+    Threads stuck in actions that timed out keep their threads (Python cannot stop
+    them); the pool replaces them while it may, and at the cap the run fails at once
+    instead of waiting behind calls that may never return.
+
+    Attributes:
+        cap: ``RXSTEPS_MAX_THREADS``, the cap.
+        threads: Threads alive when it was reached.
+        abandoned: How many of them are stuck in actions the engine gave up on.
+
+    Example:
+        >>> str(CapacityError(8, 8, 6)).split(";")[0]
+        'rxsteps: all 8 worker threads are busy and RXSTEPS_MAX_THREADS=8 is reached'
+    """
+
+    result: Any = None
+    """The partial :class:`~rxsteps.RunResult` of the run it ended, when it ended one."""
+
+    def __init__(self, cap: int, threads: int, abandoned: int) -> None:
+        super().__init__(
+            f"rxsteps: all {threads} worker threads are busy and RXSTEPS_MAX_THREADS={cap} "
+            f"is reached; {abandoned} of them are stuck in actions that timed out and were "
+            "abandoned. Give the calls a timeout of their own (an HTTP client's timeout), "
+            "or raise RXSTEPS_MAX_THREADS"
+        )
+        self.cap, self.threads, self.abandoned = cap, threads, abandoned
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.cap, self.threads, self.abandoned))
+
+    @classmethod
+    def bad_setting(cls, raw: str) -> CapacityError:
+        """The error for an ``RXSTEPS_MAX_THREADS`` that is not a positive integer."""
+        error = cls.__new__(cls)
+        RxStepsError.__init__(
+            error, f"RXSTEPS_MAX_THREADS must be a positive integer, got {raw!r}"
+        )
+        error.cap, error.threads, error.abandoned = 0, 0, 0
+        return error
+
+
 class BufferOverflowError(RxStepsError, OverflowError):
     """A value arrived at a full input buffer of a pipeline with ``overflow="error"``.
 
@@ -283,6 +412,16 @@ class BufferOverflowError(RxStepsError, OverflowError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.name, self.buffer))
+
+
+def _rebuild_failed(
+    cls: type[StepFailedError], step: str, error: BaseException, result: Any
+) -> StepFailedError:
+    failure = cls(step, error, result)
+    failure.__cause__ = error
+    if result is not None:
+        result.failure = failure  # the result's pickle leaves it out (they refer to each other)
+    return failure
 
 
 def _rebuild_duplicate(step: str, is_input: bool) -> DuplicateStepError:

@@ -17,8 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import os
+import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._pictures import pictures
 from .critical import result_critical_path
 from .graph import StepGraph
+from .step import Step
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -174,6 +177,24 @@ class RunResult(Mapping[str, Any]):
         self.end = end
         self.sequence = sequence
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle (a failing run inside a process pool or a Dask task reaches its caller
+        whole): what cannot be pickled — a lambda action, an open socket as a value — is
+        replaced by an :class:`Unpicklable` placeholder naming it. The ``failure`` is
+        left out here and restored by :class:`~rxsteps.StepFailedError`'s own pickle,
+        which holds this result (the two refer to each other)."""
+        fields = {
+            "graph": _portable_graph(self.graph),
+            "inputs": {k: _portable(v) for k, v in self.inputs.items()},
+            "emitted": {k: [_portable(v) for v in vs] for k, vs in self._emitted.items()},
+            "status": dict(self.status), "errors": {k: _portable(v) for k, v in
+                                                    self.errors.items()},
+            "reasons": dict(self.reasons), "started": dict(self.started),
+            "ended": dict(self.ended), "attempts": list(self.attempts),
+            "start": self.start, "end": self.end, "sequence": self.sequence,
+        }
+        return (_rebuild_result, (fields,))
+
     # -- mapping ----------------------------------------------------------------------
 
     def __getitem__(self, step_id: str) -> Any:
@@ -281,6 +302,59 @@ class RunResult(Mapping[str, Any]):
     def _repr_svg_(self) -> str | None:
         """The graph coloured by this run, as SVG (Jupyter); ``None`` without matplotlib."""
         return pictures().repr_svg(self.graph, result=self)  # type: ignore[no-any-return]
+
+
+class Unpicklable:
+    """Stands in, after unpickling a :class:`RunResult`, for a value or action that
+    could not be pickled; ``repr`` is what it was.
+
+    Example:
+        >>> Unpicklable("<function <lambda>>")
+        Unpicklable('<function <lambda>>')
+    """
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def __call__(self, *args: Any) -> Any:
+        raise RuntimeError(f"{self.description} could not be pickled; it is not here")
+
+    def __repr__(self) -> str:
+        return f"Unpicklable({self.description!r})"
+
+
+def _portable(value: Any) -> Any:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return Unpicklable(repr(value))
+    return value
+
+
+def _portable_graph(graph: StepGraph) -> StepGraph:
+    try:
+        pickle.dumps(graph)
+    except Exception:
+        from_steps = [
+            dataclasses.replace(step) if _picklable(step.action)
+            else Step(step.id, Unpicklable(repr(step.action)), step.depends, join=step.join,
+                      timeout=step.timeout, retry=step.retry, description=step.description)
+            for step in graph.values()
+        ]
+        return StepGraph(from_steps, inputs=graph.inputs)
+    return graph
+
+
+def _picklable(value: Any) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
+
+
+def _rebuild_result(fields: dict[str, Any]) -> RunResult:
+    return RunResult(**fields)
 
 
 def _frozen(mapping: Mapping[str, _V]) -> Mapping[str, _V]:

@@ -21,9 +21,13 @@ Example:
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import OptionError, OptionTypeError
 
 __all__ = ["Retry"]
 
@@ -45,9 +49,11 @@ class Retry:
             retried by default.
 
     Raises:
-        ValueError: ``attempts < 1``, a negative delay, ``multiplier < 1`` or a jitter
+        OptionError: ``attempts < 1``, a negative, NaN or infinite ``backoff`` (an
+            infinite ``max_backoff`` means no cap), ``multiplier < 1`` or a jitter
             outside ``[0, 1]``.
-        TypeError: ``on`` is neither exception types nor a callable.
+        OptionTypeError: A value of the wrong type; ``on`` that is neither exception
+            types (a tuple, not a list) nor a predicate.
 
     Example:
         >>> Retry(attempts=3, on=(TimeoutError,)).should_retry(KeyError("x"), 1)
@@ -63,20 +69,31 @@ class Retry:
 
     def __post_init__(self) -> None:
         if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
-            raise TypeError(f"Retry: attempts must be an int, got {self.attempts!r}")
+            raise OptionTypeError(f"Retry: attempts must be an int, got {self.attempts!r}",
+                                  "attempts")
         if self.attempts < 1:
-            raise ValueError(f"Retry: attempts must be at least 1, got {self.attempts}")
-        if self.backoff < 0:
-            raise ValueError(f"Retry: backoff must not be negative, got {self.backoff}")
-        if self.max_backoff < 0:
-            raise ValueError(f"Retry: max_backoff must not be negative, got {self.max_backoff}")
-        if self.multiplier < 1:
-            raise ValueError(f"Retry: multiplier must be at least 1, got {self.multiplier}")
+            raise OptionError(f"Retry: attempts must be at least 1, got {self.attempts}",
+                              "attempts")
+        _check_seconds("backoff", self.backoff, infinite=False)
+        _check_seconds("max_backoff", self.max_backoff, infinite=True)
+        _check_number("multiplier", self.multiplier)
+        if self.multiplier < 1 or self.multiplier == math.inf:
+            raise OptionError(f"Retry: multiplier must be at least 1 and finite, got "
+                              f"{self.multiplier}", "multiplier")
+        _check_number("jitter", self.jitter)
         if not 0 <= self.jitter <= 1:
-            raise ValueError(f"Retry: jitter must be between 0 and 1, got {self.jitter}")
+            raise OptionError(f"Retry: jitter must be between 0 and 1, got {self.jitter}",
+                              "jitter")
+        if isinstance(self.on, list | set | frozenset):
+            raise OptionTypeError(
+                f"Retry: on must be an exception type, a tuple of them or a predicate; got a "
+                f"{type(self.on).__name__}: use a tuple, on=({', '.join(_names(self.on))},)",
+                "on",
+            )
         if not (_is_error_types(self.on) or callable(self.on)):
-            raise TypeError(
-                f"Retry: on must be exception types or a predicate, got {self.on!r}"
+            raise OptionTypeError(
+                f"Retry: on must be an exception type, a tuple of them or a predicate "
+                f"(error -> bool), got {self.on!r}", "on",
             )
 
     def should_retry(self, error: BaseException, attempt: int) -> bool:
@@ -90,10 +107,39 @@ class Retry:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after the failure of ``attempt`` (from 1) before the next one."""
-        base = min(self.max_backoff, self.backoff * self.multiplier ** (attempt - 1))
+        if not self.backoff:
+            return 0.0
+        try:
+            grown = self.backoff * self.multiplier ** (attempt - 1)
+        except OverflowError:  # many attempts with a large multiplier
+            grown = math.inf
+        base = min(self.max_backoff, grown)
         if self.jitter:
             base += random.uniform(0.0, base * self.jitter)
         return base
+
+
+def _check_number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OptionTypeError(f"Retry: {name} must be a number, got {value!r}", name)
+    if math.isnan(value):
+        raise OptionError(f"Retry: {name} must be a number, got nan", name)
+
+
+def _check_seconds(name: str, value: object, *, infinite: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OptionTypeError(f"Retry: {name} must be a number of seconds, got {value!r}",
+                              name)
+    if math.isnan(value) or value < 0 or (value == math.inf and not infinite):
+        limit = " (math.inf: no cap)" if infinite else " and finite"
+        raise OptionError(
+            f"Retry: {name} must be a non-negative number of seconds{limit}, got {value!r}",
+            name,
+        )
+
+
+def _names(types_: list[Any] | set[Any] | frozenset[Any]) -> list[str]:
+    return [getattr(t, "__name__", repr(t)) for t in types_]
 
 
 def _is_error_types(value: object) -> bool:

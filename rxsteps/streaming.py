@@ -48,7 +48,8 @@ from reactivex import abc
 from .backends.resolve import resolve_backend
 from .events import StepEvent
 from .execution.flow import Overflow, PipelineFlow, PipelineSpec
-from .execution.run import Run, preflight
+from .execution.options import RunOptions
+from .execution.run import preflight, start_run
 from .graph import StepGraph
 from .result import RunResult
 
@@ -256,16 +257,13 @@ def astream(
         >>> asyncio.run(main())
         [('a', 'SUCCEEDED'), ('b', 'SUCCEEDED')]
     """
-    preflight(graph, inputs, max_concurrency)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume)
+    preflight(graph, inputs)
     resolve_backend(scheduler)  # fail now on a bad scheduler
 
     def start(stream: abc.ObserverBase[StepEvent]) -> Callable[[str], None]:
-        execution = Run(
-            graph, inputs, resolve_backend(scheduler), fail_fast=fail_fast,
-            max_concurrency=max_concurrency, observer=stream,
-            tracer_provider=tracer_provider, resume=resume,
-        )
-        execution.start()
+        # the stream only queues onto its loop: safe to deliver inline, one hop less
+        execution = start_run(graph, inputs, options, observer=stream, inline_events=True)
         return execution.cancel
 
     return AsyncStream(start)

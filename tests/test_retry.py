@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from rxsteps import Retry, StepTimeoutError
+from rxsteps import OptionError, Retry, StepTimeoutError
 
 
 def test_exponential_delays_capped() -> None:
@@ -42,18 +44,51 @@ def test_timeouts_are_retried_by_default() -> None:
     [
         ({"attempts": 0}, ValueError, "Retry: attempts must be at least 1, got 0"),
         ({"attempts": 1.5}, TypeError, "Retry: attempts must be an int, got 1.5"),
-        ({"backoff": -1}, ValueError, "Retry: backoff must not be negative, got -1"),
-        ({"max_backoff": -1}, ValueError, "Retry: max_backoff must not be negative, got -1"),
-        ({"multiplier": 0.5}, ValueError, "Retry: multiplier must be at least 1, got 0.5"),
+        (
+            {"backoff": -1},
+            ValueError,
+            "Retry: backoff must be a non-negative number of seconds and finite, got -1",
+        ),
+        (
+            {"max_backoff": -1},
+            ValueError,
+            "Retry: max_backoff must be a non-negative number of seconds (math.inf: no cap), "
+            "got -1",
+        ),
+        (
+            {"multiplier": 0.5},
+            ValueError,
+            "Retry: multiplier must be at least 1 and finite, got 0.5",
+        ),
+        ({"backoff": "1"}, TypeError, "Retry: backoff must be a number of seconds, got '1'"),
+        (
+            {"backoff": math.nan},
+            ValueError,
+            "Retry: backoff must be a non-negative number of seconds and finite, got nan",
+        ),
+        (
+            {"backoff": math.inf},
+            ValueError,
+            "Retry: backoff must be a non-negative number of seconds and finite, got inf",
+        ),
+        (
+            {"on": [ValueError]},
+            TypeError,
+            "Retry: on must be an exception type, a tuple of them or a predicate; got a list: "
+            "use a tuple, on=(ValueError,)",
+        ),
         ({"jitter": 2}, ValueError, "Retry: jitter must be between 0 and 1, got 2"),
         (
             {"on": "ValueError"},
             TypeError,
-            "Retry: on must be exception types or a predicate, got 'ValueError'",
+            "Retry: on must be an exception type, a tuple of them or a predicate "
+            "(error -> bool), got 'ValueError'",
         ),
     ],
 )
 def test_bad_arguments(kwargs, error, message) -> None:
     with pytest.raises(error) as info:
         Retry(**kwargs)
+    assert isinstance(info.value, OptionError)  # an rxsteps refusal, naming the option
+    assert info.value.option == next(iter(kwargs))
     assert str(info.value) == message

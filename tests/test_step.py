@@ -64,22 +64,26 @@ def test_streaming_property() -> None:
         (
             {"action": print, "timeout": 0},
             ValueError,
-            "step 's': timeout must be a positive number of seconds, got 0",
+            "step 's': timeout must be a positive number of seconds (math.inf for no limit), "
+            "got 0",
         ),
         (
             {"action": print, "timeout": -1.5},
             ValueError,
-            "step 's': timeout must be a positive number of seconds, got -1.5",
+            "step 's': timeout must be a positive number of seconds (math.inf for no limit), "
+            "got -1.5",
         ),
         (
             {"action": print, "timeout": "5"},
             ValueError,
-            "step 's': timeout must be a positive number of seconds, got '5'",
+            "step 's': timeout must be a positive number of seconds (math.inf for no limit), "
+            "got '5'",
         ),
         (
             {"action": print, "depends": "abc"},
             TypeError,
-            "step 's': depends must be a list of names, not a string",
+            "step 's': depends must be a list of names, not a string "
+            "(did you mean ['abc']?)",
         ),
         ({"action": print, "retry": 3}, TypeError, "step 's': retry must be a Retry, got 3"),
         (

@@ -1,36 +1,54 @@
 """The contract between the engine and the place actions run: a :class:`Backend`.
 
-The engine (:mod:`rxsteps.execution.run`) decides *what* runs and *when*; a backend
-decides *where*. Every backend provides:
+The engine (:mod:`rxsteps.execution`) decides *what* runs and *when*; a backend decides
+*where*. :class:`Backend` is the whole contract — every method and attribute the
+engine uses, each with the default that most backends share:
 
-- ``spawn(fn, arg)`` — call ``fn(arg)`` on a worker thread (the engine's worker loop,
-  which runs a sync action and then, inline, the next ready step);
-- ``start_coroutine(coro, context)`` — run a coroutine on an event loop and return a
-  handle whose ``cancel()`` cancels it from any thread;
-- ``call_later(delay, fn)`` — a timer (timeouts, retry backoff) returning a handle with
-  ``cancel()``; on virtual-time schedulers the delay is virtual;
-- ``now()`` — the clock events and timings are stamped with.
-
-A *remote* backend (process pools, other executors) additionally offers
-``submit(fn, args, done)``: the action is shipped to the executor as is, and ``done``
-is called with the finished ``concurrent.futures.Future``.
+- ``spawn(fn, arg)`` — call ``fn(arg)`` on a worker thread (a *driver*: the engine's
+  loop that runs a sync action and then, inline, the next ready step). Default: the
+  process's worker pool (:mod:`.pool`), which grows while work waits.
+- ``call_later(delay, fn)`` — a timer (timeouts, retry backoff) returning a
+  :class:`Handle`. Default: rxsteps' timer thread (:mod:`.timers`), which hands every
+  callback to a worker thread. On virtual-time schedulers the delay is virtual.
+- ``now()`` — the clock events and timings are stamped with (``time.monotonic``).
+- ``loop`` — the event loop coroutine steps run on, if the backend has one
+  (``"asyncio"``); ``None`` makes each run borrow a loop of its own (:mod:`.loops`).
+- ``scheduler`` — the reactivex scheduler observables returned by steps are
+  subscribed on (``None``: reactivex's default).
+- ``submit(fn, args, done)`` — only *remote* backends (``remote = True``: process
+  pools, Dask) ship actions as they are; ``done`` gets the finished
+  ``concurrent.futures.Future``. ``dumps`` is how they check an action can be shipped.
+- ``abandoned(count)`` — the engine gave up on calls whose threads are still inside
+  them (timeouts); the pool counts them for its capacity error.
+- ``gather_result(result)`` — called once when a run ends, outside the run's lock: a
+  backend that left values remote (Dask futures) fetches them here.
 
 Example:
     >>> from rxsteps.backends.resolve import resolve_backend
-    >>> resolve_backend("threads").name
-    'threads'
+    >>> backend = resolve_backend("threads")
+    >>> backend.name, backend.remote, backend.loop is None
+    ('threads', False, True)
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable, Coroutine
+import asyncio
+import pickle
+import time
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from reactivex.scheduler import EventLoopScheduler
+from ..errors import SchedulerError
+from .pool import shared_pool
+from .timers import shared_timers
 
-__all__ = ["Backend", "DisposableHandle", "Handle", "timer_scheduler"]
+if TYPE_CHECKING:
+    from reactivex import abc
+
+    from ..result import RunResult
+
+__all__ = ["Backend", "DisposableHandle", "Handle"]
 
 
 class Handle(Protocol):
@@ -39,28 +57,51 @@ class Handle(Protocol):
     def cancel(self) -> Any: ...
 
 
-class Backend(Protocol):
-    """Where a run's actions execute. See the module docstring."""
+class Backend:
+    """Where a run's actions execute. See the module docstring for each member."""
 
-    name: str
-    remote: bool
-    virtual: bool
+    name: str = "backend"
+    remote: bool = False
+    virtual: bool = False
+    loop: asyncio.AbstractEventLoop | None = None
+    scheduler: abc.SchedulerBase | None = None
 
-    def now(self) -> float: ...
+    def now(self) -> float:
+        """The clock of events and timings (``time.monotonic``)."""
+        return time.monotonic()
 
-    def spawn(self, fn: Callable[[Any], None], arg: Any) -> None: ...
+    def dumps(self, action: Any) -> bytes:
+        """Serialise ``action`` as a remote backend would ship it (a check)."""
+        return pickle.dumps(action)
 
-    def start_coroutine(
-        self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None
-    ) -> Handle: ...
+    def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
+        """Call ``fn(arg)`` on a worker thread. ``arg``, if callable, is told (with a
+        :class:`~rxsteps.CapacityError`) when the call can never start.
 
-    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle: ...
+        Raises:
+            CapacityError: The process's worker threads are at their cap, every one
+                stuck in an abandoned call.
+        """
+        shared_pool().submit(fn, arg, on_refused=arg if callable(arg) else None)
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Handle:
+        """``fn()`` after ``delay`` seconds, on a worker thread."""
+        return shared_timers().call_later(delay, fn)
 
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
-    ) -> Handle: ...
+    ) -> Handle:
+        """Ship ``fn(*args)`` to a remote executor (remote backends only)."""
+        raise SchedulerError(f"the {self.name} backend runs actions locally; it cannot submit")
 
-    def close(self) -> None: ...
+    def abandoned(self, count: int) -> None:
+        """``count`` threads of :meth:`spawn` are stuck in calls the engine gave up on
+        (negative: they came back), so the pool can say so when it reaches its cap."""
+        shared_pool().abandon(count)
+
+    def gather_result(self, result: RunResult) -> RunResult:
+        """The run's result with remote values fetched (here: as it is)."""
+        return result
 
 
 class DisposableHandle:
@@ -75,18 +116,6 @@ class DisposableHandle:
         self._disposable.dispose()
 
 
-_TIMERS: EventLoopScheduler | None = None
-
-
-def timer_scheduler() -> EventLoopScheduler:
-    """The process-wide timer thread (reactivex's EventLoopScheduler, whose daemon
-    thread exits when no timer is pending)."""
-    global _TIMERS
-    if _TIMERS is None:
-        _TIMERS = EventLoopScheduler(exit_if_empty=True)
-    return _TIMERS
-
-
 def schedule_timer(scheduler: Any, delay: float, fn: Callable[[], None]) -> Handle:
-    """``fn()`` after ``delay`` seconds on a reactivex scheduler."""
+    """``fn()`` after ``delay`` seconds on a reactivex scheduler (virtual time)."""
     return DisposableHandle(scheduler.schedule_relative(max(0.0, delay), lambda *_: fn()))

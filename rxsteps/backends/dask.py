@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -55,9 +54,7 @@ from distributed import Future as DaskFuture
 
 from ..errors import SchedulerError
 from ..result import RunResult
-from .aio import LocalLoopAndTimers
-from .base import Handle
-from .threads import shared_pool
+from .base import Backend, Handle
 
 __all__ = ["GATHER_MODES", "DaskBackend", "GatherMode"]
 
@@ -79,7 +76,7 @@ GatherMode = Literal["result", "outputs", "events", "none"]
 GATHER_MODES: tuple[GatherMode, ...] = ("result", "outputs", "events", "none")
 
 
-class DaskBackend(LocalLoopAndTimers):
+class DaskBackend(Backend):
     """Actions as tasks on a Dask cluster; the engine keeps futures, not values.
 
     ``scheduler=client`` uses ``DaskBackend(client)``; build one yourself to choose
@@ -109,7 +106,6 @@ class DaskBackend(LocalLoopAndTimers):
 
     name = "dask"
     remote = True
-    virtual = False
 
     def __init__(self, client: Any, gather: GatherMode = "result") -> None:
         if gather not in GATHER_MODES:
@@ -126,17 +122,10 @@ class DaskBackend(LocalLoopAndTimers):
     def __repr__(self) -> str:
         return f"DaskBackend({self.client!r}, gather={self.gather!r})"
 
-    now = staticmethod(time.monotonic)
-
-    #: Checks that an action can be shipped: Dask serializes tasks with cloudpickle,
-    #: so lambdas and closures pass, and what they capture must pickle too.
-    dumps = staticmethod(cloudpickle.dumps)
-
-    def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
-        """Call ``fn(arg)`` on a local worker thread (no step runs here on Dask)."""
-        shared_pool().submit(fn, arg)
-
-
+    def dumps(self, action: Any) -> bytes:
+        """Check that an action can be shipped: Dask serializes tasks with cloudpickle,
+        so lambdas and closures pass, and what they capture must pickle too."""
+        return bytes(cloudpickle.dumps(action))
 
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
@@ -230,9 +219,6 @@ class DaskBackend(LocalLoopAndTimers):
                 log.warning("rxsteps: could not gather %s (%s: %s); the result keeps its "
                             "Dask future", key, type(error).__name__, reason)
         return values
-
-    def close(self) -> None:
-        """Nothing to release: the client belongs to the caller."""
 
 
 class _DaskHandle:

@@ -7,7 +7,7 @@ other executor — a ``ProcessPoolExecutor``, a Dask ``Client.get_executor()``, 
 user code. Everything shipped must pickle: before a run starts, every action is
 pickled once, and a step whose action cannot be fails the run with an error naming it.
 Streaming actions (generators) cannot cross a process boundary and are refused up
-front; coroutine actions run on the local background loop. A timed-out call is
+front; coroutine actions run on an event loop lent to the run. A timed-out call is
 abandoned and ``Future.cancel()`` is tried (it stops calls still queued). A call the
 executor refuses (it was shut down, or a process pool broke) fails its step. For Dask,
 pass the ``distributed.Client`` itself rather than ``client.get_executor()``: see
@@ -24,13 +24,11 @@ Example:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
-from .aio import LocalLoopAndTimers
-from .base import Handle
+from .base import Backend, Handle
 
 __all__ = ["ExecutorBackend"]
 
@@ -45,17 +43,16 @@ class _FutureHandle:
         self._future.cancel()
 
 
-class ExecutorBackend(LocalLoopAndTimers):
+class ExecutorBackend(Backend):
     """Actions on a ``concurrent.futures.Executor``."""
-
-    virtual = False
 
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
         self.name = type(executor).__name__
         self.remote = not isinstance(executor, ThreadPoolExecutor)
 
-    now = staticmethod(time.monotonic)
+    def abandoned(self, count: int) -> None:
+        """Not rxsteps' pool: nothing to count."""
 
     def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
         self.executor.submit(fn, arg)
@@ -70,8 +67,3 @@ class ExecutorBackend(LocalLoopAndTimers):
             future.set_exception(error)
         future.add_done_callback(done)
         return _FutureHandle(future)
-
-
-
-    def close(self) -> None:
-        pass

@@ -1,16 +1,16 @@
-"""Turn what a user passes as ``scheduler=`` into a :class:`~.backend.Backend`.
+"""Turn what a user passes as ``scheduler=`` into a :class:`~.base.Backend`.
 
 ==========================================  =========================================
 ``scheduler=``                              backend
 ==========================================  =========================================
 ``"threads"``                               :class:`~.threads.ThreadsBackend`
 ``"asyncio"``                               :class:`~.aio.AsyncioBackend` on the
-                                            running loop (else the background loop)
+                                            running loop (else a loop lent to the run)
 ``AsyncIOScheduler`` / ``…ThreadSafe…``     :class:`~.aio.AsyncioBackend` on its loop
 another reactivex scheduler                 :class:`~.rx.RxSchedulerBackend`
 ``concurrent.futures.Executor``             :class:`~.executor.ExecutorBackend`
 a ``distributed.Client``                    :class:`~.dask.DaskBackend` (``rxsteps[dask]``)
-a :class:`~.dask.DaskBackend`               itself (to choose its ``gather`` mode)
+any :class:`~.base.Backend`                 itself (``DaskBackend(client, gather=…)``)
 ==========================================  =========================================
 
 Example:
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import sys
+import threading
 from concurrent.futures import Executor
 from typing import Any
 
@@ -38,9 +38,10 @@ from reactivex.scheduler import (
 from reactivex.scheduler.eventloop import AsyncIOScheduler, AsyncIOThreadSafeScheduler
 
 from ..errors import SchedulerError
-from .aio import AsyncioBackend, background_loop
+from .aio import AsyncioBackend
 from .base import Backend
 from .executor import ExecutorBackend
+from .loops import running_loop
 from .rx import RxSchedulerBackend
 from .threads import ThreadsBackend
 
@@ -57,15 +58,13 @@ def resolve_backend(scheduler: Any) -> Backend:
         SchedulerError: An unknown name or object, or a scheduler that cannot run a
             step graph (one that runs work on the calling thread).
     """
+    if isinstance(scheduler, Backend):
+        return scheduler  # built by hand: ThreadsBackend(), DaskBackend(client, gather=…)
     if isinstance(scheduler, str):
         if scheduler == "threads":
             return ThreadsBackend()
         if scheduler == "asyncio":
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = background_loop()
-            return AsyncioBackend(loop)
+            return AsyncioBackend(running_loop())
         close = difflib.get_close_matches(scheduler, SCHEDULER_NAMES, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise SchedulerError(f"unknown scheduler {scheduler!r}{hint}; {_USE}")
@@ -77,7 +76,7 @@ def resolve_backend(scheduler: Any) -> Backend:
             "with threads of its own"
         )
     if isinstance(scheduler, AsyncIOScheduler | AsyncIOThreadSafeScheduler):
-        return AsyncioBackend(scheduler._loop)
+        return AsyncioBackend(_loop_of(scheduler))
     if isinstance(scheduler, abc.SchedulerBase):
         return RxSchedulerBackend(scheduler)
     if isinstance(scheduler, Executor):
@@ -86,10 +85,29 @@ def resolve_backend(scheduler: Any) -> Backend:
         from .dask import DaskBackend
 
         return DaskBackend(scheduler)
-    dask = sys.modules.get(f"{__package__}.dask")  # a DaskBackend implies it was imported
-    if dask is not None and isinstance(scheduler, dask.DaskBackend):
-        return scheduler  # type: ignore[no-any-return]
     raise SchedulerError(f"unknown scheduler {scheduler!r}; {_USE}")
+
+
+def _loop_of(scheduler: AsyncIOScheduler) -> asyncio.AbstractEventLoop:
+    """The loop an ``AsyncIOScheduler`` serves, found by running on it (reactivex has no
+    public accessor): the running loop when called there, else a probe scheduled on it."""
+    loop = running_loop()
+    if loop is not None:
+        return loop
+    found: list[asyncio.AbstractEventLoop] = []
+    ready = threading.Event()
+
+    def probe(_scheduler: Any, _state: Any) -> None:
+        found.append(asyncio.get_running_loop())
+        ready.set()
+
+    scheduler.schedule(probe)
+    if not ready.wait(2.0):
+        raise SchedulerError(
+            f"{type(scheduler).__name__}: its event loop did not run a probe within 2 s; "
+            "call arun() on that loop, or pass 'asyncio' from inside it"
+        )
+    return found[0]
 
 
 _USE = "use 'threads', 'asyncio', a reactivex scheduler or a concurrent.futures.Executor"

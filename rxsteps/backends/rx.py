@@ -6,7 +6,7 @@
 timeouts happen in virtual time and events are stamped with the virtual clock: timing
 can be tested exactly, without sleeping. On real-time schedulers timers run on
 rxsteps' timer thread, so a timeout fires even when every scheduler thread is busy.
-Coroutine actions run on the background event loop.
+Coroutine actions run on an event loop lent to the run.
 
 Schedulers that run work on the calling thread (``ImmediateScheduler``,
 ``CurrentThreadScheduler``, ``TrampolineScheduler``) are refused: they nest every step
@@ -31,25 +31,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from reactivex import abc
 from reactivex.scheduler import VirtualTimeScheduler
 
-from .aio import LocalLoopAndTimers
-from .base import Handle, schedule_timer
+from .base import Backend, Handle, schedule_timer
 
 __all__ = ["RxSchedulerBackend"]
 
 
-class RxSchedulerBackend(LocalLoopAndTimers):
+class RxSchedulerBackend(Backend):
     """Actions scheduled on a reactivex scheduler."""
 
-    remote = False
-
     def __init__(self, scheduler: abc.SchedulerBase) -> None:
-        self.scheduler = scheduler
+        self.scheduler: abc.SchedulerBase = scheduler
         self.name = type(scheduler).__name__
         self.virtual = isinstance(scheduler, VirtualTimeScheduler)
 
@@ -58,6 +54,9 @@ class RxSchedulerBackend(LocalLoopAndTimers):
             clock = self.scheduler.clock  # type: ignore[attr-defined]
             return float(clock) if isinstance(clock, int | float) else clock.timestamp()
         return time.monotonic()
+
+    def abandoned(self, count: int) -> None:
+        """Not rxsteps' pool: nothing to count."""
 
     def spawn(self, fn: Callable[[Any], None], arg: Any) -> None:
         self.scheduler.schedule(lambda _scheduler, _state: fn(arg))
@@ -69,11 +68,3 @@ class RxSchedulerBackend(LocalLoopAndTimers):
         if self.virtual:
             return schedule_timer(self.scheduler, delay, fn)
         return super().call_later(delay, fn)
-
-    def submit(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Future[Any]], None]
-    ) -> Handle:  # pragma: no cover - only remote backends are asked to submit
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass

@@ -8,47 +8,65 @@ a sync action, which Python cannot interrupt, is timed out without losing or
 duplicating anything.
 
 Example:
-    >>> attempt = ActiveAttempt(None, 0, 1, 0.0)
-    >>> attempt.state is RUNNING
+    >>> from rxsteps import Step
+    >>> from rxsteps.execution.node import Node
+    >>> attempt = ActiveAttempt(Node(Step("a", lambda: 1), []), 0, 1, 0.0)
+    >>> attempt.state is AttemptState.RUNNING
     True
 """
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING, Any
 
 from ..context import StepContext
+from .node import Node
 
 if TYPE_CHECKING:
     from ..backends.base import Handle
-    from .node import Node
 
-__all__ = ["ABANDONED", "DONE", "RUNNING", "ActiveAttempt"]
+__all__ = ["ABANDONED", "DONE", "RUNNING", "ActiveAttempt", "AttemptState"]
 
-RUNNING = "running"
-DONE = "done"
-ABANDONED = "abandoned"
+
+class AttemptState(enum.Enum):
+    """Where an attempt stands; only the run changes it, under its lock."""
+
+    RUNNING = "running"
+    DONE = "done"
+    ABANDONED = "abandoned"
+
+
+RUNNING, DONE, ABANDONED = AttemptState.RUNNING, AttemptState.DONE, AttemptState.ABANDONED
 
 
 class ActiveAttempt(StepContext):
     """A running attempt of call ``index`` of a step; also the context its action sees
-    through :func:`rxsteps.current` (one object per attempt, not two)."""
+    through :func:`rxsteps.current` (one object per attempt, not two).
+
+    ``holds_slot`` is true while the attempt counts against ``max_concurrency``: from
+    its start until its call returns — a timed-out sync call keeps its slot while its
+    thread is still inside it, so ``max_concurrency`` bounds the calls really running.
+    ``stuck`` marks such an abandoned call whose thread has not come back.
+    """
 
     __slots__ = (
         "args",
         "compensated",
         "emitted",
         "handle",
+        "holds_slot",
         "node",
         "number",
         "span",
         "start",
         "state",
+        "stuck",
         "timer",
     )
 
-    def __init__(self, node: Node | None, index: int, number: int, start: float) -> None:
-        self.step = node.id if node is not None else ""  # StepContext's fields, inline
+    def __init__(self, node: Node, index: int, number: int, start: float) -> None:
+        self.step = node.id  # StepContext's fields, inline
         self.attempt = number
         self.index = index
         self._event = None
@@ -59,6 +77,8 @@ class ActiveAttempt(StepContext):
         self.args: tuple[Any, ...] = ()
         self.emitted = False
         self.compensated = False  # the monitor woke a driver to stand in for this one
+        self.holds_slot = True
+        self.stuck = False
         self.timer: Handle | None = None
         self.handle: Handle | None = None
         self.span: Any = None
@@ -69,5 +89,4 @@ class ActiveAttempt(StepContext):
         return self
 
     def __repr__(self) -> str:
-        step = self.node.id if self.node is not None else "?"
-        return f"<attempt {step!r}[{self.index}] #{self.number} {self.state}>"
+        return f"<attempt {self.node.id!r}[{self.index}] #{self.number} {self.state.value}>"

@@ -1,24 +1,28 @@
 """Drivers: which thread runs a run's sync steps, and when another one is woken.
 
-A *driver* is a worker thread looping over one run's ready sync steps: it runs a step,
-and when it finishes, takes the next ready one itself — no thread hop, no wave
-barrier, no recursion. A run wakes a driver at once only when it has none available;
-otherwise the :mod:`.monitor` looks every tick and wakes more when the drivers are
-blocked in slow actions (see :meth:`Drivers.check_waiting`), so cheap steps do not pay
-for thread hand-offs and slow ones still fan out within a tick.
+A *driver* is a worker thread looping over one run's ready sync steps
+(:meth:`Drivers.serve`): it runs a step, and when it finishes, takes the next ready one
+itself — no thread hop, no wave barrier, no recursion. A run wakes a driver at once
+only when it has none available; otherwise the :mod:`.monitor` looks every tick and
+wakes more when the drivers are blocked in slow actions (see
+:meth:`Drivers.check_waiting`), so cheap steps do not pay for thread hand-offs and
+slow ones still fan out within a tick.
 
-This is a mixin of :class:`~.run.Run`, which owns the state: the methods here run under
-the run's lock (those named with ``_``) or take it.
+A thread that calls the blocking ``run()`` from inside a step (a nested run) does not
+wait idle for a driver: it becomes one of the inner run's drivers
+(:meth:`Drivers.help_until`), so nested runs need no extra thread at any fan-out.
 
-State it reads and writes (set up by ``Run.__init__``):
+The run owns one :class:`Drivers`; it holds its own counters, all guarded by the run's
+lock (the methods whose docstrings say "under the lock" are called with it held):
 
-- ``_ready_sync`` — ready sync steps waiting for a driver, FIFO;
-- ``_drivers`` / ``_waking`` / ``_blocked`` — drivers alive, those asked for but not
+- ``ready`` — ready sync steps waiting for a driver, FIFO;
+- ``alive`` / ``waking`` / ``blocked`` — drivers alive, those asked for but not yet
   started, and those stuck in an action that was timed out or already compensated;
-- ``_in_sync`` — the sync attempts running on drivers now;
-- ``_ended`` / ``_ended_seen`` / ``_typical`` — attempts ended, as the monitor last saw
-  it, and a moving average of how long sync attempts take;
-- ``_watched`` — whether the monitor is looking at the run.
+- ``helpers`` / ``idle_helpers`` — threads of nested ``run()`` calls driving this run;
+- ``in_sync`` — the sync attempts running on drivers now;
+- ``ended`` / ``ended_seen`` / ``typical`` — attempts ended, as the monitor last saw it,
+  and a moving average of how long sync attempts take;
+- ``watched`` — whether the monitor is looking at the run.
 
 Example:
     >>> from rxsteps import Step, StepGraph, run
@@ -28,67 +32,226 @@ Example:
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from ..backends.base import Backend
+from ..errors import CapacityError
 from . import invoke
 from .attempt import ActiveAttempt
 from .monitor import shared_monitor
+from .node import Node
 
-if TYPE_CHECKING:
-    from ..backends.base import Backend
-    from .node import Node
+__all__ = ["Drivers", "Owner", "Wake", "driving"]
 
-__all__ = ["Drivers"]
+_local = threading.local()
+
+
+def driving() -> bool:
+    """Whether the calling thread is driving a run now (in :meth:`Drivers.serve` or
+    :meth:`Drivers.help_until`), on any backend's threads."""
+    return getattr(_local, "depth", 0) > 0
+
+
+class Wake(enum.Enum):
+    """What to do about waiting sync work (decided under the lock, done outside)."""
+
+    NOTHING = 0
+    SPAWN = 1  # wake a driver now: the run has none free, or time is virtual
+    WATCH = 2  # ask the monitor to look every tick
+
+
+class Owner(invoke.Owner, Protocol):
+    """What the drivers need of their run."""
+
+    lock: threading.Lock
+    backend: Backend
+
+    def has_slot(self) -> bool:
+        """Under the lock: whether the run is running and below ``max_concurrency``."""
+        ...
+
+    def begin(self, node: Node) -> ActiveAttempt | None:
+        """Under the lock: take a slot and start ``node``'s next attempt."""
+        ...
+
+    def after(self, launches: list[ActiveAttempt], wake: Wake = Wake.NOTHING) -> None:
+        """Outside the lock: carry out what a transition decided."""
+        ...
+
+    def free_slots(self, wanted: int) -> int:
+        """Under the lock: how many of ``wanted`` attempts may start now."""
+        ...
+
+    def over(self) -> bool:
+        """Under the lock: whether the run has stopped taking work."""
+        ...
+
+    def lost_capacity(self, error: BaseException) -> None:
+        """Outside the lock: no thread could be had; fail the run with ``error``."""
+        ...
 
 
 class Drivers:
-    """The driver half of :class:`~.run.Run` (a mixin; the run owns the state)."""
+    """The driver threads of one run. See the module docstring."""
 
-    _lock: threading.Lock
-    _state: str
-    _limit: float
-    _running: int
-    _ready_sync: deque[Node]
-    _drivers: int
-    _waking: int
-    _blocked: int
-    _in_sync: set[ActiveAttempt]
-    _ended: int
-    _ended_seen: int
-    _typical: float
-    _watched: bool
-    backend: Backend
+    __slots__ = (
+        "_cond",
+        "_run",
+        "alive",
+        "blocked",
+        "ended",
+        "ended_seen",
+        "helpers",
+        "idle_helpers",
+        "in_sync",
+        "ready",
+        "typical",
+        "waking",
+        "watched",
+    )
 
-    def _begin(self, node: Node) -> ActiveAttempt | None:
-        raise NotImplementedError  # pragma: no cover - Run provides it
+    def __init__(self, run: Owner) -> None:
+        self._run = run
+        self._cond: threading.Condition | None = None  # made when a helper waits
+        self.ready: deque[Node] = deque()
+        self.alive = 0
+        self.waking = 0
+        self.blocked = 0
+        self.helpers = 0
+        self.idle_helpers = 0
+        self.in_sync: set[ActiveAttempt] = set()
+        self.ended = 0
+        self.ended_seen = 0
+        self.typical = 0.0
+        self.watched = False
 
-    def _after(self, launches: list[ActiveAttempt], wake: int = 0) -> None:
-        raise NotImplementedError  # pragma: no cover - Run provides it
+    # -- under the lock -------------------------------------------------------------------
 
-    def _wake(self, wake: int) -> None:
-        """Carry out a :meth:`_should_wake` decision (outside the lock)."""
-        if wake == 1:
-            self.backend.spawn(invoke.drive, self)
-        elif wake == 2:
-            shared_monitor().watch(self)  # type: ignore[arg-type]
+    def queue(self, node: Node) -> None:
+        """Under the lock: ``node`` has a sync call ready."""
+        self.ready.append(node)
+        if self.idle_helpers:
+            self._notify()
 
-    def drive(self) -> ActiveAttempt | None:
-        """A woken driver starts: the first sync attempt it should run, if any."""
-        with self._lock:
-            self._waking -= 1
-            attempt = self._next_sync()
-            wake = self._should_wake()
-        self._after([], wake)
-        return attempt
+    def take(self) -> ActiveAttempt | None:
+        """Under the lock: the next ready sync step's attempt, for the calling driver."""
+        ready, run = self.ready, self._run
+        while ready and run.has_slot():
+            attempt = run.begin(ready.popleft())
+            if attempt is not None:
+                self.in_sync.add(attempt)
+                return attempt
+        return None
 
-    def driver_exit(self) -> None:
-        """A driver found nothing more to run and leaves."""
-        with self._lock:
-            self._drivers -= 1
-            wake = self._should_wake()
-        self._after([], wake)
+    def finished(self, attempt: ActiveAttempt, now: float) -> None:
+        """Under the lock: a sync ``attempt`` ended on its driver."""
+        self.ended += 1
+        if attempt in self.in_sync:
+            self.in_sync.discard(attempt)
+            self.typical += 0.2 * (now - attempt.start - self.typical)
+        self.returned(attempt)
+
+    def abandoned(self, attempt: ActiveAttempt) -> None:
+        """Under the lock: ``attempt`` timed out; its driver stays inside the action."""
+        if attempt in self.in_sync:
+            self.in_sync.discard(attempt)
+            attempt.stuck = True
+            if not attempt.compensated:
+                attempt.compensated = True
+                self.blocked += 1
+
+    def returned(self, attempt: ActiveAttempt) -> None:
+        """Under the lock: the driver of ``attempt`` is back from its action."""
+        if attempt.compensated:
+            attempt.compensated = False
+            self.blocked -= 1
+
+    def stop(self) -> None:
+        """Under the lock: the run stopped; nothing more is taken."""
+        self.ready.clear()
+        self.in_sync.clear()
+        if self.helpers:
+            self._notify_all()
+
+    def should_wake(self) -> Wake:
+        """Under the lock: what to do about waiting sync work."""
+        if not self.ready or not self._run.has_slot():
+            return Wake.NOTHING
+        if self.alive <= self.blocked or self._run.backend.virtual:
+            if self.waking:
+                return Wake.NOTHING
+            self.waking += 1
+            self.alive += 1
+            return Wake.SPAWN
+        if not self.watched:
+            self.watched = True
+            return Wake.WATCH
+        return Wake.NOTHING
+
+    # -- outside the lock ------------------------------------------------------------------
+
+    def wake(self, wake: Wake) -> None:
+        """Carry out a :meth:`should_wake` decision."""
+        if wake is Wake.SPAWN:
+            self._spawn(1)
+        elif wake is Wake.WATCH:
+            shared_monitor().watch(self)
+
+    def serve(self, _refused: object = None) -> None:
+        """A driver's loop on a worker thread: run this run's ready sync steps, one after
+        another, until none is left for it."""
+        run = self._run
+        with run.lock:
+            self.waking -= 1
+            attempt = self.take()
+            wake = self.should_wake()
+        run.after([], wake)
+        _local.depth = getattr(_local, "depth", 0) + 1
+        try:
+            while attempt is not None:
+                attempt = invoke.run_sync(run, attempt)
+        finally:
+            _local.depth -= 1
+        with run.lock:
+            self.alive -= 1
+            wake = self.should_wake()
+        run.after([], wake)
+
+    def help_until(self, done: threading.Event) -> None:
+        """Drive this run from the calling thread until it is over, then wait for
+        ``done``: a nested ``run()`` called inside a step runs its inner steps instead
+        of waiting for a thread."""
+        run = self._run
+        with run.lock:
+            self.helpers += 1
+            self.alive += 1
+        _local.depth = getattr(_local, "depth", 0) + 1
+        try:
+            while True:
+                with run.lock:
+                    if run.over():
+                        break
+                    attempt = self.take()
+                    if attempt is None:
+                        self._wait_for_work()
+                while attempt is not None:
+                    attempt = invoke.run_sync(run, attempt)
+            done.wait()
+        finally:
+            _local.depth -= 1
+            with run.lock:
+                self.helpers -= 1
+                self.alive -= 1
+                wake = self.should_wake()
+            run.after([], wake)
+
+    def wake_helpers(self) -> None:
+        """Under the lock: the run ended or work is ready; helpers look again."""
+        if self.helpers:
+            self._notify_all()
 
     def check_waiting(self, tick: float) -> bool:
         """Called by the monitor every tick while sync work waits; wakes drivers when
@@ -101,52 +264,61 @@ class Drivers:
         up (a GIL hand-off, one slow call): if no attempt ended since the last look,
         one driver per blocked driver — bounded, and doubling only while the queue
         stays stuck."""
-        with self._lock:
-            ready = self._ready_sync
-            if self._state != "running" or not ready or self._running >= self._limit:
-                self._watched = False  # the next finishing step looks again
+        run = self._run
+        with run.lock:
+            ready = self.ready
+            if not ready or not run.has_slot():
+                self.watched = False  # the next finishing step looks again
                 return False
-            progressed = self._ended != self._ended_seen
-            self._ended_seen = self._ended
-            since = self.backend.now() - tick
-            stuck = [a for a in self._in_sync if a.start <= since]
-            free = int(max(0, min(len(ready) - self._waking, self._limit - self._running)))
+            progressed = self.ended != self.ended_seen
+            self.ended_seen = self.ended
+            since = run.backend.now() - tick
+            stuck = [a for a in self.in_sync if a.start <= since]
+            free = run.free_slots(len(ready) - self.waking)
             count = 0
-            if stuck and (self._typical >= tick or not progressed):
+            if stuck and (self.typical >= tick or not progressed):
                 for attempt in stuck:  # each blocked driver is compensated once
                     if not attempt.compensated:
                         attempt.compensated = True
-                        self._blocked += 1
-                slow = self._typical >= tick
-                count = free if slow else min(free, self._blocked)
-            self._waking += count
-            self._drivers += count
-        for _ in range(count):
-            self.backend.spawn(invoke.drive, self)
+                        self.blocked += 1
+                slow = self.typical >= tick
+                count = free if slow else min(free, self.blocked)
+            self.waking += count
+            self.alive += count
+        self._spawn(count)
         return True
 
-    def _next_sync(self) -> ActiveAttempt | None:
-        """The next ready sync step's attempt, for the calling driver, if a slot is free."""
-        ready = self._ready_sync
-        while ready and self._running < self._limit and self._state == "running":
-            attempt = self._begin(ready.popleft())
-            if attempt is not None:
-                self._in_sync.add(attempt)
-                return attempt
-        return None
+    def _spawn(self, count: int) -> None:
+        for started in range(count):
+            try:
+                self._run.backend.spawn(self.serve, self._refused)
+            except (CapacityError, RuntimeError) as error:  # no thread to be had
+                with self._run.lock:
+                    self.waking -= count - started
+                    self.alive -= count - started
+                self._run.lost_capacity(error)
+                return
 
-    def _should_wake(self) -> int:
-        """What to do about waiting sync work: 0 nothing, 1 wake a driver now (the run
-        has none, or time is virtual), 2 ask the monitor to watch the run."""
-        if not self._ready_sync or self._running >= self._limit or self._state != "running":
-            return 0
-        if self._drivers <= self._blocked or self.backend.virtual:
-            if self._waking:
-                return 0
-            self._waking += 1
-            self._drivers += 1
-            return 1
-        if not self._watched:
-            self._watched = True
-            return 2
-        return 0
+    def _refused(self, error: CapacityError) -> None:
+        """A driver queued at the cap will never start: every thread got stuck."""
+        with self._run.lock:
+            self.waking -= 1
+            self.alive -= 1
+        self._run.lost_capacity(error)
+
+    def _wait_for_work(self) -> None:
+        if self._cond is None:
+            self._cond = threading.Condition(self._run.lock)
+        self.idle_helpers += 1
+        try:
+            self._cond.wait(0.5)  # a bound, in case a wake-up is ever missed
+        finally:
+            self.idle_helpers -= 1
+
+    def _notify(self) -> None:
+        if self._cond is not None:
+            self._cond.notify()
+
+    def _notify_all(self) -> None:
+        if self._cond is not None:
+            self._cond.notify_all()

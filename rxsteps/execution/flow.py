@@ -21,7 +21,8 @@ Example:
     >>> PipelineSpec.build(graph, {"x": reactivex.of(1)}, overflow="drop").overflow
     Traceback (most recent call last):
     ...
-    ValueError: overflow must be one of block, drop_oldest, drop_newest, error, got 'drop'
+    rxsteps.errors.OptionError: overflow must be one of block, drop_oldest, drop_newest, error, \
+got 'drop'
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from reactivex import abc
 
 from ..backends.base import Backend
 from ..backends.resolve import resolve_backend
-from ..errors import BufferOverflowError
+from ..errors import BufferOverflowError, InputError, OptionError
 from ..graph import StepGraph
 from ..result import RunResult
-from .run import Run, preflight
+from .options import RunOptions
+from .run import Run, preflight, start_run
 from .sink import EventSink
 
 __all__ = ["OVERFLOWS", "Overflow", "PipelineFlow", "PipelineSpec"]
@@ -83,6 +85,12 @@ class PipelineSpec:
     max_concurrency: int | None = None
     tracer_provider: Any = None
 
+    @property
+    def options(self) -> RunOptions:
+        """The options each event's run gets."""
+        return RunOptions(self.scheduler, self.fail_fast, self.max_concurrency, None,
+                          self.tracer_provider)
+
     @classmethod
     def build(cls, graph: StepGraph, inputs: Mapping[str, Any], **options: Any) -> PipelineSpec:
         """Split ``inputs`` into streams and constants and check everything.
@@ -97,20 +105,21 @@ class PipelineSpec:
 
         Raises:
             GraphError, InputError, SchedulerError: As for :func:`rxsteps.run`.
-            ValueError: A bad option, or no observable among the inputs.
+            OptionError: A bad option.
+            InputError: No observable among the inputs.
         """
         for name in ("max_in_flight", "buffer"):
             value = options.get(name, 1)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+                raise OptionError(f"{name} must be a positive int, got {value!r}", name)
         if options.get("overflow", "block") not in OVERFLOWS:
-            raise ValueError(f"overflow must be one of {', '.join(OVERFLOWS)}, "
-                             f"got {options['overflow']!r}")
+            raise OptionError(f"overflow must be one of {', '.join(OVERFLOWS)}, "
+                              f"got {options['overflow']!r}", "overflow")
         given = dict(inputs)
         streams = {k: v for k, v in given.items() if isinstance(v, reactivex.Observable)}
         if not streams:
-            raise ValueError("a pipeline needs at least one observable among its inputs "
-                             "(one run per value); use run() for a single run")
+            raise InputError("a pipeline needs at least one observable among its inputs "
+                             "(one run per value); use run() for a single run", "")
         preflight(graph, given, options.get("max_concurrency"))
         resolve_backend(options.get("scheduler", "threads"))  # fail now on a bad scheduler
         constants = {k: v for k, v in given.items() if k not in streams}
@@ -286,20 +295,18 @@ class PipelineFlow:
     def _launch(self, ticket: int, sequence: int, inputs: dict[str, Any]) -> bool:
         """Create and start the run of one event; False if the pipeline closed."""
         spec = self._spec
+        with self._cond:
+            if self._state != "open":
+                return False
         try:
-            run = Run(
-                spec.graph, inputs, self._backend, fail_fast=spec.fail_fast,
-                max_concurrency=spec.max_concurrency, on_done=partial(self._run_done, ticket),
-                tracer_provider=spec.tracer_provider, sequence=sequence,
-            )
+            run = start_run(spec.graph, inputs, spec.options, backend=self._backend,
+                            on_done=partial(self._run_done, ticket), sequence=sequence)
         except Exception as error:
             self._fail(error)
             return False
         with self._cond:
-            if self._state != "open":
-                return False
-            self._runs[ticket] = run
-        run.start()
+            if not run.over():  # it may have ended already (and left _runs) on its own
+                self._runs[ticket] = run
         if self._state != "open":  # closed while starting: its cancel came too early
             run.cancel("pipeline closed")
         return True
@@ -317,7 +324,7 @@ class PipelineFlow:
                 while self._next_out in self._finished:
                     self._sink.put(self._finished.pop(self._next_out))
                     self._next_out += 1
-        self._sink.drain()
+        self._sink.flush()
 
     def _deliver(self, result: RunResult) -> None:
         self._local.delivering = True
@@ -370,4 +377,4 @@ class PipelineFlow:
                 subscription.dispose()
         for run in runs or ():
             run.cancel(reason)
-        self._sink.drain()
+        self._sink.flush()

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import InputError
 from ..graph import StepGraph
 from ..result import RunResult
+from .options import RunOptions
 
 __all__ = ["check_inputs", "check_resume", "preflight"]
 
@@ -26,9 +27,17 @@ __all__ = ["check_inputs", "check_resume", "preflight"]
 def check_inputs(graph: StepGraph, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
     """Return ``inputs`` as a dict, or raise :class:`~rxsteps.InputError` naming the
     first unknown or missing input (and the steps that need a missing one)."""
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise InputError(
+            f"inputs must be a mapping of input name to value, such as "
+            f"{{'query': ...}}, got {type(inputs).__name__} {inputs!r}", "",
+        )
     given = dict(inputs or {})
     declared = graph.inputs
     for name in given:
+        if not isinstance(name, str):
+            raise InputError(f"input names are strings; got {name!r} "
+                             f"({type(name).__name__})", str(name))
         if name not in declared:
             close = difflib.get_close_matches(name, declared, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -45,16 +54,12 @@ def check_inputs(graph: StepGraph, inputs: Mapping[str, Any] | None) -> dict[str
 
 
 def preflight(
-    graph: StepGraph, inputs: Mapping[str, Any] | None, max_concurrency: int | None
+    graph: StepGraph, inputs: Mapping[str, Any] | None, max_concurrency: int | None = None
 ) -> dict[str, Any]:
     """Validate the graph, the inputs and the options; return the inputs as a dict."""
     graph.validate()
-    if max_concurrency is not None and (
-        isinstance(max_concurrency, bool)
-        or not isinstance(max_concurrency, int)
-        or max_concurrency < 1
-    ):
-        raise ValueError(f"max_concurrency must be a positive int, got {max_concurrency!r}")
+    if max_concurrency is not None:
+        RunOptions(max_concurrency=max_concurrency)
     return check_inputs(graph, inputs)
 
 

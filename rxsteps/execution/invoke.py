@@ -3,17 +3,23 @@
 Each step gets a *mode* when the run is built:
 
 - ``sync`` — functions, generators and runnables with ``invoke``: run by a driver
-  (:func:`drive`, a worker thread that keeps taking this run's next ready sync step);
-- ``async`` — coroutine and async-generator functions, and runnables with only
-  ``ainvoke`` (or any runnable under ``"asyncio"``): a task on the backend's loop;
+  (:meth:`.drivers.Drivers.serve`, a worker thread that keeps taking this run's next
+  ready sync step) through :func:`run_sync`;
+- ``async`` — coroutine and async-generator functions, and runnables whose ``invoke``
+  cannot be used (only ``ainvoke``, a LangChain ``RunnableLambda`` over a coroutine
+  function, or any runnable under ``"asyncio"``): a task on the run's event loop;
 - ``remote`` — sync actions on a remote executor (process pool…): shipped with
   ``submit``, continued from the future's callback.
 
 What an action returns decides the rest at run time: a generator or an observable
 streams (each value through :meth:`Run.emit_value`), an awaitable or async iterator
 continues on the loop, anything else is the single value. Every path ends in exactly
-one :meth:`Run.finish` (or finds its attempt abandoned). While a sync action runs,
-:func:`rxsteps.current` returns its context and its step span is current.
+one :meth:`Run.finish` (or finds its attempt abandoned).
+
+Every action runs in a copy of the context its run's caller had (``contextvars``: a
+request id, a tenant, a LangChain callback configuration), on every scheduler and
+however warm the pool, with :func:`rxsteps.current` returning its attempt and its
+step span current.
 
 Example:
     >>> from rxsteps import Step, StepGraph, run
@@ -27,124 +33,166 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import inspect
-import pickle
 import re
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from reactivex import Observable
 
-from ..backends.base import DisposableHandle, Handle
+from ..backends.base import Backend, DisposableHandle, Handle
+from ..backends.loops import start_on_loop
 from ..context import _CURRENT
 from ..errors import SchedulerError, StepCancelledError
 from .attempt import RUNNING, ActiveAttempt
-from .tracing import RunTracer, attach, detach
+from .node import Mode, Node
+from .tracing import RunTracer, attach
 
-if TYPE_CHECKING:
-    from .run import Run
-
-__all__ = ["drive", "end_span", "launch", "prepare"]
+__all__ = ["Owner", "arm_timeout", "end_span", "launch", "prepare", "run_sync"]
 
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None), dict, list, tuple, set})
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # keeps pickling errors reproducible
 
+_NOTHING: Any = object()
 
-def prepare(run: Run) -> None:
+
+class Owner(Protocol):
+    """What an attempt needs of its run (:class:`~.run.Run` is the one owner)."""
+
+    backend: Backend
+    tracer: RunTracer | None
+    context: contextvars.Context
+
+    def emit_value(self, attempt: ActiveAttempt, value: Any) -> bool:
+        """A streaming attempt produced ``value``; False if it no longer counts."""
+        ...
+
+    def finish(
+        self,
+        attempt: ActiveAttempt,
+        value: Any = _NOTHING,
+        error: BaseException | None = None,
+        *,
+        inline: bool = False,
+    ) -> ActiveAttempt | None:
+        """The attempt ended; with ``inline``, the next sync attempt for this driver."""
+        ...
+
+    def timed_out(self, attempt: ActiveAttempt) -> None:
+        """The attempt's timeout passed."""
+        ...
+
+    def coroutine_loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop this run's coroutine steps run on."""
+        ...
+
+
+def prepare(nodes: list[Node], backend: Backend) -> None:
     """Choose each step's mode; refuse what the backend cannot run, before anything runs."""
-    backend = run.backend
-    dumps = getattr(backend, "dumps", pickle.dumps)  # Dask checks with cloudpickle
-    for node in run.nodes.values():
+    for node in nodes:
         step = node.step
-        assert step is not None
         kind = step.kind
-        if kind in ("coroutine", "asyncgen"):
-            node.mode = "async"
-        elif kind == "runnable":
-            has_invoke = callable(getattr(step.action, "invoke", None))
-            has_ainvoke = callable(getattr(step.action, "ainvoke", None))
-            node.mode = "async" if has_ainvoke and (
-                not has_invoke or backend.name == "asyncio"
-            ) else "sync"
-        if node.mode == "sync" and backend.remote:
-            if kind == "generator":
-                raise SchedulerError(
-                    f"step {step.id!r} is a generator (a streaming step); the {backend.name} "
-                    "backend ships each call to another process and gets one value back, so "
-                    "it cannot stream: return a list, or run the graph on 'threads' or "
-                    "'asyncio'"
-                )
-            try:
-                dumps(step.action)
-            except Exception as error:
-                detail = _ADDRESS.sub("", str(error))
-                raise SchedulerError(
-                    f"step {step.id!r}: its action cannot be pickled for the {backend.name} "
-                    f"backend: {type(error).__name__}: {detail}"
-                ) from error
-            node.mode = "remote"
+        if kind in ("coroutine", "asyncgen") or (
+            kind == "runnable" and _wants_ainvoke(step.action, backend)
+        ):
+            node.mode = Mode.ASYNC
+        if node.mode is Mode.SYNC and backend.remote:
+            _check_shippable(node, backend)
+            node.mode = Mode.REMOTE
 
 
-def launch(run: Run, attempt: ActiveAttempt) -> None:
+def _wants_ainvoke(action: Any, backend: Backend) -> bool:
+    """A runnable goes through ``ainvoke`` when its ``invoke`` cannot be used: it has
+    none, or it is a LangChain ``RunnableLambda`` over a coroutine function (``afunc``
+    and no ``func``: its ``invoke`` raises "Cannot invoke a coroutine function
+    synchronously"), or the run is on ``"asyncio"``."""
+    if not callable(getattr(action, "ainvoke", None)):
+        return False
+    if not callable(getattr(action, "invoke", None)):
+        return True
+    if hasattr(action, "afunc") and not hasattr(action, "func"):
+        return True
+    return backend.name == "asyncio"
+
+
+def _check_shippable(node: Node, backend: Backend) -> None:
+    step = node.step
+    if step.kind == "generator":
+        raise SchedulerError(
+            f"step {step.id!r} is a generator (a streaming step); the {backend.name} "
+            "backend ships each call to another process and gets one value back, so "
+            "it cannot stream: return a list, or run the graph on 'threads' or "
+            "'asyncio'"
+        )
+    try:
+        backend.dumps(step.action)
+    except Exception as error:
+        detail = _ADDRESS.sub("", str(error))
+        raise SchedulerError(
+            f"step {step.id!r}: its action cannot be pickled for the {backend.name} "
+            f"backend: {type(error).__name__}: {detail}"
+        ) from error
+
+
+def launch(run: Owner, attempt: ActiveAttempt) -> None:
     """Start an async or remote ``attempt`` (outside the run lock)."""
     node = attempt.node
-    assert node is not None and node.step is not None
     if node.step.timeout is not None:
         arm_timeout(run, attempt)
-    if node.mode == "async":
+    if node.mode is Mode.ASYNC:
         _start_async(run, attempt, None)
-    else:
-        tracer = run.tracer
-        if tracer is not None and tracer.enabled:
-            _open_span(run, tracer, attempt)
-        args = attempt.args
-        if node.step.kind == "runnable":
-            args = (runnable_input(node, args),)
-        attempt.handle = run.backend.submit(
-            _call_remote, (node.step.action, node.step.kind, args), _RemoteDone(run, attempt)
-        )
+        return
+    tracer = run.tracer
+    if tracer is not None and tracer.enabled:
+        _open_span(tracer, attempt)
+    args = attempt.args
+    if node.step.kind == "runnable":
+        args = (runnable_input(node, args),)
+    attempt.handle = run.backend.submit(
+        _call_remote, (node.step.action, node.step.kind, args), _RemoteDone(run, attempt)
+    )
 
 
-def arm_timeout(run: Run, attempt: ActiveAttempt) -> None:
-    timeout = attempt.node.step.timeout  # type: ignore[union-attr]
-    timer = run.backend.call_later(timeout, lambda: run.timed_out(attempt))  # type: ignore[arg-type]
+def arm_timeout(run: Owner, attempt: ActiveAttempt) -> None:
+    """Start ``attempt``'s timeout (its step has one)."""
+    timeout = attempt.node.step.timeout
+    assert timeout is not None
+    timer = run.backend.call_later(timeout, lambda: run.timed_out(attempt))
     attempt.timer = timer
     if attempt.state is not RUNNING:
         timer.cancel()
 
 
-def drive(run: Run) -> None:
-    """A driver's loop on a worker thread: run this run's ready sync steps, one after
-    another, until none is left for it."""
-    attempt = run.drive()
-    while attempt is not None:
-        if attempt.node.step.timeout is not None:  # type: ignore[union-attr]
-            arm_timeout(run, attempt)
-        attempt = _run_sync(run, attempt)
-    run.driver_exit()
-
-
-def _run_sync(run: Run, attempt: ActiveAttempt) -> ActiveAttempt | None:
+def run_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
+    """Run a sync ``attempt`` on this thread, in a copy of the caller's context; return
+    the next sync attempt for this driver, if any."""
     if attempt.state is not RUNNING:
         return run.finish(attempt, inline=True)  # abandoned before it began: a no-op
-    node = attempt.node
-    step = node.step  # type: ignore[union-attr]
-    tokens = _enter(run, attempt)
+    if attempt.node.step.timeout is not None:
+        arm_timeout(run, attempt)
+    return run.context.copy().run(_call_sync, run, attempt)
+
+
+def _call_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
+    _CURRENT.set(attempt)
+    tracer = run.tracer
+    if tracer is not None and tracer.enabled:
+        attach(tracer.step_context(_open_span(tracer, attempt)))
+    step = attempt.node.step
     try:
-        if step.kind == "runnable":  # type: ignore[union-attr]
-            value = step.action.invoke(runnable_input(node, attempt.args))  # type: ignore[union-attr]
+        if step.kind == "runnable":
+            value = step.action.invoke(runnable_input(attempt.node, attempt.args))
         else:
-            value = step.action(*attempt.args)  # type: ignore[union-attr]
+            value = step.action(*attempt.args)
         if type(value) in _PLAIN:  # the common case, without the checks below
             return run.finish(attempt, value, inline=True)
         if inspect.isgenerator(value):
             return _drain_generator(run, attempt, value)
     except BaseException as error:
         return run.finish(attempt, error=error, inline=True)
-    finally:
-        _exit(tokens)
     if isinstance(value, Observable):
         _subscribe(run, attempt, value)
         return None
@@ -154,7 +202,7 @@ def _run_sync(run: Run, attempt: ActiveAttempt) -> ActiveAttempt | None:
     return run.finish(attempt, value, inline=True)
 
 
-def _drain_generator(run: Run, attempt: ActiveAttempt, generator: Any) -> ActiveAttempt | None:
+def _drain_generator(run: Owner, attempt: ActiveAttempt, generator: Any) -> ActiveAttempt | None:
     try:
         for value in generator:
             if not run.emit_value(attempt, value):
@@ -165,7 +213,7 @@ def _drain_generator(run: Run, attempt: ActiveAttempt, generator: Any) -> Active
     return run.finish(attempt, inline=True)
 
 
-def _subscribe(run: Run, attempt: ActiveAttempt, observable: Observable[Any]) -> None:
+def _subscribe(run: Owner, attempt: ActiveAttempt, observable: Observable[Any]) -> None:
     holder: list[Any] = []
 
     def on_next(value: Any) -> None:
@@ -179,7 +227,7 @@ def _subscribe(run: Run, attempt: ActiveAttempt, observable: Observable[Any]) ->
         run.finish(attempt)
 
     subscription = observable.subscribe(
-        on_next, on_error, on_completed, scheduler=getattr(run.backend, "scheduler", None)
+        on_next, on_error, on_completed, scheduler=run.backend.scheduler
     )
     holder.append(subscription)
     attempt.handle = DisposableHandle(subscription)
@@ -187,28 +235,28 @@ def _subscribe(run: Run, attempt: ActiveAttempt, observable: Observable[Any]) ->
         subscription.dispose()
 
 
-def _start_async(run: Run, attempt: ActiveAttempt, started: Any) -> None:
-    context = contextvars.copy_context()
+def _start_async(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
+    context = run.context.copy()
     context.run(_CURRENT.set, attempt)
     tracer = run.tracer
     if tracer is not None and tracer.enabled:
-        span = attempt.span or _open_span(run, tracer, attempt)
+        span = attempt.span or _open_span(tracer, attempt)
         context.run(attach, tracer.step_context(span))
-    handle: Handle = run.backend.start_coroutine(_drive(run, attempt, started), context)
+    handle: Handle = start_on_loop(run.coroutine_loop(), _drive(run, attempt, started), context)
     attempt.handle = handle
     if attempt.state is not RUNNING:
         handle.cancel()
 
 
-async def _drive(run: Run, attempt: ActiveAttempt, started: Any) -> None:
+async def _drive(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
     node = attempt.node
-    step = node.step  # type: ignore[union-attr]
+    step = node.step
     try:
         if started is None:
-            if step.kind == "runnable":  # type: ignore[union-attr]
-                started = step.action.ainvoke(runnable_input(node, attempt.args))  # type: ignore[union-attr]
+            if step.kind == "runnable":
+                started = step.action.ainvoke(runnable_input(node, attempt.args))
             else:
-                started = step.action(*attempt.args)  # type: ignore[union-attr]
+                started = step.action(*attempt.args)
         if isinstance(started, AsyncIterator):
             async for value in started:
                 if not run.emit_value(attempt, value):
@@ -218,8 +266,8 @@ async def _drive(run: Run, attempt: ActiveAttempt, started: Any) -> None:
             return
         value = await started
     except BaseException as error:  # CancelledError too: the attempt ends either way
-        if attempt.state is RUNNING and type(error).__name__ == "CancelledError":
-            error = StepCancelledError(node.id)  # type: ignore[union-attr]
+        if attempt.state is RUNNING and isinstance(error, asyncio.CancelledError):
+            error = StepCancelledError(node.id)
         run.finish(attempt, error=error)
         return
     run.finish(attempt, value)
@@ -237,21 +285,21 @@ class _RemoteDone:
 
     __slots__ = ("attempt", "run")
 
-    def __init__(self, run: Run, attempt: ActiveAttempt) -> None:
+    def __init__(self, run: Owner, attempt: ActiveAttempt) -> None:
         self.run = run
         self.attempt = attempt
 
     @property
     def label(self) -> str:
-        return f"{self.attempt.node.id}-{self.attempt.number}"  # type: ignore[union-attr]
+        return f"{self.attempt.node.id}-{self.attempt.number}"
 
     def __call__(self, future: Any) -> None:
         _remote_done(self.run, self.attempt, future)
 
 
-def _remote_done(run: Run, attempt: ActiveAttempt, future: Any) -> None:
+def _remote_done(run: Owner, attempt: ActiveAttempt, future: Any) -> None:
     if future.cancelled():
-        run.finish(attempt, error=StepCancelledError(attempt.node.id))  # type: ignore[union-attr]
+        run.finish(attempt, error=StepCancelledError(attempt.node.id))
         return
     error = future.exception()
     if error is not None:
@@ -260,7 +308,7 @@ def _remote_done(run: Run, attempt: ActiveAttempt, future: Any) -> None:
         run.finish(attempt, future.result())
 
 
-def runnable_input(node: Any, args: tuple[Any, ...]) -> Any:
+def runnable_input(node: Node, args: tuple[Any, ...]) -> Any:
     """A runnable's single input: nothing, the one value, or a dict by dependency name."""
     if not args:
         return None
@@ -269,34 +317,18 @@ def runnable_input(node: Any, args: tuple[Any, ...]) -> Any:
     return dict(zip(node.step.depends, args, strict=True))
 
 
-# -- context and spans ----------------------------------------------------------------
+# -- spans ----------------------------------------------------------------------------
 
 
-def _open_span(run: Run, tracer: RunTracer, attempt: ActiveAttempt) -> Any:
+def _open_span(tracer: RunTracer, attempt: ActiveAttempt) -> Any:
     node = attempt.node
-    links = [dep.span_context for dep in node.deps]  # type: ignore[union-attr]
-    attempt.span = tracer.start_step(node.id, attempt.number, attempt.index, links)  # type: ignore[union-attr]
+    links = [dep.span_context for dep in node.deps]
+    attempt.span = tracer.start_step(node.id, attempt.number, attempt.index, links)
     return attempt.span
 
 
-def _enter(run: Run, attempt: ActiveAttempt) -> tuple[Any, Any]:
-    token = _CURRENT.set(attempt)
-    tracer = run.tracer
-    if tracer is None or not tracer.enabled:
-        return token, None
-    span = _open_span(run, tracer, attempt)
-    return token, attach(tracer.step_context(span))
-
-
-def _exit(tokens: tuple[Any, Any]) -> None:
-    token, otel_token = tokens
-    if otel_token is not None:
-        detach(otel_token)
-    _CURRENT.reset(token)
-
-
 def end_span(
-    run: Run, attempt: ActiveAttempt, error: BaseException | None, outcome: str | None = None
+    attempt: ActiveAttempt, error: BaseException | None, outcome: str | None = None
 ) -> None:
     """Close the attempt's span, if tracing made one."""
     if attempt.span is not None:

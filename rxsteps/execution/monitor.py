@@ -6,16 +6,17 @@ adds lock and GIL hand-offs (measured: 8 µs per no-op step with one driver, 20 
 drivers woken eagerly). It is not enough when steps block — a tool call, a sleep — and
 ready work piles up behind them.
 
-So a run wakes a driver at once only when it has none; otherwise it asks this monitor
-to watch it while sync work waits. Every ``TICK`` seconds the monitor looks at each
-watched run (:meth:`Run.check_waiting`). Nothing happens unless a driver has been
-inside one action for longer than a tick. Then, if the run's sync steps typically take
-longer than a tick, they block (tool calls, sleeps): a driver for every waiting step,
-so a fan-out of slow steps starts within a tick. If they are typically quick, something
-held one up (a GIL hand-off, one slow call) and more threads would only contend: one
-driver per blocked driver, and only when no attempt ended since the last look. This is
-Go's ``sysmon`` idea — hand the processor on when a thread blocks in a system call —
-with a guard against waking threads for work that is merely waiting its turn.
+So a run wakes a driver at once only when it has none; otherwise it asks this monitor to
+watch it while sync work waits. Every ``TICK`` seconds the monitor looks at each watched
+run's drivers (:meth:`~.drivers.Drivers.check_waiting`). Nothing happens unless a driver
+has been inside one action for longer than a tick. Then, if the run's sync steps
+typically take longer than a tick, they block (tool calls, sleeps): a driver for every
+waiting step, so a fan-out of slow steps starts within a tick. If they are typically
+quick, something held one up (a GIL hand-off, one slow call) and more threads would only
+contend: one driver per blocked driver, and only when no attempt ended since the last
+look. This is Go's ``sysmon`` idea — hand the processor on when a thread blocks in a
+system call — with a guard against waking threads for work that is merely waiting its
+turn.
 
 The monitor is one daemon thread for the process; it sleeps on a condition while
 nothing is watched and exits after ``IDLE_EXIT`` seconds without work.
@@ -29,12 +30,22 @@ Example:
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .run import Run
+__all__ = ["DriverMonitor", "Watched", "shared_monitor"]
 
-__all__ = ["DriverMonitor", "shared_monitor"]
+
+class Watched(Protocol):
+    """What the monitor looks at: one run's drivers."""
+
+    @property
+    def watched(self) -> bool:
+        """Whether the run still asks to be watched (read under the run's lock)."""
+        ...
+
+    def check_waiting(self, tick: float) -> bool:
+        """Wake drivers if sync work waits behind blocked ones; False: stop watching."""
+        ...
 
 
 class DriverMonitor:
@@ -45,10 +56,10 @@ class DriverMonitor:
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._watched: set[Run] = set()
+        self._watched: set[Watched] = set()
         self._thread: threading.Thread | None = None
 
-    def watch(self, run: Run) -> None:
+    def watch(self, run: Watched) -> None:
         """Look at ``run`` every tick until its sync queue is empty."""
         with self._cond:
             self._watched.add(run)
@@ -72,8 +83,8 @@ class DriverMonitor:
                 runs = list(self._watched)
             done = [run for run in runs if not run.check_waiting(self.TICK)]
             with cond:
-                # a run that asked to be watched again meanwhile has _watched set
-                self._watched.difference_update(run for run in done if not run._watched)
+                # a run that asked to be watched again meanwhile says so
+                self._watched.difference_update(run for run in done if not run.watched)
                 if self._watched:
                     cond.wait(self.TICK)
 

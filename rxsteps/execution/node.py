@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import enum
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -36,30 +37,52 @@ from ..result import StepStatus
 
 if TYPE_CHECKING:
     from ..step import Step
-    from .attempt import ActiveAttempt
 
-__all__ = ["InputNode", "Node"]
+__all__ = ["InputNode", "Mode", "Node", "Source"]
 
 _INFINITY = float("inf")
 _PENDING, _SUCCEEDED = StepStatus.PENDING, StepStatus.SUCCEEDED
 
 
-class Node:
+class Mode(enum.Enum):
+    """Where a step's action runs (chosen once per run, see :mod:`.invoke`)."""
+
+    SYNC = "sync"
+    """On a driver thread: functions, generators, runnables with a usable ``invoke``."""
+    ASYNC = "async"
+    """As a task on an event loop: coroutines, async generators, ``ainvoke``."""
+    REMOTE = "remote"
+    """Shipped to a remote executor with ``submit`` (process pools, Dask)."""
+
+
+class Source:
+    """What a dependent's join reads: an id, the values so far, and whether it ended.
+
+    Run inputs are plain sources; steps are :class:`Node`\\ s.
+    """
+
+    __slots__ = ("dependents", "finished", "id", "span_context", "status", "values")
+
+    def __init__(self, name: str) -> None:
+        self.id = name
+        self.values: list[Any] = []
+        self.dependents: list[Node] = []
+        self.status = _PENDING
+        self.finished = False  # status is final
+        self.span_context: Any = None
+
+
+class Node(Source):
     """The state of one step during one run."""
 
     __slots__ = (
-        "active",
         "all_done",
         "busy",
-        "dependents",
         "deps",
         "ended",
         "error",
-        "finished",
         "fired",
-        "id",
         "invoked",
-        "is_input",
         "join",
         "lacking",
         "last_attempt",
@@ -69,36 +92,26 @@ class Node:
         "reason",
         "retry_timer",
         "snapshots",
-        "span_context",
         "started",
-        "status",
         "step",
-        "values",
     )
 
-    def __init__(self, step: Step | None, deps: list[Node]) -> None:
+    def __init__(self, step: Step, deps: list[Source]) -> None:
+        super().__init__(step.id)
         self.step = step
-        self.id = step.id if step is not None else ""
-        self.is_input = step is None
-        self.join = step.join if step is not None else "zip"
+        self.join = step.join
         self.deps = deps
-        self.dependents: list[Node] = []
-        self.values: list[Any] = []
-        self.status = _PENDING
-        self.finished = False  # status is final
         self.busy = False  # a call is running, or waiting for a slot or a retry
         self.invoked = 0  # calls finished
         self.fired = 0  # calls made available by the join
         self.next_attempt = 1
         self.last_attempt = 1  # the attempt number of the last call that succeeded
-        self.mode = "sync"  # where its action runs: "sync", "async" or "remote"
-        self.active: ActiveAttempt | None = None
+        self.mode = Mode.SYNC
         self.retry_timer: Any = None
         self.error: BaseException | None = None
         self.reason: str | None = None
         self.started: float | None = None
         self.ended: float | None = None
-        self.span_context: Any = None
         self.snapshots: deque[tuple[Any, ...]] | None = None
         self.all_done = 0  # dependencies completed
         self.lacking = 0
@@ -107,8 +120,9 @@ class Node:
             self.fired = 1  # a root is called once, with no arguments
             self.limit = 1
             return
+        snapshots: deque[tuple[Any, ...]] | None = None
         if self.join == "latest":
-            self.snapshots = deque()
+            self.snapshots = snapshots = deque()
         lacking = 0
         for dep in deps:
             dep.dependents.append(self)
@@ -119,14 +133,14 @@ class Node:
         self.lacking = lacking
         if self.join == "zip":
             self._fire_zip()
-        elif self.join == "latest" and not self.lacking:
-            self.snapshots.append(tuple(dep.values[-1] for dep in deps))  # type: ignore[union-attr]
+        elif snapshots is not None and not self.lacking:
+            snapshots.append(tuple(dep.values[-1] for dep in deps))
         elif self.join == "collect" and self.all_done == len(deps):
             self.fired = 1
 
     # -- join ---------------------------------------------------------------------------
 
-    def dep_emitted(self, dep: Node) -> None:
+    def dep_emitted(self, dep: Source) -> None:
         """``dep`` appended a value; make any call it completes available."""
         join = self.join
         if join == "zip":
@@ -134,19 +148,19 @@ class Node:
                 self.lacking -= 1
                 if not self.lacking:
                     self._fire_zip()
-        elif join == "latest":
+        elif (snapshots := self.snapshots) is not None:
             if len(dep.values) == 1:
                 self.lacking -= 1
             if not self.lacking:
-                self.snapshots.append(tuple(d.values[-1] for d in self.deps))  # type: ignore[union-attr]
+                snapshots.append(tuple(d.values[-1] for d in self.deps))
 
-    def dep_completed(self, dep: Node) -> None:
+    def dep_completed(self, dep: Source) -> None:
         """``dep`` succeeded and will emit no more."""
         self._dep_completed(dep)
         if self.join == "collect" and self.all_done == len(self.deps):
             self.fired = 1
 
-    def _dep_completed(self, dep: Node) -> None:
+    def _dep_completed(self, dep: Source) -> None:
         self.all_done += 1
         if len(dep.values) < self.limit:
             self.limit = len(dep.values)
@@ -185,8 +199,8 @@ class Node:
             if len(deps) == 1:
                 return (deps[0].values[index],)
             return tuple([dep.values[index] for dep in deps])
-        if join == "latest":
-            return self.snapshots[0]  # type: ignore[index]
+        if (snapshots := self.snapshots) is not None:
+            return snapshots[0]
         return tuple([list(dep.values) for dep in self.deps])
 
     def call_done(self) -> None:
@@ -196,7 +210,7 @@ class Node:
         if self.snapshots:
             self.snapshots.popleft()
 
-    def empty_dependency(self) -> Node | None:
+    def empty_dependency(self) -> Source | None:
         """A completed dependency that emitted nothing, if any."""
         for dep in self.deps:
             if dep.status is StepStatus.SUCCEEDED and not dep.values:
@@ -204,14 +218,13 @@ class Node:
         return None
 
 
-class InputNode(Node):
+class InputNode(Source):
     """A run input: a completed source with one value."""
 
     __slots__ = ()
 
     def __init__(self, name: str, value: Any) -> None:
-        super().__init__(None, [])
-        self.id = name
+        super().__init__(name)
         self.values.append(value)
-        self.status = StepStatus.SUCCEEDED
+        self.status = _SUCCEEDED
         self.finished = True

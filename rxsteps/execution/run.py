@@ -1,27 +1,32 @@
 """The run: the one owner of a run's state, and every transition of it.
 
-State, all guarded by one lock (``Run._lock``):
+State, all guarded by one lock (``Run.lock``):
 
-- ``nodes`` — per step a :class:`~.node.Node`: its values so far (a hot, replaying
-  observable), the join cursor over its dependencies, status, the attempt in flight;
-- ``_ready_sync`` / ``_ready_other`` — steps with a call available and not yet
-  started, FIFO: sync ones wait for a *driver* (see :mod:`.drivers`, whose state is
-  kept here too), the others (coroutines, remote calls) only for a slot;
-- ``_running`` — attempts holding a slot (``max_concurrency`` bounds it);
+- ``nodes`` — per step a :class:`~.node.Node`: its values so far, the join cursor over
+  its dependencies, status;
+- ``drivers`` — the :class:`~.drivers.Drivers` of the run's sync steps (ready queue,
+  driver counts), and ``_ready_other`` — ready coroutine and remote steps, which wait
+  only for a slot;
+- ``_active`` — the attempts in flight; ``_running`` — those holding a slot
+  (``max_concurrency`` bounds it; a timed-out sync call keeps its slot until its thread
+  comes back, so the bound is on calls really running);
 - ``_remaining`` — steps not yet finished; the run completes when it reaches zero;
-- ``_state`` — ``new`` → ``running`` → ``stopping`` → ``done`` (``cancelled early``
-  when :meth:`Run.cancel` came before :meth:`Run.start`: the start then only ends it).
+- ``state`` — :class:`RunState`: NEW → RUNNING → STOPPING → DONE (a :meth:`Run.cancel`
+  before :meth:`Run.start` makes the start end it at once);
+- ``_subscribers`` — who watches a step's values (:meth:`Run.subscribe_step`) or the
+  whole event stream (:meth:`Run.subscribe_events`), and ``_log``, the events so far
+  when a handle replays them.
 
 Transitions happen in short critical sections that never call user code: a value
 arrives (:meth:`Run.emit_value`), an attempt ends (:meth:`Run.finish`), a timer fires
-(:meth:`Run.timed_out`, :meth:`Run._retry_due`), the run is cancelled
-(:meth:`Run.cancel`). Each may make dependents ready; the new attempts are created
-under the lock (so STARTED is ordered after the values it consumes) and launched
-outside it. A driver that finishes a sync action takes the next ready sync step itself
-— no thread hop, no wave barrier, and no recursion: chains of any length run in a
-loop (:mod:`.drivers` says when another driver is woken).
+(:meth:`Run.timed_out`, :meth:`Run.retry_due`), the run is cancelled
+(:meth:`Run.cancel`) or loses its threads (:meth:`Run.lost_capacity`). Each may make
+dependents ready; the new attempts are created under the lock (so STARTED is ordered
+after the values it consumes) and launched outside it (:meth:`Run.after`). A retry
+policy's predicate is user code too: it is asked before the lock is taken.
 
-Events are queued under the lock and delivered outside it by :mod:`.sink`, serially.
+Events are queued under the lock and delivered outside it by :mod:`.sink`, serially,
+on a thread of their own, so a slow callback delays only its own run's events.
 
 Example:
     >>> from rxsteps import Step, StepGraph
@@ -38,34 +43,71 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
+import enum
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..backends.base import Backend, Handle
-from ..errors import StepFailedError, StepTimeoutError
+from ..backends.loops import LoopLease, lend, on_loop_thread
+from ..backends.pool import on_worker_thread
+from ..backends.resolve import resolve_backend
+from ..context import _CURRENT
+from ..errors import CapacityError, StepCancelledError, StepFailedError, StepTimeoutError
 from ..events import EventKind, StepEvent
 from ..graph import StepGraph
 from ..result import Attempt, RunResult, StepStatus
+from ..retry import Retry
 from . import invoke
 from .attempt import ABANDONED, DONE, RUNNING, ActiveAttempt
-from .drivers import Drivers
+from .drivers import Drivers, Wake, driving
 from .inputs import check_resume, preflight
-from .node import InputNode, Node
-from .sink import EventSink
+from .node import InputNode, Mode, Node, Source
+from .options import RunOptions
+from .sink import Call, EventSink
 from .tracing import RunTracer
 
-__all__ = ["Run", "preflight"]
+__all__ = ["Run", "RunState", "preflight", "should_help", "start_run"]
 
 _NOTHING: Any = object()
 _INF = float("inf")
 _SUCCEEDED, _RUNNING = StepStatus.SUCCEEDED, StepStatus.RUNNING  # enum lookups cost
 
 
-class Run(Drivers):
-    """One execution of a graph. Create, :meth:`start`, then wait for ``on_done``."""
+class RunState(enum.Enum):
+    """Where a run stands. Only the run changes it, under its lock."""
+
+    NEW = "new"
+    RUNNING = "running"
+    STOPPING = "stopping"  # cancelled or failed: nothing new starts
+    DONE = "done"
+
+
+_NEW, _LIVE, _STOPPING, _DONE = RunState.NEW, RunState.RUNNING, RunState.STOPPING, RunState.DONE
+
+
+class Run:
+    """One execution of a graph. Create, :meth:`start`, then wait for ``on_done``.
+
+    Args:
+        graph: The steps.
+        inputs: A value per declared input.
+        backend: Where actions run.
+        fail_fast: Stop at the first failure.
+        max_concurrency: Most attempts holding a slot at once.
+        observer: Receives every event, then ``on_completed``/``on_error``.
+        on_done: Called once with the run when it is over and its events delivered.
+        tracer_provider: OpenTelemetry provider (default: the global one).
+        resume: An earlier result whose succeeded steps are reused.
+        sequence: A pipeline's event number, for traces.
+        inline_events: Deliver events on the thread that queued them (only for
+            rxsteps' own observers, which never block).
+        record: Keep every event for late subscribers (a run handle).
+    """
 
     def __init__(
         self,
@@ -80,61 +122,75 @@ class Run(Drivers):
         tracer_provider: Any = None,
         resume: RunResult | None = None,
         sequence: int | None = None,
+        inline_events: bool = False,
+        record: bool = False,
     ) -> None:
         self.graph = graph
         self.inputs = preflight(graph, inputs, max_concurrency)
         self.backend = backend
         self.fail_fast = fail_fast
         self.sequence = sequence
+        self.context = contextvars.copy_context()  # the caller's, for every action
+        self.lock = threading.Lock()
+        self.state = _NEW
+        self.drivers = Drivers(self)
+        self.tracer: RunTracer | None = None
+        self.failure: StepFailedError | CapacityError | None = None
+        self.fatal: BaseException | None = None  # a BaseException from an event callback
+        self.result: RunResult | None = None
+        self.nodes: dict[str, Node] = {}
         self._limit: float = max_concurrency or _INF
         self._on_done = on_done
         self._observer = observer
-        self._events = observer is not None
+        self._disposed = False
+        self._events = observer is not None or record
+        self._log: list[StepEvent] | None = [] if record else None
+        self._subscribers: dict[str, list[Any]] = {}
+        self._event_subscribers: list[Any] = []
         self._sink = EventSink(
-            observer.on_next if observer is not None else _ignore,
-            self._deliver_error,
-            self._deliver_completed,
+            self._deliver_event, self._deliver_error, self._deliver_completed,
+            on_fatal=self._fatal,
+            context=None if inline_events or backend.virtual else _delivery_context(),
         )
-        self._lock = threading.Lock()
-        self._ready_sync: deque[Node] = deque()
         self._ready_other: deque[Node] = deque()
+        self._active: set[ActiveAttempt] = set()
         self._running = 0
-        self._drivers = 0
-        self._blocked = 0  # drivers stuck in an action the monitor compensated, or abandoned
-        self._waking = 0
-        self._in_sync: set[ActiveAttempt] = set()  # sync attempts running on drivers
-        self._ended = 0  # attempts ended so far, and as the monitor last saw it
-        self._ended_seen = 0
-        self._typical = 0.0  # moving average of how long sync attempts take
-        self._watched = False
-        self._state = "new"
         self._attempts: list[Attempt] = []
         self._tracer_provider = tracer_provider
-        self.tracer: RunTracer | None = None
         self._pending_cancels: list[Handle] = []
         self._early_reason = ""
-        self.failure: StepFailedError | None = None
-        self.result: RunResult | None = None
-        self.nodes: dict[str, Node] = {}
+        self._lease: LoopLease | None = None
+        self._lease_lock = threading.Lock()
         self._build(resume)
-        invoke.prepare(self)
+        invoke.prepare(list(self.nodes.values()), backend)
 
     def _build(self, resume: RunResult | None) -> None:
         if resume is not None:
             check_resume(self.graph, self.inputs, resume)
-        sources: dict[str, Node] = {n: InputNode(n, v) for n, v in self.inputs.items()}
+        sources: dict[str, Source] = {n: InputNode(n, v) for n, v in self.inputs.items()}
+        nodes = self.nodes
         for step_id in self.graph.order():
             step = self.graph[step_id]
-            node = Node(step, [self.nodes.get(d) or sources[d] for d in step.depends])
-            if resume is not None and resume.status.get(step_id) is StepStatus.SUCCEEDED:
-                node.values.extend(resume.emitted(step_id))
-                node.status = StepStatus.SUCCEEDED
-                node.finished = True
-                node.reason = "resumed"  # its times are this run's start, set in start()
-                for dependent in node.dependents:  # none yet: built in order
-                    dependent.dep_completed(node)
-            self.nodes[step_id] = node
-        self._remaining = sum(1 for n in self.nodes.values() if not n.finished)
+            nodes[step_id] = Node(step, [nodes.get(d) or sources[d] for d in step.depends])
+        if resume is not None:
+            self._replay(resume)
+        self._remaining = sum(1 for n in nodes.values() if not n.finished)
+
+    def _replay(self, resume: RunResult) -> None:
+        """Feed the resumed steps' values, one at a time and in order, to their
+        dependents, as if they streamed again (a ``latest`` join sees every value)."""
+        for node in self.nodes.values():
+            if resume.status.get(node.id) is not StepStatus.SUCCEEDED:
+                continue
+            for value in resume.emitted(node.id):
+                node.values.append(value)
+                for dependent in node.dependents:
+                    dependent.dep_emitted(node)
+            node.status = _SUCCEEDED
+            node.finished = True
+            node.reason = "resumed"  # its times are this run's start, set in start()
+            for dependent in node.dependents:
+                dependent.dep_completed(node)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -146,44 +202,85 @@ class Run(Drivers):
             scheduler=self.backend.name,
             attributes={"rxsteps.sequence": self.sequence} if self.sequence is not None else None,
         )
-        with self._lock:
-            early = self._state == "cancelled early"
-            self._state = "running"
+        with self.lock:
+            early = self.state is not _NEW
+            self.state = _LIVE
             self.start_time = self.backend.now()
             if early:  # cancel() came first: end as cancelled, start nothing
                 self._stop(self._early_reason, None)
-                self._after([])
-                return
-            for node in self.nodes.values():
-                if node.status is StepStatus.SUCCEEDED:  # resumed: no time of its own here
-                    node.started = node.ended = self.start_time
-                    self._emit(EventKind.SUCCEEDED, node, value=_last(node), reason="resumed")
-                else:
-                    self._settle(node)
-            if self._remaining == 0 and self._state == "running":
-                self._complete()  # nothing to run: no steps, or all resumed
-            launches = self._take_ready()
-            wake = self._should_wake()
-        self._after(launches, wake)
+                launches: list[ActiveAttempt] = []
+                wake = Wake.NOTHING
+            else:
+                launches, wake = self._start_nodes()
+        self.after(launches, wake)
+
+    def _start_nodes(self) -> tuple[list[ActiveAttempt], Wake]:
+        # under lock
+        for node in self.nodes.values():
+            if node.status is _SUCCEEDED:  # resumed: no time of its own here
+                node.started = node.ended = self.start_time
+                self._emit(EventKind.SUCCEEDED, node, value=_last(node), reason="resumed")
+            else:
+                self._settle(node)
+        if self._remaining == 0 and self.state is _LIVE:
+            self._complete()  # nothing to run: no steps, or all resumed
+        return self._take_ready(), self.drivers.should_wake()
 
     def cancel(self, reason: str = "run cancelled", *, silent: bool = True) -> None:
         """Stop the run: nothing new starts, running attempts are abandoned (coroutines
         cancelled, thread actions told through their context) and every unfinished
         step ends CANCELLED. With ``silent`` (disposal) no further event is delivered."""
         if silent:
+            self._disposed = True
             self._sink.detach()
-        with self._lock:
-            if self._state == "new":  # start() will end it at once
-                self._state, self._early_reason = "cancelled early", reason
+        with self.lock:
+            if self.state is _NEW:  # start() will end it at once
+                self.state, self._early_reason = _STOPPING, reason
                 return
             handles = self._stop(reason, None)
         _cancel_all(handles)
-        self._sink.drain()
+        self._sink.flush()
+
+    def lost_capacity(self, error: BaseException) -> None:
+        """No worker thread could be had for this run: fail it with ``error``."""
+        if isinstance(error, CapacityError):
+            failure = error
+        else:  # the OS refused a thread, or an executor was shut down
+            failure = CapacityError(0, 0, 0)
+            failure.__cause__ = error
+        with self.lock:
+            handles = self._stop(str(failure), failure)
+        _cancel_all(handles)
+        self._sink.flush()
+
+    def _fatal(self, error: BaseException) -> None:
+        """An event callback raised a BaseException: end the run; the caller re-raises."""
+        if self.fatal is None:
+            self.fatal = error
+        with self.lock:
+            handles = self._stop(f"an event callback raised {type(error).__name__}", None)
+        _cancel_all(handles)
+
+    def help_until_done(self, done: threading.Event) -> None:
+        """From a nested ``run()``: drive this run on the calling thread until done."""
+        self.drivers.help_until(done)
+
+    def coroutine_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop this run's coroutine steps run on: the backend's, or one lent to
+        this run alone until it ends."""
+        loop = self.backend.loop
+        if loop is not None:
+            return loop
+        with self._lease_lock:
+            if self._lease is None:
+                self._lease = lend()
+            return self._lease.loop
 
     def _complete(self) -> None:
         # under lock
-        self._state = "done"
+        self.state = _DONE
         self.end_time = self.backend.now()
+        self.drivers.wake_helpers()
         emitted, status, errors, reasons, started, ended = {}, {}, {}, {}, {}, {}
         for name, n in self.nodes.items():
             emitted[name] = n.values
@@ -206,22 +303,31 @@ class Run(Drivers):
             self.failure.result = self.result
         self._sink.close(self.failure)
 
+    def _deliver_event(self, event: StepEvent) -> None:
+        if self._observer is not None:
+            self._observer.on_next(event)
+
     def _deliver_completed(self) -> None:
         self._finalize()
-        if self._observer is not None and not self._sink.detached:
-            self._observer.on_completed()
+        for observer in self._watchers():
+            observer.on_completed()
 
     def _deliver_error(self, error: BaseException) -> None:
         self._finalize()
-        if self._observer is not None and not self._sink.detached:
-            self._observer.on_error(error)
+        for observer in self._watchers():
+            observer.on_error(error)
+
+    def _watchers(self) -> list[Any]:
+        if self._disposed or self._sink.detached:
+            return []
+        observers = list(self._event_subscribers)
+        return observers if self._observer is None else [self._observer, *observers]
 
     def _finalize(self) -> None:
-        # A backend that left values remote (Dask futures) fetches them now, outside the
-        # lock and before anyone is told the run is over; not after a disposal.
-        gather = getattr(self.backend, "gather_result", None)
-        if gather is not None and self.result is not None and not self._sink.detached:
-            self.result = gather(self.result)
+        # Outside the lock, once: remote values fetched (Dask), spans ended, the lent
+        # loop given back, and only then is anyone told the run is over.
+        if self.result is not None and not self._disposed:
+            self.result = self.backend.gather_result(self.result)
             if self.failure is not None:
                 self.failure.result = self.result
         counts: dict[str, int] = {}
@@ -229,21 +335,72 @@ class Run(Drivers):
             counts[node.status.value] = counts.get(node.status.value, 0) + 1
         if self.tracer is not None:
             self.tracer.end_run(self.failure, counts)
+        with self._lease_lock:
+            if self._lease is not None:
+                self._lease.release()
         if self._on_done is not None:
             self._on_done(self)
+
+    # -- subscriptions (outside the lock; they take it) ---------------------------------
+
+    def subscribe_step(self, step: str, observer: Any) -> Callable[[], None]:
+        """Send ``observer`` the values of ``step`` so far, then as they come, then its
+        end (completed; or an error when it failed or was cancelled). Returns a
+        function that unsubscribes (the run goes on)."""
+        node = self.nodes[step]
+        with self.lock:
+            values = list(node.values)
+            self._sink.put(Call(_replay, observer, values))
+            if node.finished:
+                self._sink.put(Call(_end_of_step, observer, node.status, node.error, step))
+            else:
+                self._subscribers.setdefault(step, []).append(observer)
+        self._sink.flush()
+        return lambda: self._unsubscribe(self._subscribers.get(step, []), observer)
+
+    def subscribe_events(self, observer: Any) -> Callable[[], None]:
+        """Send ``observer`` every event so far (a recording run), then as they come,
+        then the end of the run. Returns a function that unsubscribes."""
+        with self.lock:
+            self._sink.put(Call(_replay, observer, list(self._log or ())))
+            if self.state is _DONE:
+                self._sink.put(Call(_end_of_run, observer, self.failure))
+            else:
+                self._event_subscribers.append(observer)
+        self._sink.flush()
+        return lambda: self._unsubscribe(self._event_subscribers, observer)
+
+    def _unsubscribe(self, observers: list[Any], observer: Any) -> None:
+        with self.lock:
+            if observer in observers:
+                observers.remove(observer)
+
+    # -- what the drivers ask (under the lock) -------------------------------------------
+
+    def has_slot(self) -> bool:
+        """Whether the run is running and below ``max_concurrency``."""
+        return self._running < self._limit and self.state is _LIVE
+
+    def free_slots(self, wanted: int) -> int:
+        """How many of ``wanted`` attempts may start now."""
+        return int(max(0, min(wanted, self._limit - self._running)))
+
+    def over(self) -> bool:
+        """Whether the run has stopped taking work."""
+        return self.state is _DONE or self.state is _STOPPING
 
     # -- transitions (each called from some thread; takes the lock) ------------------
 
     def emit_value(self, attempt: ActiveAttempt, value: Any) -> bool:
         """A streaming attempt produced ``value``. False if the attempt no longer counts."""
-        with self._lock:
+        with self.lock:
             if attempt.state is not RUNNING:
                 return False
             attempt.emitted = True
-            self._append(attempt.node, value, attempt)  # type: ignore[arg-type]
+            self._append(attempt.node, value, attempt)
             launches = self._take_ready()
-            wake = self._should_wake()
-        self._after(launches, wake)
+            wake = self.drivers.should_wake()
+        self.after(launches, wake)
         return True
 
     def finish(
@@ -258,94 +415,119 @@ class Run(Drivers):
 
         Returns the next attempt for this worker to run inline, if ``inline``.
         """
-        with self._lock:
+        retry = attempt.node.step.retry
+        decision = _retry_decision(retry, error, attempt.number) if error is not None else None
+        with self.lock:
             if attempt.state is not RUNNING:
-                if attempt.compensated:  # its driver is back from an abandoned action
-                    attempt.compensated = False
-                    self._blocked -= 1
-                return None
+                self._returned(attempt)
+                return self.drivers.take() if inline else None
             attempt.state = DONE
-            self._running -= 1
-            self._ended += 1
+            self._release(attempt)
             now = self.backend.now()
-            if attempt in self._in_sync:
-                self._in_sync.discard(attempt)
-                self._typical += 0.2 * (now - attempt.start - self._typical)
-            if attempt.compensated:
-                attempt.compensated = False
-                self._blocked -= 1
-            node: Node = attempt.node  # type: ignore[assignment]
+            node = attempt.node
+            if node.mode is Mode.SYNC:
+                self.drivers.finished(attempt, now)
             if error is None:
-                if value is not _NOTHING:
-                    self._append(node, value, attempt)
-                self._attempts.append(
-                    Attempt(node.id, attempt.index, attempt.number, attempt.start, now, "succeeded")
-                )
-                if attempt.span is not None:
-                    node.span_context = attempt.span.get_span_context()
-                node.active = None
-                node.last_attempt = attempt.number
-                node.call_done()
-                node.busy = False
-                self._settle(node)
+                self._succeeded(node, attempt, value, now)
             else:
-                self._attempt_failed(attempt, error, now)
+                self._attempt_failed(attempt, error, now, decision)
             launches = self._take_ready()
-            nxt = self._next_sync() if inline else None
-            wake = self._should_wake()
+            nxt = self.drivers.take() if inline else None
+            wake = self.drivers.should_wake()
         timer = attempt.timer
         if timer is not None:
             timer.cancel()
         if attempt.span is not None:
-            invoke.end_span(self, attempt, error)
-        self._after(launches, wake)
+            invoke.end_span(attempt, error)
+        self.after(launches, wake)
         return nxt
 
     def timed_out(self, attempt: ActiveAttempt) -> None:
         """The attempt's timeout passed: abandon it and fail (or retry) the step."""
-        with self._lock:
+        node = attempt.node
+        error: BaseException = StepTimeoutError(node.id, node.step.timeout or 0.0, attempt.number)
+        decision = _retry_decision(node.step.retry, error, attempt.number)
+        with self.lock:
             if attempt.state is not RUNNING:
                 return
             attempt.state = ABANDONED
-            self._running -= 1
-            if attempt in self._in_sync:  # its driver stays stuck until the action returns
-                self._in_sync.discard(attempt)
-                if not attempt.compensated:
-                    attempt.compensated = True
-                    self._blocked += 1
-            node: Node = attempt.node  # type: ignore[assignment]
-            timeout = node.step.timeout or 0.0  # type: ignore[union-attr]
-            error = StepTimeoutError(node.id, timeout, attempt.number)
-            self._attempt_failed(attempt, error, self.backend.now())
+            self._active.discard(attempt)
+            self.drivers.abandoned(attempt)
+            stuck = attempt.stuck  # its thread stays inside the call, holding its slot
+            if not stuck:
+                self._release(attempt)
+            self._attempt_failed(attempt, error, self.backend.now(), decision)
             launches = self._take_ready()
-            wake = self._should_wake()
+            wake = self.drivers.should_wake()
+        if stuck:  # outside the lock: at the cap, the pool may fail this run at once
+            self.backend.abandoned(1)
         attempt.cancel()
         if attempt.handle is not None:
             attempt.handle.cancel()
-        invoke.end_span(self, attempt, error, outcome="timeout")
-        self._after(launches, wake)
+        invoke.end_span(attempt, error, outcome="timeout")
+        self.after(launches, wake)
 
-    def _retry_due(self, node: Node, number: int) -> None:
-        with self._lock:
-            if self._state != "running" or node.finished or node.next_attempt != number:
+    def retry_due(self, node: Node, number: int) -> None:
+        """A retry's backoff passed: queue the step's next attempt."""
+        with self.lock:
+            if self.state is not _LIVE or node.finished or node.next_attempt != number:
                 return
             node.retry_timer = None
             self._queue(node)
             launches = self._take_ready()
-            wake = self._should_wake()
-        self._after(launches, wake)
+            wake = self.drivers.should_wake()
+        self.after(launches, wake)
 
     # -- under the lock -------------------------------------------------------------------
 
+    def _release(self, attempt: ActiveAttempt) -> None:
+        self._active.discard(attempt)
+        if attempt.holds_slot:
+            attempt.holds_slot = False
+            self._running -= 1
+
+    def _returned(self, attempt: ActiveAttempt) -> None:
+        """A call abandoned earlier came back: its thread and slot are free again."""
+        self.drivers.returned(attempt)
+        if attempt.stuck:
+            attempt.stuck = False
+            self.backend.abandoned(-1)
+        if attempt.holds_slot:
+            attempt.holds_slot = False
+            self._running -= 1
+
+    def _succeeded(self, node: Node, attempt: ActiveAttempt, value: Any, now: float) -> None:
+        if value is not _NOTHING:
+            self._append(node, value, attempt)
+        self._attempts.append(
+            Attempt(node.id, attempt.index, attempt.number, attempt.start, now, "succeeded")
+        )
+        if attempt.span is not None:
+            node.span_context = attempt.span.get_span_context()
+        node.last_attempt = attempt.number
+        node.call_done()
+        node.busy = False
+        self._settle(node)
+
     def _emit(self, kind: EventKind, node: Node, **fields: Any) -> None:
         if self._events:
-            self._sink.put(StepEvent(kind, node.id, time=self.backend.now(), **fields))
+            event = StepEvent(kind, node.id, time=self.backend.now(), **fields)
+            self._sink.put(event)
+            if self._log is not None:
+                self._log.append(event)
+            for observer in self._event_subscribers:
+                self._sink.put(Call(observer.on_next, event))
+            if kind.terminal and node.id in self._subscribers:
+                for observer in self._subscribers.pop(node.id):
+                    self._sink.put(Call(_end_of_step, observer, node.status, node.error, node.id))
 
     def _append(self, node: Node, value: Any, attempt: ActiveAttempt) -> None:
         node.values.append(value)
         if self._events:
             self._emit(EventKind.EMITTED, node, value=value, attempt=attempt.number,
                        index=attempt.index)
+            for observer in self._subscribers.get(node.id, ()):
+                self._sink.put(Call(observer.on_next, value))
         for dependent in node.dependents:
             if dependent.reason is None and not dependent.finished:
                 dependent.dep_emitted(node)
@@ -354,8 +536,8 @@ class Run(Drivers):
                     self._queue(dependent)
 
     def _queue(self, node: Node) -> None:
-        if node.mode == "sync":
-            self._ready_sync.append(node)
+        if node.mode is Mode.SYNC:
+            self.drivers.queue(node)
         else:
             self._ready_other.append(node)
 
@@ -363,14 +545,16 @@ class Run(Drivers):
         """Attempts for the ready async and remote steps that have a slot."""
         launches: list[ActiveAttempt] = []
         ready = self._ready_other
-        while ready and self._running < self._limit and self._state == "running":
-            attempt = self._begin(ready.popleft())
+        while ready and self._running < self._limit and self.state is _LIVE:
+            attempt = self.begin(ready.popleft())
             if attempt is not None:
                 launches.append(attempt)
         return launches
 
-    def _begin(self, node: Node) -> ActiveAttempt | None:
-        if node.reason is not None or node.finished:  # doomed while it waited
+    def begin(self, node: Node) -> ActiveAttempt | None:
+        """Take a slot and start ``node``'s next attempt (None: it was doomed while it
+        waited, and is settled instead)."""
+        if node.reason is not None or node.finished:
             node.busy = False
             self._settle(node)
             return None
@@ -378,7 +562,7 @@ class Run(Drivers):
         index = node.invoked
         attempt = ActiveAttempt(node, index, node.next_attempt, self.backend.now())
         attempt.args = node.args(index)
-        node.active = attempt
+        self._active.add(attempt)
         if node.started is None:
             node.started = attempt.start
             node.status = _RUNNING
@@ -433,73 +617,75 @@ class Run(Drivers):
         else:
             self._emit(EventKind(status.value), node, reason=node.reason, error=node.error,
                        **fields)
-        if self._remaining == 0 and self._state == "running":
+        if self._remaining == 0 and self.state is _LIVE:
             self._complete()
 
-    def _attempt_failed(self, attempt: ActiveAttempt, error: BaseException, now: float) -> None:
-        node: Node = attempt.node  # type: ignore[assignment]
+    def _attempt_failed(
+        self,
+        attempt: ActiveAttempt,
+        error: BaseException,
+        now: float,
+        decision: tuple[bool, BaseException] | None,
+    ) -> None:
+        node = attempt.node
         outcome = "timeout" if isinstance(error, StepTimeoutError) else "failed"
         self._attempts.append(
             Attempt(node.id, attempt.index, attempt.number, attempt.start, now, outcome, error)
         )
-        node.active = None
-        retry = node.step.retry  # type: ignore[union-attr]
-        if retry is not None and self._state == "running" and not attempt.emitted:
-            try:
-                again = retry.should_retry(error, attempt.number)
-            except Exception as predicate_error:
-                predicate_error.__context__ = error
-                error, again = predicate_error, False
+        if decision is not None and self.state is _LIVE and not attempt.emitted:
+            again, error = decision
             if again:
-                delay = retry.delay(attempt.number)
-                self._emit(EventKind.RETRYING, node, error=error, attempt=attempt.number,
-                           index=attempt.index, delay=delay)
-                node.next_attempt = attempt.number + 1
-                node.retry_timer = self.backend.call_later(
-                    delay, lambda: self._retry_due(node, attempt.number + 1)
-                )
+                self._schedule_retry(node, attempt, error)
                 return
         node.error = error
         node.busy = False
         failure = None
-        if self.fail_fast and self._state == "running":
+        if self.fail_fast and self.state is _LIVE:
             failure = StepFailedError(node.id, error)
             failure.__cause__ = error
             self.failure = failure  # before _end, which completes the run if it was last
         self._end(node, StepStatus.FAILED, attempt=attempt.number, index=attempt.index)
-        if self._state != "running":
+        if self.state is not _LIVE:
             return
         if failure is not None:
-            self._cancel_later(self._stop(f"step {node.id!r} failed", failure))
+            self._pending_cancels = self._stop(f"step {node.id!r} failed", failure)
         else:
             for dependent in node.dependents:
                 if not dependent.finished and dependent.reason is None:
                     dependent.reason = f"dependency {node.id!r} failed"
                 self._settle(dependent)
 
-    def _stop(self, reason: str, failure: StepFailedError | None) -> list[Handle]:
-        if self._state != "running":
+    def _schedule_retry(self, node: Node, attempt: ActiveAttempt, error: BaseException) -> None:
+        retry = node.step.retry
+        assert retry is not None
+        delay = retry.delay(attempt.number)
+        self._emit(EventKind.RETRYING, node, error=error, attempt=attempt.number,
+                   index=attempt.index, delay=delay)
+        number = attempt.number + 1
+        node.next_attempt = number
+        node.retry_timer = self.backend.call_later(delay, lambda: self.retry_due(node, number))
+
+    def _stop(self, reason: str, failure: StepFailedError | CapacityError | None) -> list[Handle]:
+        if self.state is not _LIVE:
             return []
-        self._state = "stopping"
+        self.state = _STOPPING
         self.failure = failure
-        handles: list[Handle] = []
         now = self.backend.now()
-        self._ready_sync.clear()
+        self.drivers.stop()
         self._ready_other.clear()
-        self._in_sync.clear()
+        handles: list[Handle] = []
+        for attempt in list(self._active):
+            attempt.state = ABANDONED
+            self._release(attempt)
+            self._attempts.append(Attempt(attempt.node.id, attempt.index, attempt.number,
+                                          attempt.start, now, "cancelled"))
+            handles.append(attempt)
+            handles.extend(h for h in (attempt.handle, attempt.timer) if h is not None)
+            if attempt.span is not None:
+                handles.append(_SpanEnd(attempt))
         for node in self.nodes.values():
             if node.finished:
                 continue
-            attempt = node.active
-            if attempt is not None and attempt.state is RUNNING:
-                attempt.state = ABANDONED
-                self._running -= 1
-                self._attempts.append(Attempt(node.id, attempt.index, attempt.number,
-                                              attempt.start, now, "cancelled"))
-                handles.append(attempt)
-                handles.extend(h for h in (attempt.handle, attempt.timer) if h is not None)
-                if attempt.span is not None:
-                    handles.append(_SpanEnd(attempt))
             if node.retry_timer is not None:
                 handles.append(node.retry_timer)
             node.reason = reason
@@ -511,21 +697,20 @@ class Run(Drivers):
         self._complete()
         return handles
 
-    def _cancel_later(self, handles: list[Handle]) -> None:
-        self._pending_cancels = handles
-
     # -- outside the lock -----------------------------------------------------------------
 
-    def _after(self, launches: list[ActiveAttempt], wake: int = 0) -> None:
+    def after(self, launches: list[ActiveAttempt], wake: Wake = Wake.NOTHING) -> None:
+        """Carry out what a transition decided: cancellations, a driver to wake, async
+        and remote attempts to launch, events to deliver."""
         if self._pending_cancels:
             handles, self._pending_cancels = self._pending_cancels, []
             _cancel_all(handles)
-        if wake:
-            self._wake(wake)
+        if wake is not Wake.NOTHING:
+            self.drivers.wake(wake)
         for attempt in launches:
             invoke.launch(self, attempt)
-        if self._sink._queue:
-            self._sink.drain()
+        if self._sink.pending:
+            self._sink.flush()
 
 
 class _SpanEnd:
@@ -540,15 +725,121 @@ class _SpanEnd:
         RunTracer.end_step(self._attempt.span, None, "cancelled")
 
 
+def _retry_decision(
+    retry: Retry | None, error: BaseException | None, number: int
+) -> tuple[bool, BaseException] | None:
+    """Ask the retry policy (user code: outside the lock) whether to try again."""
+    if retry is None or error is None:
+        return None
+    try:
+        return retry.should_retry(error, number), error
+    except Exception as predicate_error:
+        predicate_error.__context__ = error
+        return False, predicate_error
+
+
+def _delivery_context() -> contextvars.Context:
+    """A copy of the caller's context in which no step is current (event callbacks)."""
+    context = contextvars.copy_context()
+    context.run(_CURRENT.set, None)
+    return context
+
+
+def _replay(observer: Any, values: list[Any]) -> None:
+    for value in values:
+        observer.on_next(value)
+
+
+def _end_of_step(observer: Any, status: StepStatus, error: BaseException | None, step: str) -> None:
+    if status is StepStatus.FAILED and error is not None:
+        observer.on_error(error)
+    elif status is StepStatus.CANCELLED:
+        observer.on_error(StepCancelledError(step))
+    else:
+        observer.on_completed()
+
+
+def _end_of_run(observer: Any, failure: BaseException | None) -> None:
+    if failure is None:
+        observer.on_completed()
+    else:
+        observer.on_error(failure)
+
+
 def _last(node: Node) -> Any:
     return node.values[-1] if node.values else None
-
-
-def _ignore(_event: Any) -> None:
-    pass
 
 
 def _cancel_all(handles: list[Any]) -> None:
     for handle in handles:
         with contextlib.suppress(Exception):  # best effort, like reactivex disposal
             handle.cancel()
+
+
+def start_run(
+    graph: StepGraph,
+    inputs: Mapping[str, Any] | None,
+    options: RunOptions,
+    *,
+    observer: Any = None,
+    on_done: Callable[[Run], None] | None = None,
+    backend: Backend | None = None,
+    record: bool = False,
+    inline_events: bool = False,
+    sequence: int | None = None,
+) -> Run:
+    """Build a run of ``graph`` and start it: the one door every front door uses.
+
+    If anything interrupts the start (Ctrl-C), the run is cancelled before the
+    exception goes on, so nothing keeps running in the background.
+
+    Args:
+        graph: The steps.
+        inputs: A value per declared input.
+        options: The checked options.
+        observer: Receives the events (default: ``options.on_event``, if any).
+        on_done: Called once when the run is over and its events delivered.
+        backend: A backend already resolved from ``options.scheduler``.
+        record: Keep every event so late subscribers of the handle get them all.
+        inline_events: Deliver on the queuing thread (rxsteps' own observers only).
+        sequence: A pipeline's event number.
+
+    Returns:
+        The started :class:`Run`.
+    """
+    if observer is None and options.on_event is not None:
+        observer = _Callback(options.on_event)
+    execution = Run(
+        graph, inputs, backend or resolve_backend(options.scheduler),
+        fail_fast=options.fail_fast, max_concurrency=options.max_concurrency,
+        observer=observer, on_done=on_done, tracer_provider=options.tracer_provider,
+        resume=options.resume, sequence=sequence, inline_events=inline_events, record=record,
+    )
+    try:
+        execution.start()
+    except BaseException:
+        execution.cancel("run interrupted while starting")
+        raise
+    return execution
+
+
+def should_help() -> bool:
+    """Whether a blocking ``run()`` called here should drive its run rather than wait:
+    on rxsteps' own threads (a step calling ``run()``), waiting would hold a thread
+    the inner run needs."""
+    return on_worker_thread() or on_loop_thread() or driving()
+
+
+class _Callback:
+    """An observer that forwards events to a plain callback (for ``on_event=``)."""
+
+    __slots__ = ("on_next",)
+
+    def __init__(self, on_next: Callable[[StepEvent], Any]) -> None:
+        self.on_next = on_next
+
+    def on_error(self, error: BaseException) -> None:
+        pass
+
+    def on_completed(self) -> None:
+        pass

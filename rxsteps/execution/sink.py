@@ -1,50 +1,83 @@
-"""Serial, ordered delivery of a run's events to its observer.
+"""Serial, ordered delivery of a run's events to the user's observers.
 
-The engine appends events while it holds the run lock, so their order is the order
-things happened. Delivery happens outside that lock — an observer may be slow or call
-back into rxsteps — by whichever thread finds the queue non-empty and nobody
-delivering: one event at a time, never two ``on_next`` at once, never out of order.
-This is what reactivex's ``Subject`` does not give (concurrent ``on_next`` from four
-threads were measured) and what the Rx contract requires.
+The engine appends items while it holds the run lock, so their order is the order
+things happened. Delivery happens outside that lock, one item at a time — never two
+``on_next`` at once, never out of order. This is what reactivex's ``Subject`` does not
+give (concurrent ``on_next`` from four threads were measured) and what the Rx
+contract requires.
 
-An observer that raises is reported through the ``rxsteps`` logger and counted; the
-run goes on and later events are still delivered.
+*Where* it happens matters as much. An event callback may sleep, block, or start a run
+of its own; if it ran on the thread that fired a timeout, or on an event loop, or on
+the driver that finished the step, it would hold up other runs' timers or its own
+run's steps (measured before: a callback sleeping 4 s on the shared timer thread
+delayed another run's 0.1 s timeout to 3.75 s). So a sink given a ``context`` delivers
+on a worker thread of its own — one delivery job at a time, started when items are
+waiting — in that context: a copy of the run caller's ``contextvars`` in which
+:func:`rxsteps.current` is unset. Sinks for rxsteps' own observers (an ``astream``
+queue, virtual time) deliver inline, on the thread that queued.
+
+An observer that raises an ``Exception`` is reported through the ``rxsteps`` logger and
+the run goes on. One that raises a ``BaseException`` (``SystemExit``,
+``KeyboardInterrupt``, ``GeneratorExit``) ends the run: ``on_fatal`` is told, no more
+user events are delivered, and the end of the stream still is, so the run's caller
+wakes up and re-raises it.
 
 Example:
     >>> seen = []
     >>> sink = EventSink(seen.append, lambda e: None, lambda: seen.append("done"))
-    >>> sink.put(1); sink.put(2); sink.close(); sink.drain()
+    >>> sink.put(1); sink.put(2); sink.close(); sink.flush()
     >>> seen
     [1, 2, 'done']
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["EventSink"]
+from ..backends.pool import shared_pool
+
+__all__ = ["Call", "EventSink"]
 
 log = logging.getLogger("rxsteps")
 
-_END = object()
+
+class Call:
+    """A queued call to one subscriber (``fn(*args)``), delivered like an event."""
+
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.fn = fn
+        self.args = args
+
+
+class _End:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
 
 
 class EventSink:
-    """A queue drained serially into ``on_next``, then ``on_error`` or ``on_completed``."""
+    """A queue drained serially into ``on_next`` (or :class:`Call`\\ s), then
+    ``on_error`` or ``on_completed``."""
 
     __slots__ = (
+        "_context",
         "_draining",
         "_lock",
         "_on_completed",
         "_on_error",
+        "_on_fatal",
         "_on_next",
         "_queue",
+        "_scheduled",
         "detached",
-        "observer_errors",
     )
 
     def __init__(
@@ -52,31 +85,63 @@ class EventSink:
         on_next: Callable[[Any], None],
         on_error: Callable[[BaseException], None],
         on_completed: Callable[[], None],
+        *,
+        on_fatal: Callable[[BaseException], None] | None = None,
+        context: contextvars.Context | None = None,
     ) -> None:
         self._on_next = on_next
         self._on_error = on_error
         self._on_completed = on_completed
+        self._on_fatal = on_fatal
+        self._context = context
         self._queue: deque[Any] = deque()
         self._lock = threading.Lock()
         self._draining = False
+        self._scheduled = False
         self.detached = False
-        self.observer_errors: list[BaseException] = []
+
+    @property
+    def pending(self) -> bool:
+        """Whether items wait for delivery."""
+        return bool(self._queue)
 
     def put(self, item: Any) -> None:
-        """Queue an event (call with the run lock held, then :meth:`drain` after)."""
+        """Queue an event or a :class:`Call` (with the run lock held; :meth:`flush` after)."""
         self._queue.append(item)
 
     def close(self, error: BaseException | None = None) -> None:
         """Queue the end of the stream: ``on_error(error)`` or ``on_completed()``."""
-        self._queue.append((_END, error))
+        self._queue.append(_End(error))
 
     def detach(self) -> None:
         """Deliver no more events (the subscription was disposed); the end of the
         stream is still passed on, with ``detached`` set, so the run can clean up."""
         self.detached = True
 
-    def drain(self) -> None:
-        """Deliver queued items unless another thread is already doing it."""
+    def flush(self) -> None:
+        """Deliver what is queued: inline, or by starting the delivery job."""
+        if not self._queue:
+            return
+        if self._context is None:
+            self._drain()
+            return
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
+        shared_pool().submit(self._job, None, essential=True)
+
+    def _job(self, _arg: object) -> None:
+        context = self._context
+        assert context is not None
+        while True:
+            context.run(self._drain)
+            with self._lock:
+                if not self._queue:
+                    self._scheduled = False
+                    return
+
+    def _drain(self) -> None:
         queue = self._queue
         while queue:
             with self._lock:
@@ -91,24 +156,25 @@ class EventSink:
                     self._draining = False
 
     def _deliver(self, item: Any) -> None:
-        if type(item) is tuple and item and item[0] is _END:
-            error = item[1]
-            try:
-                if error is None:
-                    self._on_completed()
-                else:
-                    self._on_error(error)
-            except Exception as exc:
-                self._report(exc, "completion")
+        if type(item) is _End:
+            self._guard(self._on_completed if item.error is None else self._on_error,
+                        *(() if item.error is None else (item.error,)))
             return
         if self.detached:
             return
-        try:
-            self._on_next(item)
-        except Exception as exc:
-            self._report(exc, item)
+        if type(item) is Call:
+            self._guard(item.fn, *item.args)
+        else:
+            self._guard(self._on_next, item)
 
-    def _report(self, exc: BaseException, item: Any) -> None:
-        self.observer_errors.append(exc)
-        log.error("rxsteps: an event observer raised on %r; the run goes on", item,
-                  exc_info=exc)
+    def _guard(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            log.error("rxsteps: an event observer raised on %r; the run goes on",
+                      args[0] if args else fn, exc_info=exc)
+        except BaseException as exc:
+            if self._on_fatal is None:
+                raise
+            self.detached = True
+            self._on_fatal(exc)

@@ -4,10 +4,12 @@
 - :mod:`.properties` — random DAGs and the engine properties against a sequential
   reference;
 - :mod:`.storms` — after cancellation storms: nothing pending, no thread in an action;
-- :mod:`.examples` — the ``examples/`` scripts imported as modules.
+- :mod:`.examples` — the ``examples/`` scripts imported as modules;
+- :mod:`.isolated` — a snippet in its own interpreter with a hard time limit.
 """
 
 from .examples import EXAMPLES, STEPS, load_example
+from .isolated import run_isolated
 from .properties import Spec, build, check, dags, reference
 from .schedulers import SCHEDULERS, Outcome, make_scheduler
 from .storms import assert_no_pending_tasks, assert_no_thread_blocked_in_an_action
@@ -26,4 +28,5 @@ __all__ = [
     "load_example",
     "make_scheduler",
     "reference",
+    "run_isolated",
 ]

@@ -8,19 +8,20 @@ import threading
 import time
 from typing import Any
 
-from rxsteps.backends.aio import background_loop
+from rxsteps.backends.loops import serving_loops
 
 
 def assert_no_pending_tasks() -> None:
-    loop = background_loop()
+    """No task left on any event loop rxsteps lent to a run."""
 
     async def others() -> int:
         return len(asyncio.all_tasks() - {asyncio.current_task()})
 
     deadline = time.monotonic() + 10
-    while asyncio.run_coroutine_threadsafe(others(), loop).result(5):
-        assert time.monotonic() < deadline, "asyncio tasks still pending"
-        threading.Event().wait(0.01)
+    for loop in serving_loops():
+        while asyncio.run_coroutine_threadsafe(others(), loop).result(5):
+            assert time.monotonic() < deadline, "asyncio tasks still pending"
+            threading.Event().wait(0.01)
 
 
 def assert_no_thread_blocked_in_an_action() -> None:

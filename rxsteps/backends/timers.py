@@ -1,0 +1,121 @@
+"""rxsteps' timer thread: timeouts and retry backoff for every backend without a loop.
+
+One daemon thread keeps a heap of deadlines. It never runs a callback itself: when a
+timer is due it hands the callback to a worker thread (:mod:`.pool`, as an essential
+job), so nothing a timer leads to — a step's failure, the events that follow, a user's
+callback that sleeps or starts a run of its own — can delay another run's timeout.
+(Measured before: a FAILED event delivered on the old shared timer thread by a
+callback that slept 4 s pushed another run's 0.1 s timeout to 3.75 s.)
+
+Delays are seconds of ``time.monotonic()``. ``math.inf`` means never (the handle is
+returned and does nothing); delays beyond what a condition wait accepts are clamped
+to ``threading.TIMEOUT_MAX``; negative ones fire at once. NaN is refused where users
+give it (``Step``, ``Retry``), so it never reaches here.
+
+Example:
+    >>> import threading
+    >>> fired = threading.Event()
+    >>> _ = shared_timers().call_later(0.01, fired.set)
+    >>> fired.wait(5)
+    True
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import threading
+import time
+from collections.abc import Callable
+
+from .pool import WorkerPool, shared_pool
+
+__all__ = ["TimerHandle", "Timers", "shared_timers"]
+
+
+class TimerHandle:
+    """One pending timer; :meth:`cancel` from any thread (a no-op once it fired)."""
+
+    __slots__ = ("cancelled", "fn")
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Do not fire (the heap entry is dropped when it comes due)."""
+        self.cancelled = True
+
+
+class Timers:
+    """A heap of deadlines served by one thread, started on first use and stopped
+    after ``idle_exit`` seconds with nothing pending."""
+
+    def __init__(self, pool: WorkerPool | None = None, idle_exit: float = 5.0) -> None:
+        self._pool = pool
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, TimerHandle]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._idle_exit = idle_exit
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
+        """``fn()`` on a worker thread after ``delay`` seconds."""
+        handle = TimerHandle(fn)
+        if delay == math.inf:
+            return handle
+        delay = min(max(0.0, delay), threading.TIMEOUT_MAX)
+        with self._cond:
+            entry = (time.monotonic() + delay, next(self._order), handle)
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="rxsteps-timers",
+                                                daemon=True)
+                self._thread.start()
+            elif self._heap[0] is entry:
+                self._cond.notify()
+        return handle
+
+    def _serve(self) -> None:
+        while True:
+            due = self._next_due()
+            if due is None:
+                return
+            if not due.cancelled:
+                (self._pool or shared_pool()).submit(_fire, due, essential=True)
+
+    def _next_due(self) -> TimerHandle | None:
+        """Wait for the earliest timer; None when idle long enough to exit."""
+        with self._cond:
+            while True:
+                heap = self._heap
+                if not heap:
+                    if not self._cond.wait(self._idle_exit) and not self._heap:
+                        self._thread = None
+                        return None
+                    continue
+                wait = heap[0][0] - time.monotonic()
+                if wait <= 0:
+                    return heapq.heappop(heap)[2]
+                self._cond.wait(min(wait, threading.TIMEOUT_MAX))
+
+
+def _fire(handle: TimerHandle) -> None:
+    if not handle.cancelled:
+        handle.cancelled = True
+        handle.fn()
+
+
+_TIMERS: Timers | None = None
+_TIMERS_LOCK = threading.Lock()
+
+
+def shared_timers() -> Timers:
+    """The process-wide timers."""
+    global _TIMERS
+    if _TIMERS is None:
+        with _TIMERS_LOCK:
+            if _TIMERS is None:
+                _TIMERS = Timers()
+    return _TIMERS

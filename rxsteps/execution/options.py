@@ -1,0 +1,66 @@
+"""The options every front door shares, checked once: :class:`RunOptions`.
+
+``run``, ``arun``, ``observe``, ``start``, ``astream``, ``pipeline`` and the CLI take the
+same options; each builds one :class:`RunOptions`, which refuses bad values with an
+:class:`~rxsteps.OptionError` naming the option before anything runs, and hands it to
+:func:`rxsteps.execution.run.start_run`, the one function that starts a run.
+
+Example:
+    >>> RunOptions(max_concurrency=-1)
+    Traceback (most recent call last):
+    ...
+    rxsteps.errors.OptionError: max_concurrency must be a positive int, got -1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import OptionError
+from ..events import StepEvent
+from ..result import RunResult
+
+__all__ = ["RunOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What a run is asked to do besides its graph and inputs.
+
+    Attributes:
+        scheduler: Where actions run (see :mod:`rxsteps.backends.resolve`).
+        fail_fast: Stop at the first failure (default) or skip only its dependents.
+        max_concurrency: Most actions of the run running at once (``None``: no limit).
+        on_event: Called with every event, serially, on a thread of its own.
+        tracer_provider: An OpenTelemetry tracer provider (default: the global one).
+        resume: An earlier result whose succeeded steps are reused.
+    """
+
+    scheduler: Any = "threads"
+    fail_fast: bool = True
+    max_concurrency: int | None = None
+    on_event: Callable[[StepEvent], Any] | None = None
+    tracer_provider: Any = None
+    resume: RunResult | None = None
+
+    def __post_init__(self) -> None:
+        limit = self.max_concurrency
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            raise OptionError(f"max_concurrency must be a positive int, got {limit!r}",
+                              "max_concurrency")
+        if not isinstance(self.fail_fast, bool):
+            raise OptionError(f"fail_fast must be True or False, got {self.fail_fast!r}",
+                              "fail_fast")
+        if self.on_event is not None and not callable(self.on_event):
+            raise OptionError(
+                f"on_event must be a function taking a StepEvent, got {self.on_event!r}",
+                "on_event",
+            )
+        if self.resume is not None and not isinstance(self.resume, RunResult):
+            raise OptionError(
+                f"resume must be the RunResult of an earlier run, got "
+                f"{type(self.resume).__name__}", "resume",
+            )

@@ -1,0 +1,251 @@
+"""No user code can stop another run, or its own run's timers, from making progress.
+
+Each case was a hang or a deadlock before the execution model changed (issue 11); each
+runs in its own interpreter with a hard time limit (:func:`run_isolated`), so a
+regression fails here instead of wedging the suite. Bounds are generous: they tell a
+hang (or a timer held up for seconds) from a working run, not fast from slow.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support import run_isolated
+
+
+def test_hung_calls_past_the_old_pool_size_do_not_stop_later_runs() -> None:
+    out = run_isolated("""
+        import threading, time
+        from rxsteps import Step, StepGraph, StepTimeoutError, run
+        never = threading.Event()
+        hung = StepGraph([Step(f"call{i}", never.wait, timeout=0.1) for i in range(300)])
+        result = run(hung, fail_fast=False)
+        assert all(isinstance(e, StepTimeoutError) for e in result.errors.values())
+        assert len(result.errors) == 300
+        # 300 threads stay inside never.wait(); a later run still starts, and its own
+        # timeout still fires on time
+        began = time.monotonic()
+        later = run(StepGraph([Step("ok", lambda: "fine"),
+                               Step("slow", lambda: never.wait(), timeout=0.2)]),
+                    fail_fast=False)
+        print(later["ok"], type(later.errors["slow"]).__name__,
+              round(time.monotonic() - began, 1) < 2.0)
+    """)
+    assert out.split() == ["fine", "StepTimeoutError", "True"]
+
+
+def test_at_the_cap_a_run_fails_at_once_naming_the_cap_and_the_abandoned() -> None:
+    out = run_isolated("""
+        import threading, time
+        from rxsteps import CapacityError, Step, StepGraph, run
+        never = threading.Event()
+        hung = StepGraph([Step(f"call{i}", never.wait, timeout=0.05) for i in range(400)])
+        began = time.monotonic()
+        try:
+            run(hung, fail_fast=False)
+        except CapacityError as error:
+            print(error.cap, error.abandoned >= error.cap, time.monotonic() - began < 10)
+            print(error)
+            statuses = {s.value for s in error.result.status.values()}
+            print(sorted(statuses))
+    """, env={"RXSTEPS_MAX_THREADS": "8"})
+    first, message, statuses = out.splitlines()
+    assert first == "8 True True"
+    assert re.fullmatch(
+        r"rxsteps: all \d+ worker threads are busy and RXSTEPS_MAX_THREADS=8 is reached; "
+        r"\d+ of them are stuck in actions that timed out and were abandoned\. Give the "
+        r"calls a timeout of their own \(an HTTP client's timeout\), or raise "
+        r"RXSTEPS_MAX_THREADS", message)
+    assert statuses == "['cancelled', 'failed']"  # the partial result is kept
+
+
+def test_a_timed_out_call_keeps_its_concurrency_slot_until_it_returns() -> None:
+    out = run_isolated("""
+        import threading
+        from rxsteps import Step, StepGraph, run
+        lock, running, most = threading.Lock(), [0], [0]
+        def call():
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            threading.Event().wait(0.15)  # outlives its timeout
+            with lock:
+                running[0] -= 1
+        graph = StepGraph([Step(f"c{i}", call, timeout=0.05) for i in range(6)])
+        run(graph, fail_fast=False, max_concurrency=1)
+        print(most[0])
+    """)
+    assert out.split() == ["1"]
+
+
+@pytest.mark.parametrize("fan_out", [300, 3000])
+@pytest.mark.parametrize("where", ["threads", "executor"])
+def test_steps_that_call_run_work_at_any_fan_out(fan_out: int, where: str) -> None:
+    out = run_isolated(f"""
+        from concurrent.futures import ThreadPoolExecutor
+        from rxsteps import Step, StepGraph, run
+        pool = ThreadPoolExecutor(8)
+        scheduler = pool if {where!r} == "executor" else "threads"
+        inner = StepGraph([Step("a", lambda x: x + 1, ["x"]),
+                           Step("b", lambda x: x * 2, ["x"]),
+                           Step("c", lambda a, b: a + b, ["a", "b"])], inputs=["x"])
+        def outer(i):
+            return lambda: run(inner, {{"x": i}}, scheduler=scheduler)["c"]
+        graph = StepGraph([Step(f"o{{i}}", outer(i)) for i in range({fan_out})])
+        result = run(graph, scheduler=scheduler)
+        print(all(result[f"o{{i}}"] == 3 * i + 1 for i in range({fan_out})))
+    """, limit=90)
+    assert out.split() == ["True"]
+
+
+def test_a_coroutine_step_may_call_the_blocking_run() -> None:
+    out = run_isolated("""
+        import asyncio
+        from rxsteps import Step, StepGraph, run
+        async def fetch():
+            await asyncio.sleep(0.01)
+            return 20
+        inner = StepGraph([Step("fetch", fetch), Step("add", lambda f: f + 1, ["fetch"])])
+        async def outer():
+            return run(inner)["add"]  # blocks this step's loop, and only its own run's
+        print(run(StepGraph([Step("outer", outer)]))["outer"])
+        print(run(inner)["add"])  # later coroutine steps in the process still run
+    """)
+    assert out.split() == ["21", "21"]
+
+
+def test_a_slow_callback_delays_neither_another_runs_timeout_nor_its_own_steps() -> None:
+    out = run_isolated("""
+        import threading, time
+        from rxsteps import EventKind, Step, StepGraph, run
+        never = threading.Event()
+        def slow_callback(event):
+            if event.kind is EventKind.FAILED:
+                time.sleep(3)
+        a = StepGraph([Step("hang", never.wait, timeout=0.05),
+                       Step("other", lambda: "x")])
+        first = threading.Thread(target=run, args=(a,),
+                                 kwargs={"on_event": slow_callback, "fail_fast": False})
+        first.start()
+        time.sleep(0.2)  # let the first run's FAILED reach its callback
+        began = time.monotonic()
+        b = run(StepGraph([Step("hang", never.wait, timeout=0.1)]), fail_fast=False)
+        print(round(time.monotonic() - began, 1) < 1.0, type(b.errors["hang"]).__name__)
+        first.join()
+    """)
+    assert out.split() == ["True", "StepTimeoutError"]
+
+
+def test_a_callback_may_start_a_run_of_its_own() -> None:
+    out = run_isolated("""
+        import threading
+        from rxsteps import EventKind, Step, StepGraph, run
+        never = threading.Event()
+        fallback = StepGraph([Step("cached", lambda: "from the cache")])
+        got = []
+        def on_event(event):
+            if event.kind is EventKind.FAILED:
+                got.append(run(fallback)["cached"])
+        run(StepGraph([Step("fetch", never.wait, timeout=0.05)]), fail_fast=False,
+            on_event=on_event)
+        print(got)
+    """)
+    assert out.strip() == "['from the cache']"
+
+
+@pytest.mark.parametrize("raised", ["SystemExit", "KeyboardInterrupt"])
+def test_a_base_exception_in_a_callback_ends_the_run_and_reaches_the_caller(raised: str) -> None:
+    out = run_isolated(f"""
+        import time
+        from rxsteps import Step, StepGraph, current, run
+        def slow():
+            current().wait(30)  # told to stop when the run ends
+            return "late"
+        def on_event(event):
+            raise {raised}()
+        began = time.monotonic()
+        try:
+            run(StepGraph([Step("a", lambda: 1), Step("b", slow)]), on_event=on_event)
+        except {raised}:
+            print("{raised}", time.monotonic() - began < 5.0)
+    """)
+    assert out.split() == [raised, "True"]
+
+
+def test_an_observe_subscriber_raising_generator_exit_ends_the_run() -> None:
+    out = run_isolated("""
+        import threading
+        from rxsteps import Step, StepGraph, current, observe
+        cancelled = threading.Event()
+        def slow():
+            cancelled.set() if current().wait(30) else None
+        def on_next(event):
+            if event.kind.name == "STARTED":
+                raise GeneratorExit()
+        observe(StepGraph([Step("slow", slow)])).subscribe(on_next)
+        print(cancelled.wait(10))
+    """)
+    assert out.split() == ["True"]
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "asyncio", "executor"])
+def test_ctrl_c_stops_a_run_whose_steps_never_return(scheduler: str) -> None:
+    out = run_isolated(f"""
+        import asyncio, os, signal, threading, time
+        from concurrent.futures import ThreadPoolExecutor
+        from rxsteps import Step, StepGraph, arun, run
+        started, after = threading.Event(), []
+        def never():
+            started.set()
+            threading.Event().wait()  # ignores cancellation
+        graph = StepGraph([Step("never", never),
+                           Step("after", lambda n: after.append(n), ["never"])])
+        def interrupt():
+            started.wait(10)
+            time.sleep(0.05)
+            interrupt.at = time.monotonic()
+            os.kill(os.getpid(), signal.SIGINT)
+        threading.Thread(target=interrupt, daemon=True).start()
+        try:
+            if {scheduler!r} == "asyncio":
+                asyncio.run(arun(graph))
+            elif {scheduler!r} == "executor":
+                run(graph, scheduler=ThreadPoolExecutor(4))
+            else:
+                run(graph)
+        except KeyboardInterrupt:
+            print(time.monotonic() - interrupt.at < 1.0, after, flush=True)
+        os._exit(0)  # the never-returning thread would block the executor's exit
+    """)
+    assert out.split() == ["True", "[]"]
+
+
+def test_keyboard_interrupt_while_a_run_starts_cancels_it() -> None:
+    out = run_isolated("""
+        import threading
+        from rxsteps import Step, StepGraph, current
+        from rxsteps.execution.options import RunOptions
+        from rxsteps.execution.run import RunState, start_run
+        import rxsteps.execution.run as engine
+        ran = threading.Event()
+        original = engine.Run._start_nodes
+        def interrupted(self):
+            launches = original(self)
+            raise KeyboardInterrupt  # as if Ctrl-C came during start()
+        engine.Run._start_nodes = interrupted
+        runs = []
+        engine_init = engine.Run.__init__
+        def record(self, *a, **k):
+            engine_init(self, *a, **k)
+            runs.append(self)
+        engine.Run.__init__ = record
+        graph = StepGraph([Step("a", lambda: current().wait(5) or ran.set())])
+        try:
+            start_run(graph, None, RunOptions())
+        except KeyboardInterrupt:
+            pass
+        print(runs[0].state is not RunState.RUNNING)
+    """)
+    assert out.split() == ["True"]
