@@ -174,9 +174,10 @@ class LiveReporter(Reporter):
             shown, more = self.rows(max(height - 3, 2))
             for step in shown:
                 table.add_row(*self._row(step, room))
-            if more:
-                table.add_row("", Text(more, style="dim"), "", "", "")
             footer = self._footer(seconds, width)
+        if more:  # under the table, not in it: its column keeps the width of the names
+            return Group(table, Text(f"    {more}", style="dim", no_wrap=True,
+                                     overflow="ellipsis"), footer)
         return Group(table, footer)
 
     def _footer(self, seconds: float, width: int) -> RenderableType:
