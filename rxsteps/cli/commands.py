@@ -2,22 +2,25 @@
 
 ::
 
-    rxsteps run TARGET [--input name=value ...] [--scheduler threads|asyncio]
-                       [--max-concurrency N] [--keep-going] [--draw dag.png]
-                       [--timeline run.png] [--json] [--plain]
+    rxsteps [--traceback] run TARGET [-i name=text ...] [-j name=JSON ...]
+                       [--scheduler threads|asyncio] [--max-concurrency N]
+                       [--keep-going] [--draw dag.png] [--timeline run.png]
+                       [--json] [--plain]
     rxsteps check TARGET
     rxsteps draw TARGET [-o dag.svg]
     rxsteps demo [--out DIR]
 
 TARGET is ``path/to/file.py:graph`` or ``package.module:graph`` (see
-:mod:`rxsteps.cli.target`). ``--input`` values are JSON when they parse (``n=3``,
-``tags='["a","b"]'``), else plain strings.
+:mod:`rxsteps.cli.target`). ``-i``/``--input name=text`` gives an input as a string,
+always; ``-j``/``--input-json name=JSON`` parses JSON (``-j n=3``,
+``-j 'tags=["a","b"]'``).
 
 Progress goes to standard output: a live table on a terminal (with ``rich``), plain
-lines otherwise, JSON lines with ``--json``. Exit status: 0 when every step
-succeeded, 1 when a step failed, 2 for a usage or graph error — reported as one
-``rxsteps: error: ...`` line on standard error, without a traceback — and 130 when
-interrupted.
+lines otherwise, JSON lines with ``--json``. A failed step is named on standard error
+with the line it failed on; ``--traceback`` adds its traceback (its own frames, not
+rxsteps'). Exit status: 0 when every step succeeded, 1 when a step failed, 2 for a
+usage or graph error — reported as one ``rxsteps: error: ...`` line on standard
+error, without a traceback — and 130 when interrupted.
 
 Example:
     >>> main(["check", "rxsteps.cli.demo:build_graph"])  # doctest: +ELLIPSIS
@@ -30,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -41,19 +45,22 @@ from typing import Any, NoReturn
 
 from .._version import __version__
 from ..api import observe, run
-from ..errors import GraphError, InputError, SchedulerError, StepFailedError
+from ..errors import GraphError, InputError, RxStepsError, SchedulerError, StepFailedError
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
-from .progress import describe_error, make_reporter
+from .failures import describe_error, format_traceback, location
+from .reporters import make_reporter
 from .target import TargetError, load_graph
+from .values import one_line, stream_text
 
 __all__ = ["main", "parse_inputs"]
 
 _PICTURES = (".png", ".svg", ".pdf")
 _TEXTS = {".mmd": "mermaid", ".mermaid": "mermaid", ".txt": "text"}
+_FINAL_VALUES = 10  # final steps whose values are printed after a run; --json has all
 
 
-class UsageError(Exception):
+class UsageError(RxStepsError, ValueError):
     """A command line that cannot be carried out; reported in one line, exit 2.
 
     Example:
@@ -104,46 +111,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def parse_inputs(pairs: Sequence[str]) -> dict[str, Any]:
-    """``["n=3", "q=hello"]`` as ``{"n": 3, "q": "hello"}``: JSON when it parses.
+def parse_inputs(texts: Sequence[str] = (), json_texts: Sequence[str] = ()) -> dict[str, Any]:
+    """The run inputs of ``-i name=text`` (strings, always) and ``-j name=JSON`` pairs.
 
     Args:
-        pairs: ``name=value`` strings.
+        texts: ``name=text`` strings; each value is the text after the first ``=``.
+        json_texts: ``name=JSON`` strings; each value is parsed as JSON.
 
     Returns:
-        The inputs by name (a later pair wins).
+        The inputs by name.
 
     Raises:
-        UsageError: A pair has no ``=`` or an empty name.
+        UsageError: A pair has no ``=`` or an empty name, a ``-j`` value is not JSON
+            (the message names the input), or an input is given twice.
 
     Example:
-        >>> parse_inputs(["n=3", "q=hello world", 'tags=["a"]', "flag=true"])
-        {'n': 3, 'q': 'hello world', 'tags': ['a'], 'flag': True}
+        >>> parse_inputs(["q=hello world", "n=42", "x=null"], ['tags=["a"]', "k=3"])
+        {'q': 'hello world', 'n': '42', 'x': 'null', 'tags': ['a'], 'k': 3}
+        >>> parse_inputs(json_texts=["k=three"])
+        Traceback (most recent call last):
+        ...
+        rxsteps.cli.commands.UsageError: --input-json k=three: not JSON (Expecting value: \
+line 1 column 1 (char 0)); quote a string as JSON (-j 'k="three"') or give it with -i k=three
     """
     inputs: dict[str, Any] = {}
-    for pair in pairs:
+    pairs = [(pair, False) for pair in texts] + [(pair, True) for pair in json_texts]
+    for pair, is_json in pairs:
+        option = "--input-json" if is_json else "--input"
         name, sep, raw = pair.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--input expects name=value, got {pair!r}")
-        try:
-            inputs[name.strip()] = json.loads(raw)
-        except ValueError:
-            inputs[name.strip()] = raw
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"{option} expects name={'JSON' if is_json else 'value'}, "
+                             f"got {pair!r}")
+        if name in inputs:
+            raise UsageError(f"input {name!r} is given twice; give each input once")
+        inputs[name] = _json_input(name, raw) if is_json else raw
     return inputs
+
+
+def _json_input(name: str, raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        where = (f": line {error.lineno} column {error.colno} (char {error.pos})"
+                 if isinstance(error, json.JSONDecodeError) else "")
+        raise UsageError(
+            f"--input-json {name}={raw}: not JSON ({reason}{where}); quote a string as "
+            f"JSON (-j '{name}=\"{raw}\"') or give it with -i {name}={raw}"
+        ) from error
 
 
 def _parser() -> _Parser:
     parser = _Parser(prog="rxsteps", description="Run, check and draw rxsteps step graphs.")
     parser.add_argument("--version", action="version", version=f"rxsteps {__version__}")
     parser.add_argument("--traceback", action="store_true",
-                        help="show the traceback of an error (for debugging)")
+                        help="show tracebacks: a failed step's (its own frames), or an "
+                        "error's (for debugging)")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     target_help = "path/to/file.py:graph or package.module:graph"
 
     run_cmd = commands.add_parser("run", help="run a step graph, showing progress")
     run_cmd.add_argument("target", metavar="TARGET", help=target_help)
-    run_cmd.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
-                         help="a run input (JSON, else a string); repeat for each input")
+    run_cmd.add_argument("--input", "-i", action="append", default=[], metavar="NAME=TEXT",
+                         help="a run input, as a string (always); repeat for each input")
+    run_cmd.add_argument("--input-json", "-j", action="append", default=[],
+                         metavar="NAME=JSON", help="a run input parsed as JSON "
+                         "(-j n=3, -j 'tags=[\"a\"]'); repeat for each input")
     _add_run_options(run_cmd)
     run_cmd.add_argument("--draw", metavar="FILE", help="draw the graph, coloured by the run")
     run_cmd.add_argument("--timeline", metavar="FILE", help="write the run's timeline")
@@ -177,6 +211,8 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--json", action="store_true", help="one JSON object per event")
     command.add_argument("--plain", action="store_true",
                          help="plain lines even on a terminal")
+    command.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
+                         help="show the traceback of a failed step (its own frames)")
 
 
 def _positive(text: str) -> int:
@@ -191,7 +227,7 @@ def _positive(text: str) -> int:
 
 def _run_command(args: argparse.Namespace) -> int:
     graph = load_graph(args.target)
-    inputs = parse_inputs(args.input)
+    inputs = parse_inputs(args.input, args.input_json)
     _check_picture(args.draw, "--draw")
     _check_picture(args.timeline, "--timeline")
     result = _execute(graph, inputs, args)
@@ -252,9 +288,8 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
     options: dict[str, Any] = {"scheduler": args.scheduler,
                                "max_concurrency": args.max_concurrency}
     observe(graph, inputs, **options)  # checks inputs and options; starts nothing
-    start = time.monotonic()
-    reporter = make_reporter(graph, sys.stdout, start=start, json_lines=args.json,
-                             live=False if args.plain else None)
+    reporter = make_reporter(graph, sys.stdout, start=time.monotonic(),
+                             json_lines=args.json, live=False if args.plain else None)
     reporter.open()
     result: RunResult | None = None
     try:
@@ -265,40 +300,68 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
     finally:
         reporter.close(result)
     if result is not None:
-        for step, error in result.errors.items():
-            print(f"rxsteps: step {step!r} failed: {describe_error(error)}", file=sys.stderr)
+        _print_failures(result, with_traceback=getattr(args, "traceback", False))
         if not args.json:
             _print_outputs(graph, result)
     return result
 
 
+def _print_failures(result: RunResult, *, with_traceback: bool) -> None:
+    """One line per failed step on standard error, with where its code raised; with
+    ``with_traceback``, the step's own traceback after it."""
+    for step, error in result.errors.items():
+        where = location(error)
+        at = f" (at {where})" if where else ""
+        print(f"rxsteps: step {step!r} failed: {describe_error(error)}{at}", file=sys.stderr)
+        if with_traceback:
+            print(f"Traceback of step {step!r} (rxsteps and reactivex frames left out):",
+                  file=sys.stderr)
+            print(format_traceback(error), end="", file=sys.stderr)
+
+
 def _print_outputs(graph: StepGraph, result: RunResult) -> None:
-    """The values of the final steps (those nothing depends on): text in full (up to
-    20 lines), anything else as a one-line ``repr``."""
-    for step in graph.order():
-        if graph.dependents(step) or step not in result:
-            continue
-        value = result[step]
+    """The values of the final steps (those nothing depends on), at most
+    :data:`_FINAL_VALUES` of them: text in full (up to 20 lines), a stream of text as
+    its whole text, anything else as a one-line ``repr``."""
+    finals = [s for s in graph.order() if not graph.dependents(s) and s in result]
+    for step in finals[:_FINAL_VALUES]:
+        values = result.emitted(step)
+        streamed = len(values) > 1 or graph[step].streaming
+        text = stream_text(values) if streamed else None
+        value = text if text is not None else result[step]
         if isinstance(value, str) and value.strip():
             lines = value.strip().splitlines()
-            print(f"{step}:")
+            count = f" ({_values(len(values))})" if streamed else ""
+            print(f"{step}:{count}")
             for line in lines[:20]:
                 print(f"  {line}")
             if len(lines) > 20:
                 print(f"  ... ({len(lines) - 20} more lines)")
+        elif streamed:
+            print(f"{step} = {one_line(repr(values), 160)}  ({_values(len(values))})")
         else:
-            text = " ".join(repr(value).split())
-            print(f"{step} = {text[:157] + '...' if len(text) > 160 else text}")
+            print(f"{step} = {one_line(repr(value), 160)}")
+    if len(finals) > _FINAL_VALUES:
+        print(f"... and {len(finals) - _FINAL_VALUES} more final steps (--json shows "
+              "every value)")
+
+
+def _values(count: int) -> str:
+    return f"{count} value{'s' * (count != 1)}"
 
 
 def _check_picture(path: str | None, option: str) -> None:
+    """Refuse a picture that cannot be written, before anything runs: a format that is
+    not a picture, or no matplotlib (found without importing it: that waits until the
+    picture is drawn, so a run starts without its cost)."""
     if path is None:
         return
     if Path(path).suffix.lower() not in _PICTURES:
         raise UsageError(f"{option} {path!r}: use a .png, .svg or .pdf file")
-    from ..pictures.figures import require_matplotlib
+    if importlib.util.find_spec("matplotlib") is None:
+        from ..pictures.figures import require_matplotlib
 
-    require_matplotlib()
+        require_matplotlib()  # raises the ImportError that says how to install it
 
 
 def _write_pictures(graph: StepGraph, result: RunResult, dag: str | None,

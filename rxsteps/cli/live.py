@@ -1,15 +1,22 @@
 """The live progress display of ``rxsteps run`` on a terminal, drawn with ``rich``.
 
 A table with a row per step — state icon (a spinner while it runs), id, state,
-elapsed time, and what is worth knowing (attempt number, values streamed so far, the
-error or the reason it was skipped) — above an overall progress bar. It redraws ten
-times a second from the reporter's state, which the run's events update; when there
-are more steps than the terminal has lines, running and failed steps are kept, then
-the most recently finished, then the next pending ones.
+elapsed time, and what is worth knowing (attempt number, the values a streaming step
+has emitted so far, the end of its text, the error or the reason it was skipped) —
+above a footer that gives what ``tqdm`` and ``rich``'s own progress bars give: a bar,
+the percentage, steps done of the total, the elapsed time, the rate and an estimate of
+the time left. It redraws ten times a second from the reporter's state.
+
+The clock is the reporter's (:meth:`rxsteps.cli.progress.Reporter.clock`): it stops
+when the run ends, so the last frame and the summary line say the same duration.
+When there are more steps than the terminal has lines, the running and failed steps
+come first, then the most recently finished, then the next pending ones, then one
+``+N more`` line; the footer is always shown. After Ctrl-C the last frame shows which
+steps were cancelled while running.
 
 ``rich`` is optional (``pip install 'rxsteps[cli]'``): importing this module without
-it raises ``ImportError``, and :func:`rxsteps.cli.progress.make_reporter` falls back to
-plain lines.
+it raises ``ImportError``, and :func:`rxsteps.cli.reporters.make_reporter` falls back
+to plain lines.
 
 Example:
     >>> import io
@@ -25,10 +32,9 @@ Example:
 
 from __future__ import annotations
 
-import time
 from typing import IO, TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.spinner import Spinner
@@ -36,12 +42,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..graph import StepGraph
-from .progress import Reporter, summary_line
+from .progress import Reporter
+from .values import one_line, stream_text
 
 if TYPE_CHECKING:
     from ..result import RunResult
 
-__all__ = ["LiveReporter"]
+__all__ = ["LiveReporter", "estimate"]
 
 _ICONS = {
     "pending": ("·", "dim"),
@@ -53,15 +60,44 @@ _ICONS = {
 }
 _STATE_STYLES = {"running": "yellow", "retrying": "dark_orange", "failed": "red",
                  "succeeded": "green", "skipped": "dim", "cancelled": "yellow", "pending": "dim"}
+_NAME_WIDTH = 40
+_FIXED_WIDTH = 27  # the icon, state and time columns and the padding of every column
+
+
+def estimate(done: int, total: int, seconds: float) -> tuple[float | None, float | None]:
+    """The rate (steps a second) and the seconds left, as ``tqdm`` estimates them.
+
+    The rate is the average so far (``tqdm`` with ``smoothing=0``): a step graph
+    finishes steps in bursts, so the average is steadier than an instantaneous rate.
+
+    Args:
+        done: Steps finished.
+        total: Steps in the run.
+        seconds: Seconds since the run started.
+
+    Returns:
+        ``(rate, left)``; ``None`` for what cannot be known yet (nothing finished).
+
+    Example:
+        >>> estimate(4, 10, 2.0)
+        (2.0, 3.0)
+        >>> estimate(0, 10, 2.0)
+        (None, None)
+    """
+    if done <= 0 or seconds <= 0:
+        return None, None
+    rate = done / seconds
+    return rate, max(total - done, 0) / rate
 
 
 class LiveReporter(Reporter):
-    """A live table of every step's state and time, with a progress bar.
+    """A live table of every step's state and time, above a progress footer.
 
     Args:
         graph: The graph being run.
         stream: The terminal to draw on.
-        start: ``time.monotonic()`` when the run started.
+        start: ``time.monotonic()`` when the run was started.
+        console: The ``rich`` console to draw with (default: one on ``stream``).
 
     Example:
         >>> import io
@@ -71,12 +107,13 @@ class LiveReporter(Reporter):
         {'a': 'pending'}
     """
 
-    def __init__(self, graph: StepGraph, stream: IO[str], *, start: float) -> None:
+    def __init__(self, graph: StepGraph, stream: IO[str], *, start: float,
+                 console: Console | None = None) -> None:
         super().__init__(graph, stream, start=start)
-        self.console = Console(file=stream, highlight=False)
+        self.console = console or Console(file=stream, highlight=False)
         self._spinners: dict[str, Spinner] = {}
         self._live = Live(console=self.console, refresh_per_second=10, transient=False,
-                          get_renderable=self.render, redirect_stdout=False,
+                          get_renderable=lambda: self, redirect_stdout=False,
                           redirect_stderr=False)
 
     def open(self) -> None:
@@ -85,19 +122,28 @@ class LiveReporter(Reporter):
         self._live.start(refresh=True)
 
     def close(self, result: RunResult | None) -> None:
-        """Draw the final state, stop redrawing, and print the summary line.
+        """Stop the clock, draw the final state, stop redrawing, print the summary.
 
         Args:
             result: The finished run, or ``None`` if it was interrupted.
         """
+        super().close(result)
         self._live.refresh()
         self._live.stop()
-        if result is not None:
-            style = "bold red" if result.errors else "bold green"
-            self.console.print(Text(summary_line(result), style=style), soft_wrap=True)
+        failed = result is None or bool(result.errors)
+        self.console.print(Text(self.summary(result), style="bold red" if failed
+                                else "bold green"), soft_wrap=True)
 
-    def render(self) -> RenderableType:
-        """The table and the progress bar, as they are now.
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Draw :meth:`render` fitted to the console drawn on (``console.print(reporter)``)."""
+        yield self.render(options.max_width, options.height or console.height)
+
+    def render(self, width: int | None = None, height: int | None = None) -> RenderableType:
+        """The table and the footer, as they are now, fitted to a terminal.
+
+        Args:
+            width: The columns to fit in (default: the reporter's console's).
+            height: The lines to fit in (default: the reporter's console's).
 
         Returns:
             A ``rich`` renderable.
@@ -108,36 +154,53 @@ class LiveReporter(Reporter):
             >>> from rxsteps import Step, StepGraph
             >>> reporter = LiveReporter(StepGraph([Step("a", lambda: 1)]), io.StringIO(), start=0)
             >>> console = Console(file=io.StringIO(), width=60, color_system=None)
-            >>> console.print(reporter.render())
+            >>> console.print(reporter)
             >>> "0/1 steps" in console.file.getvalue()
             True
         """
+        width = self.console.width if width is None else width
+        height = self.console.height if height is None else height
         with self.lock:
-            now = time.monotonic()
+            seconds = self.clock()
             table = Table(box=None, padding=(0, 1), header_style="bold dim", expand=False)
             table.add_column("", width=1, no_wrap=True)
-            longest = max((len(step) for step in self.state), default=4)
-            table.add_column("step", no_wrap=True, overflow="ellipsis",
-                             min_width=min(longest, 40), max_width=40)
+            name = min(max((len(step) for step in self.state), default=4), _NAME_WIDTH)
+            table.add_column("step", no_wrap=True, overflow="ellipsis", min_width=name,
+                             max_width=_NAME_WIDTH)
             table.add_column("state", no_wrap=True, min_width=9)
             table.add_column("time", justify="right", no_wrap=True, min_width=7)
-            room = self.console.width - min(longest, 40) - 32
-            table.add_column("", no_wrap=True, overflow="ellipsis", max_width=max(room, 10))
-            shown, hidden = self._rows(max(3, self.console.height - 5))
+            room = max(width - name - _FIXED_WIDTH, 10)
+            table.add_column("", no_wrap=True, overflow="ellipsis", max_width=room)
+            shown, more = self.rows(max(height - 3, 2))
             for step in shown:
-                table.add_row(*self._row(step, now))
-            if hidden:
-                table.add_row("", Text(f"… {hidden}", style="dim"), "", "", "")
-            total = len(self.state)
-            done = self.done
-            footer = Table.grid(padding=(0, 1))
-            footer.add_row(
-                ProgressBar(total=max(total, 1), completed=done, width=30),
-                Text(f"{done}/{total} steps · {now - self.start:.1f} s", style="bold"),
-            )
+                table.add_row(*self._row(step, room))
+            footer = self._footer(seconds, width)
+        if more:  # under the table, not in it: its column keeps the width of the names
+            return Group(table, Text(f"    {more}", style="dim", no_wrap=True,
+                                     overflow="ellipsis"), footer)
         return Group(table, footer)
 
-    def _row(self, step: str, now: float) -> tuple[RenderableType, ...]:
+    def _footer(self, seconds: float, width: int) -> RenderableType:
+        total, done = len(self.state), self.done
+        ended = self.ended is not None
+        parts = [f"{100 * done // max(total, 1):3d}%", f"{done}/{total} steps",
+                 f"{seconds:.3f} s" if ended else f"{seconds:.1f} s"]
+        rate, left = estimate(done, total, seconds)
+        if self.interrupted or (ended and done < total):
+            parts.append("interrupted")
+        elif not ended:
+            parts.append("? left" if left is None else f"~{left:.1f} s left")
+        if rate is not None:
+            parts.append(f"{rate:.1f} steps/s")
+        footer = Table.grid(padding=(0, 1))
+        footer.add_row(
+            ProgressBar(total=max(total, 1), completed=done,
+                        width=max(min(30, width // 4), 5)),
+            Text(" · ".join(parts), style="bold", no_wrap=True, overflow="ellipsis"),
+        )
+        return footer
+
+    def _row(self, step: str, room: int) -> tuple[RenderableType, ...]:
         state = self.state[step]
         if state == "running":
             icon: RenderableType = self._spinners.setdefault(
@@ -146,11 +209,11 @@ class LiveReporter(Reporter):
         else:
             char, style = _ICONS[state]
             icon = Text(char, style=style)
-        seconds = f"{self.elapsed(step, now):.2f}s" if step in self.began else ""
+        seconds = f"{self.elapsed(step, self.ended):.2f}s" if step in self.began else ""
         return (icon, Text(step), Text(state, style=_STATE_STYLES[state]),
-                Text(seconds, style="cyan"), Text(self._detail(step), style="dim"))
+                Text(seconds, style="cyan"), Text(self._detail(step, room), style="dim"))
 
-    def _detail(self, step: str) -> str:
+    def _detail(self, step: str, room: int) -> str:
         state, attempt = self.state[step], self.attempt.get(step, 1)
         parts = []
         if state == "running" and attempt > 1:
@@ -162,26 +225,58 @@ class LiveReporter(Reporter):
         elif state != "succeeded" and step in self.note:
             parts.append(self.note[step])
         count = self.emitted.get(step, 0)
-        if count > 1:
-            parts.insert(0, f"{count} values")
-        return " · ".join(parts)
+        if count > 1 or (count and self.streams(step)):
+            parts.insert(0, f"{count} value{'s' * (count != 1)}")
+        text = " · ".join(parts)
+        values = self.values.get(step)
+        if state == "running" and values:  # the newest part of the stream, as it comes
+            shown = stream_text(values)
+            tail = shown if shown is not None else repr(values[-1])
+            text += " · " + one_line(tail, room - len(text) - 3, keep_end=True)
+        return text
 
-    def _rows(self, room: int) -> tuple[list[str], str]:
-        """The steps to show (in graph order) and a note about the others."""
+    def rows(self, room: int) -> tuple[list[str], str]:
+        """The steps to show, in order, and the ``+N more`` line (``""`` if none).
+
+        Everything, in graph order, when it fits in ``room`` lines. Else first the
+        running and retrying steps, the failed ones and those cancelled while running;
+        then, as room allows and in graph order, the three most recently finished, the
+        next pending and the other finished; then a line counting the rest.
+
+        Args:
+            room: The most lines the rows may take, the ``+N more`` line included.
+
+        Returns:
+            ``(steps, more)``.
+
+        Example:
+            >>> import io
+            >>> from rxsteps import Step, StepGraph
+            >>> graph = StepGraph([Step(f"s{i}", lambda: 1) for i in range(5)])
+            >>> reporter = LiveReporter(graph, io.StringIO(), start=0)
+            >>> reporter.state["s3"] = "running"
+            >>> reporter.rows(3)
+            (['s3', 's0'], '+3 more: 3 pending')
+        """
         steps = list(self.state)
         if len(steps) <= room:
             return steps, ""
-        busy = [s for s in steps if self.state[s] in ("running", "retrying", "failed")]
+        state = self.state
+        running = [s for s in steps if state[s] in ("running", "retrying")]
+        failed = [s for s in steps if state[s] == "failed"]
         recent = sorted(self.finished, key=self.finished.__getitem__, reverse=True)
-        pending = [s for s in steps if self.state[s] == "pending"]
-        chosen: dict[str, None] = {}
-        for step in [*busy, *recent[:3], *pending, *recent[3:]]:
-            if len(chosen) >= room - 1:
-                break
-            chosen.setdefault(step)
-        hidden = [s for s in steps if s not in chosen]
+        pending = [s for s in steps if state[s] == "pending"]
+        first = list(dict.fromkeys([*running, *failed, *self.interrupted]))
+        chosen = list(dict.fromkeys([*first, *recent[:3], *pending, *recent[3:]]))
+        chosen = chosen[: max(room - 1, 1)]
+        rest = set(chosen) - set(first)
+        chosen = [s for s in first if s in chosen] + [s for s in steps if s in rest]
         counts: dict[str, int] = {}
-        for step in hidden:
-            counts[self.state[step]] = counts.get(self.state[step], 0) + 1
-        note = f"{len(hidden)} more: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-        return [s for s in steps if s in chosen], note
+        for step in steps:
+            if step not in chosen:
+                counts[state[step]] = counts.get(state[step], 0) + 1
+        hidden = sum(counts.values())
+        order = ["running", "retrying", "failed", "cancelled", "succeeded", "skipped",
+                 "pending"]
+        detail = ", ".join(f"{counts[k]} {k}" for k in order if k in counts)
+        return chosen, f"+{hidden} more: {detail}"

@@ -1,15 +1,16 @@
-"""Progress reporters for the CLI: live table, plain lines, or JSON lines.
+"""Progress reporters for the CLI: what a run is doing, as plain lines or JSON lines.
 
 Each reporter takes the run's :class:`~rxsteps.StepEvent` objects one at a time (the
 engine delivers them serially, from worker threads) and says what happened:
 
-- :class:`rxsteps.cli.live.LiveReporter` — a ``rich`` live table for terminals: every
-  step's state and elapsed time, updating ten times a second, with a progress bar;
-- :class:`PlainReporter` — one line per event of interest, for logs and pipes;
-- :class:`JsonReporter` — one JSON object per event (every kind), for ``jq``.
+- :class:`Reporter` — keeps every step's state, the values streamed so far, and one
+  clock: seconds since the command started the run, stopped when the run ends;
+- :class:`PlainReporter` — one line per event of interest, for logs and pipes,
+  streamed values included;
+- :class:`JsonReporter` — one JSON object per event (every kind), for ``jq``;
+- :class:`rxsteps.cli.live.LiveReporter` — a ``rich`` live table for terminals.
 
-:func:`make_reporter` picks one. ``rich`` is optional (``pip install 'rxsteps[cli]'``);
-without it terminals get plain lines.
+:func:`rxsteps.cli.reporters.make_reporter` picks one.
 
 Example:
     >>> import io
@@ -24,12 +25,15 @@ Example:
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from typing import IO, TYPE_CHECKING, Any
 
 from ..events import EventKind, StepEvent
 from ..graph import StepGraph
+from .failures import describe_error, location
+from .values import json_value, one_line
 
 if TYPE_CHECKING:
     from ..result import RunResult
@@ -38,23 +42,22 @@ __all__ = [
     "JsonReporter",
     "PlainReporter",
     "Reporter",
-    "describe_error",
-    "json_value",
-    "make_reporter",
     "summary_line",
 ]
 
-_SHOWN = frozenset(EventKind) - {EventKind.EMITTED}
+_FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+_RUNNING = frozenset({"running", "retrying"})
+_ORDER = ("succeeded", "failed", "skipped", "cancelled")
 
 
 class Reporter:
-    """Base reporter: keeps per-step state; subclasses say how it is shown.
+    """Base reporter: keeps per-step state and the run's clock; subclasses show it.
 
     Args:
         graph: The graph being run.
         stream: Where to write.
-        start: ``time.monotonic()`` when the run started (event times are relative
-            to it).
+        start: ``time.monotonic()`` when the run was started: the origin of every time
+            a reporter shows, the summary's duration included.
 
     Attributes:
         state: Step id to its state name (``"pending"``, ``"running"``,
@@ -62,7 +65,11 @@ class Reporter:
         began, finished: Step id to the monotonic time it started / ended.
         attempt: Step id to its current attempt number.
         emitted: Step id to how many values it emitted.
+        values: Step id to the values it emitted so far, for steps that stream (a
+            generator, or any step once it emitted a second value).
         note: Step id to the last error or reason, if any.
+        ended: The monotonic time the run ended (or was interrupted), once it has.
+        interrupted: The steps that were running when the run was interrupted.
         closed: Whether the output stream was closed by its reader; events are
             still recorded but no longer shown.
 
@@ -85,16 +92,68 @@ class Reporter:
         self.finished: dict[str, float] = {}
         self.attempt: dict[str, int] = {}
         self.emitted: dict[str, int] = {}
+        self.values: dict[str, list[Any]] = {}
         self.note: dict[str, str] = {}
+        self.ended: float | None = None
+        self.interrupted: list[str] = []
         self.closed = False  # the output is gone: stop writing, keep recording
+        self._first: dict[str, Any] = {}  # a step's first value, until it streams
+        self._cut: set[str] = set()  # the steps an interruption ended
 
     @property
     def done(self) -> int:
-        """How many steps have finished (see the class example)."""
-        return len(self.finished)
+        """How many steps have finished, not counting those an interruption cut short
+        (see the class example)."""
+        return len(self.finished) - len(self._cut)
+
+    def clock(self, now: float | None = None) -> float:
+        """Seconds since the run started, stopped at its end once it has ended.
+
+        Args:
+            now: The monotonic time to measure to while the run goes on (default: now).
+
+        Returns:
+            The seconds on the clock every output of this reporter uses.
+
+        Example:
+            >>> import io
+            >>> from rxsteps import Step, StepGraph
+            >>> reporter = Reporter(StepGraph([Step("a", lambda: 1)]), io.StringIO(), start=10)
+            >>> reporter.clock(now=11.5)
+            1.5
+            >>> reporter.ended = 12.0
+            >>> reporter.clock(now=99.0)
+            2.0
+        """
+        end = self.ended if self.ended is not None else (time.monotonic() if now is None
+                                                         else now)
+        return max(0.0, end - self.start)
+
+    def streams(self, step: str) -> bool:
+        """Whether ``step``'s values are shown one by one (see :attr:`values`).
+
+        Args:
+            step: The step id.
+
+        Returns:
+            ``True`` for a generator step, or a step that has emitted twice.
+
+        Example:
+            >>> import io
+            >>> from rxsteps import Step, StepGraph
+            >>> def tokens():
+            ...     yield "a"
+            >>> graph = StepGraph([Step("a", lambda: 1), Step("t", tokens)])
+            >>> reporter = Reporter(graph, io.StringIO(), start=0)
+            >>> reporter.streams("a"), reporter.streams("t")
+            (False, True)
+        """
+        return step in self.values or (step in self.graph and self.graph[step].streaming)
 
     def on_event(self, event: StepEvent) -> None:
         """Record ``event``, then :meth:`show` it; pass this as ``run(on_event=...)``.
+
+        Events that arrive after :meth:`finish` are ignored.
 
         Args:
             event: The next event of the run.
@@ -108,6 +167,8 @@ class Reporter:
             ('failed', "KeyError: 'k'")
         """
         with self.lock:
+            if self.ended is not None:
+                return
             self._record(event)
         if self.closed:
             return
@@ -123,7 +184,7 @@ class Reporter:
             self.attempt[step] = event.attempt
             self.state[step] = "running"
         elif kind is EventKind.EMITTED:
-            self.emitted[step] = self.emitted.get(step, 0) + 1
+            self._record_value(step, event.value)
         elif kind is EventKind.RETRYING:
             self.state[step] = "retrying"
             self.note[step] = describe_error(event.error)
@@ -135,6 +196,15 @@ class Reporter:
             elif event.reason and kind is not EventKind.SUCCEEDED:
                 self.note[step] = event.reason
 
+    def _record_value(self, step: str, value: Any) -> None:
+        count = self.emitted[step] = self.emitted.get(step, 0) + 1
+        if self.streams(step):
+            self.values.setdefault(step, []).append(value)
+        elif count == 1:
+            self._first[step] = value
+        else:  # a second value: from now on the step streams, its first value included
+            self.values[step] = [self._first.pop(step), value]
+
     def show(self, event: StepEvent) -> None:
         """Say something about ``event``, already recorded (nothing, in the base class).
 
@@ -145,12 +215,87 @@ class Reporter:
     def open(self) -> None:
         """Start showing, before the run starts (a live display starts here)."""
 
+    def finish(self, result: RunResult | None) -> None:
+        """Stop the clock at the run's end and ignore later events.
+
+        With ``result`` ``None`` (the run was interrupted) every unfinished step is
+        marked ``cancelled``, with a note saying whether it was running.
+
+        Args:
+            result: The finished run, or ``None`` if it was interrupted.
+
+        Example:
+            >>> import io
+            >>> from rxsteps import Step, StepGraph, StepEvent, EventKind
+            >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda: 2)])
+            >>> reporter = Reporter(graph, io.StringIO(), start=0)
+            >>> reporter.on_event(StepEvent(EventKind.STARTED, "a", time=0.5))
+            >>> reporter.finish(None)
+            >>> reporter.state, reporter.note["a"], reporter.interrupted
+            ({'a': 'cancelled', 'b': 'cancelled'}, 'interrupted while running', ['a'])
+        """
+        with self.lock:
+            if self.ended is not None:
+                return
+            if result is not None:
+                self.ended = result.end
+                return
+            now = self.ended = time.monotonic()
+            for step, state in self.state.items():
+                if state in _FINAL:
+                    continue
+                if state in _RUNNING:
+                    self.interrupted.append(step)
+                self.note[step] = ("interrupted while running" if state in _RUNNING
+                                   else "interrupted before it started")
+                self.state[step] = "cancelled"
+                self.finished[step] = now
+                self._cut.add(step)
+
     def close(self, result: RunResult | None) -> None:
-        """Stop showing, then write the summary of ``result`` (if any).
+        """Stop showing (after :meth:`finish`), then write the summary.
 
         Args:
             result: The finished run, or ``None`` if it was interrupted.
         """
+        self.finish(result)
+
+    def summary(self, result: RunResult | None) -> str:
+        """The summary line of the run (see :func:`summary_line`), on this clock.
+
+        Args:
+            result: The finished run, or ``None`` if it was interrupted.
+
+        Returns:
+            One line; for an interrupted run, what was cut short.
+
+        Example:
+            >>> import io
+            >>> from rxsteps import Step, StepGraph, StepEvent, EventKind
+            >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda: 2)])
+            >>> reporter = Reporter(graph, io.StringIO(), start=0)
+            >>> reporter.on_event(StepEvent(EventKind.STARTED, "a", time=0.5))
+            >>> reporter.finish(None)
+            >>> reporter.summary(None).split(" s: ")[1]
+            '1 cancelled while running (a), 1 never started'
+        """
+        if result is not None:
+            return summary_line(result, start=self.start)
+        counts = self._counts()
+        parts = [f"{counts[k]} {k}" for k in _ORDER[:3] if counts.get(k)]
+        if self.interrupted:
+            names = ", ".join(self.interrupted[:5]) + ", ..." * (len(self.interrupted) > 5)
+            parts.append(f"{len(self.interrupted)} cancelled while running ({names})")
+        never = sum(note == "interrupted before it started" for note in self.note.values())
+        if never:
+            parts.append(f"{never} never started")
+        return f"rxsteps: interrupted after {self.clock():.3f} s: {', '.join(parts)}"
+
+    def _counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for state in self.state.values():
+            counts[state] = counts.get(state, 0) + 1
+        return counts
 
     def elapsed(self, step: str, now: float | None = None) -> float:
         """Seconds a step has run, from its first start until it ended or ``now``.
@@ -178,9 +323,18 @@ class Reporter:
 
 
 class PlainReporter(Reporter):
-    """One line per STARTED, SUCCEEDED, FAILED, RETRYING, SKIPPED and CANCELLED event::
+    """One line per STARTED, SUCCEEDED, FAILED, RETRYING, SKIPPED and CANCELLED event,
+    and one per value a streaming step emits (its ``repr``, cut to the line width)::
 
         [  0.151s] succeeded  plan  (0.151 s)
+        [  0.812s] emitted    draft  #3 'graphs'
+
+    Args:
+        graph: The graph being run.
+        stream: Where to write.
+        start: ``time.monotonic()`` when the run was started.
+        width: The line width streamed values are cut to (default: the terminal's,
+            else 100).
 
     Example:
         >>> import io
@@ -192,13 +346,20 @@ class PlainReporter(Reporter):
         '[  0.250s] skipped    a  why\\n'
     """
 
+    def __init__(self, graph: StepGraph, stream: IO[str], *, start: float,
+                 width: int | None = None) -> None:
+        super().__init__(graph, stream, start=start)
+        self.width = width if width is not None else shutil.get_terminal_size((100, 24)).columns
+        self._shown: dict[str, int] = {}  # values written, per streaming step
+
     def show(self, event: StepEvent) -> None:
         """Write the line for ``event``, if it is of interest (see the class example).
 
         Args:
             event: The event just recorded.
         """
-        if event.kind not in _SHOWN:
+        if event.kind is EventKind.EMITTED:
+            self._show_values(event)
             return
         step, kind = event.step, event.kind
         detail = ""
@@ -214,27 +375,50 @@ class PlainReporter(Reporter):
                 detail += f" {describe_error(event.error)}"
         elif event.reason:
             detail = event.reason
-        line = f"[{event.time - self.start:7.3f}s] {kind.value:<10} {step}"
-        self.stream.write(f"{line}  {detail}\n" if detail else line + "\n")
+        self._write(event.time, kind.value, step, detail)
+
+    def _show_values(self, event: StepEvent) -> None:
+        values = self.values.get(event.step, [])  # empty until the step streams
+        shown = self._shown.get(event.step, 0)
+        for number in range(shown + 1, len(values) + 1):  # its first value may be due too
+            head = f"[{event.time - self.start:7.3f}s] {'emitted':<10} {event.step}  #{number} "
+            self._line(head + one_line(repr(values[number - 1]), self.width - len(head)))
+        self._shown[event.step] = len(values)
+
+    def _write(self, at: float, kind: str, step: str, detail: str) -> None:
+        line = f"[{at - self.start:7.3f}s] {kind:<10} {step}"
+        self._line(f"{line}  {detail}" if detail else line)
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text + "\n")
         self.stream.flush()
 
     def close(self, result: RunResult | None) -> None:
-        """Write the summary line (see :func:`summary_line`).
+        """Write what an interrupted run cut short, then the summary line.
 
         Args:
             result: The finished run, or ``None`` if it was interrupted.
         """
-        if result is not None and not self.closed:
-            self.stream.write(summary_line(result) + "\n")
-            self.stream.flush()
+        super().close(result)
+        if self.closed:
+            return
+        try:
+            assert self.ended is not None
+            for step in self.interrupted:
+                self._write(self.ended, "cancelled", step, self.note[step])
+            self._line(self.summary(result))
+        except (BrokenPipeError, ValueError):
+            self.closed = True
 
 
 class JsonReporter(Reporter):
     """One JSON object per event, then one ``{"kind": "summary", ...}`` object.
 
     Fields: ``kind``, ``step``, ``attempt``, ``index``, ``time`` (seconds since the run
-    started), ``value`` (as JSON when it can be, else its ``repr``), ``error``,
-    ``reason``, and ``delay`` for RETRYING.
+    started, the origin of the summary's ``duration`` too), ``value`` (see
+    :func:`rxsteps.cli.values.json_value`: what JSON cannot hold is marked
+    ``{"$repr": ..., "$type": ...}``), ``error``, ``location`` (where the step's code
+    raised it, or ``null``), ``reason``, and ``delay`` for RETRYING.
 
     Example:
         >>> import io, json
@@ -243,7 +427,7 @@ class JsonReporter(Reporter):
         >>> reporter = JsonReporter(StepGraph([Step("a", lambda: 1)]), out, start=0.0)
         >>> reporter.on_event(StepEvent(EventKind.EMITTED, "a", value={1, 2}, time=0.5))
         >>> json.loads(out.getvalue())["value"]
-        '{1, 2}'
+        {'$repr': '{1, 2}', '$type': 'set'}
     """
 
     def show(self, event: StepEvent) -> None:
@@ -252,81 +436,60 @@ class JsonReporter(Reporter):
         Args:
             event: The event just recorded.
         """
+        error = event.error
         record: dict[str, Any] = {
             "kind": event.kind.value, "step": event.step, "attempt": event.attempt,
             "index": event.index, "time": round(event.time - self.start, 6),
             "value": json_value(event.value),
-            "error": describe_error(event.error) if event.error is not None else None,
+            "error": describe_error(error) if error is not None else None,
+            "location": location(error) if error is not None else None,
             "reason": event.reason,
         }
         if event.delay is not None:
             record["delay"] = event.delay
-        self.stream.write(json.dumps(record, allow_nan=False) + "\n")
-        self.stream.flush()
+        self._dump(record)
 
     def close(self, result: RunResult | None) -> None:
-        """Write the summary object: status counts, duration, critical path, ``ok``.
+        """Write the summary object: status counts, duration, critical path, ``ok``,
+        and ``interrupted`` (Ctrl-C: every unfinished step counts as cancelled).
 
         Args:
             result: The finished run, or ``None`` if it was interrupted.
         """
-        if result is None or self.closed:
+        super().close(result)
+        if self.closed:
             return
-        counts: dict[str, int] = {}
-        for status in result.status.values():
-            counts[status.value] = counts.get(status.value, 0) + 1
-        path, seconds = result.critical_path()
-        record = {"kind": "summary", "status": counts, "duration": round(result.duration, 6),
-                  "critical_path": path, "critical_seconds": round(seconds, 6),
-                  "ok": not result.errors}
-        self.stream.write(json.dumps(record) + "\n")
-        self.stream.flush()
+        path: list[str] = []
+        seconds = 0.0
+        if result is None:
+            counts = self._counts()
+        else:
+            counts = {}
+            for status in result.status.values():
+                counts[status.value] = counts.get(status.value, 0) + 1
+            path, seconds = result.critical_path()
+        self._dump({
+            "kind": "summary", "status": counts, "duration": round(self.clock(), 6),
+            "critical_path": path, "critical_seconds": round(seconds, 6),
+            "ok": result is not None and not result.errors,
+            "interrupted": result is None,
+        })
+
+    def _dump(self, record: dict[str, Any]) -> None:
+        try:
+            self.stream.write(json.dumps(record, allow_nan=False) + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            self.closed = True
 
 
-def describe_error(error: BaseException | None) -> str:
-    """An exception as ``"ValueError: boom"``, on one line.
-
-    Args:
-        error: The exception, or ``None``.
-
-    Returns:
-        Its type and message with whitespace collapsed (``""`` for ``None``).
-
-    Example:
-        >>> describe_error(ValueError("bad\\ninput"))
-        'ValueError: bad input'
-    """
-    if error is None:
-        return ""
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def json_value(value: Any) -> Any:
-    """``value`` itself if it is JSON (strictly: no NaN), else its ``repr``.
-
-    Args:
-        value: A step's value.
-
-    Returns:
-        Something ``json.dumps`` accepts.
-
-    Example:
-        >>> json_value([1, "a"]), json_value(float("nan")), json_value(object)
-        ([1, 'a'], 'nan', "<class 'object'>")
-    """
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError, RecursionError):
-        return repr(value)
-    return value
-
-
-def summary_line(result: RunResult) -> str:
+def summary_line(result: RunResult, *, start: float | None = None) -> str:
     """One line about a finished run: counts, duration and critical path.
 
     Args:
         result: The finished run.
+        start: The monotonic time the duration is measured from (default: the run's
+            own start, ``result.duration``).
 
     Returns:
         ``"rxsteps: 9 succeeded, 1 failed in 1.234 s; critical path a -> b (1.100 s)"``.
@@ -339,48 +502,10 @@ def summary_line(result: RunResult) -> str:
     counts: dict[str, int] = {}
     for status in result.status.values():
         counts[status.value] = counts.get(status.value, 0) + 1
-    order = ["succeeded", "failed", "skipped", "cancelled"]
-    text = ", ".join(f"{counts[k]} {k}" for k in order if k in counts)
+    text = ", ".join(f"{counts[k]} {k}" for k in _ORDER if k in counts)
     path, seconds = result.critical_path()
-    line = f"rxsteps: {text} in {result.duration:.3f} s"
+    duration = result.duration if start is None else result.end - start
+    line = f"rxsteps: {text} in {duration:.3f} s"
     if path:
         line += f"; critical path {' -> '.join(path)} ({seconds:.3f} s)"
     return line
-
-
-def make_reporter(
-    graph: StepGraph, stream: IO[str], *, start: float, json_lines: bool = False,
-    live: bool | None = None,
-) -> Reporter:
-    """The reporter for a stream: JSON if asked, live on a terminal with rich, else plain.
-
-    Args:
-        graph: The graph being run.
-        stream: Where to write.
-        start: ``time.monotonic()`` at the run's start.
-        json_lines: Write JSON lines.
-        live: Force (``True``) or refuse (``False``) the live display; by default live
-            when ``stream`` is a terminal and ``rich`` is installed.
-
-    Returns:
-        A :class:`Reporter`.
-
-    Example:
-        >>> import io
-        >>> from rxsteps import Step, StepGraph
-        >>> type(make_reporter(StepGraph([Step("a", lambda: 1)]), io.StringIO(), start=0.0))
-        <class 'rxsteps.cli.progress.PlainReporter'>
-    """
-    if json_lines:
-        return JsonReporter(graph, stream, start=start)
-    if live is None:
-        live = bool(getattr(stream, "isatty", lambda: False)())
-    if live:
-        try:
-            from .live import LiveReporter as Live
-        except ImportError:
-            pass
-        else:
-            return Live(graph, stream, start=start)
-    return PlainReporter(graph, stream, start=start)
-

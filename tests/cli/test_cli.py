@@ -15,17 +15,23 @@ import pytest
 from rxsteps import Step, StepGraph, run
 from rxsteps.cli.commands import UsageError, parse_inputs
 from rxsteps.cli.live import LiveReporter
-from rxsteps.cli.progress import JsonReporter, PlainReporter, make_reporter
+from rxsteps.cli.progress import JsonReporter, PlainReporter
+from rxsteps.cli.reporters import make_reporter
+from tests.support.terminal import Terminal
 
 FLOWS = '''
 import time
-from rxsteps import Step, StepGraph
+from decimal import Decimal
+from rxsteps import Step, StepGraph, current
 
 graph = StepGraph([
     Step("load", lambda q: q, ["query"]),
     Step("double", lambda x: x * 2, ["load"]),
     Step("echo", lambda q: {"type": type(q).__name__, "value": q}, ["query"]),
 ], inputs=["query"])
+
+echo = StepGraph([Step("echo", lambda q: {"type": type(q).__name__, "value": q}, ["query"])],
+                 inputs=["query"])
 
 def boom(x):
     raise ValueError("boom")
@@ -36,6 +42,38 @@ failing = StepGraph([
     Step("after", lambda b: b, ["boom"]),
     Step("side", lambda: time.sleep(0.2) or "side done"),
 ])
+
+def parse(text):
+    return int(text)
+
+def convert(x):
+    try:
+        return parse("seven")
+    except ValueError as error:
+        raise RuntimeError("could not convert") from error
+
+chained = StepGraph([Step("ok", lambda: 1), Step("convert", convert, ["ok"])])
+
+slow = StepGraph([Step("slow", lambda: current().wait(30), timeout=0.05)])
+
+def words():
+    yield from ("hello", "big", "world")
+
+streams = StepGraph([Step("words", words)])
+
+odd = StepGraph([
+    Step("price", lambda: Decimal("1.10")),
+    Step("nan", lambda: float("nan")),
+    Step("text", lambda: "nan"),
+])
+
+def check_pictures():
+    import sys
+    return "matplotlib" in sys.modules
+
+pictures = StepGraph([Step("imported", check_pictures)])
+
+many = StepGraph([Step(f"s{i:02d}", lambda: 1) for i in range(12)])
 
 def make():
     return StepGraph([Step("a", lambda: 1)])
@@ -83,8 +121,20 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
 # -- run ------------------------------------------------------------------------------------
 
 
+def line_of(text: str, source: str) -> int:
+    """The line number of ``text`` in ``source`` (as written to the target file)."""
+    lines = textwrap.dedent(source).splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line)
+
+
+def without_carets(text: str) -> str:
+    """``text`` without the ``^^^`` lines Python adds under a frame (versions differ)."""
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if line.strip(" ^~\n") or not line.strip())
+
+
 def test_run_prints_plain_progress_when_not_on_a_terminal(folder: Path) -> None:
-    done = rxsteps(folder, "run", "flows.py:graph", "--input", "query=21")
+    done = rxsteps(folder, "run", "flows.py:graph", "--input-json", "query=21")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     events = plain_events(done.stdout)
@@ -96,7 +146,7 @@ def test_run_prints_plain_progress_when_not_on_a_terminal(folder: Path) -> None:
 
 
 def test_run_json_lines_parse(folder: Path) -> None:
-    done = rxsteps(folder, "run", "flows.py:graph", "-i", "query=3", "--json")
+    done = rxsteps(folder, "run", "flows.py:graph", "-j", "query=3", "--json")
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
     kinds = {r["kind"] for r in records}
@@ -110,19 +160,118 @@ def test_run_json_lines_parse(folder: Path) -> None:
     assert echo["value"] == {"type": "int", "value": 3}
 
 
-def test_input_values_are_json_or_strings(folder: Path) -> None:
-    done = rxsteps(folder, "run", "flows.py:graph", "--input", "query=hello world", "--json")
-    echo = next(json.loads(line) for line in done.stdout.splitlines()
+def echoed(done: subprocess.CompletedProcess[str]) -> object:
+    assert done.returncode == 0, done.stderr
+    return next(json.loads(line)["value"] for line in done.stdout.splitlines()
                 if '"echo"' in line and '"succeeded"' in line)
-    assert echo["value"] == {"type": "str", "value": "hello world"}
 
 
-def test_a_failed_step_exits_1(folder: Path) -> None:
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--input", "query=hello world"], {"type": "str", "value": "hello world"}),
+    (["-i", "query=null"], {"type": "str", "value": "null"}),
+    (["-i", "query=42"], {"type": "str", "value": "42"}),
+    (["-j", "query=42"], {"type": "int", "value": 42}),
+    (["-j", "query=null"], {"type": "NoneType", "value": None}),
+    (["--input-json", 'query={"k": [1, "a"]}'], {"type": "dict", "value": {"k": [1, "a"]}}),
+])
+def test_dash_i_is_always_text_and_dash_j_is_json(
+    folder: Path, args: list[str], expected: dict[str, object],
+) -> None:
+    assert echoed(rxsteps(folder, "run", "flows.py:echo", *args, "--json")) == expected
+
+
+def test_a_failed_step_exits_1_naming_the_line_it_failed_on(folder: Path) -> None:
     done = rxsteps(folder, "run", "flows.py:failing")
     assert done.returncode == 1
-    assert "rxsteps: step 'boom' failed: ValueError: boom" in done.stderr
-    assert "Traceback" not in done.stderr
+    line = line_of('raise ValueError("boom")', FLOWS)
+    assert done.stderr == (f"rxsteps: step 'boom' failed: ValueError: boom "
+                           f"(at flows.py:{line} in boom)\n")
     assert ("failed", "boom") in plain_events(done.stdout)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_traceback_shows_the_steps_own_frames(folder: Path, where: str) -> None:
+    args = ["run", "flows.py:chained"]
+    done = rxsteps(folder, *(["--traceback", *args] if where == "before"
+                             else [*args, "--traceback"]))
+    assert done.returncode == 1
+    path = str(folder / "flows.py")
+    raised = line_of("raise RuntimeError", FLOWS)
+    at = f"(at flows.py:{raised} in convert)"
+    assert without_carets(done.stderr) == textwrap.dedent(f"""\
+        rxsteps: step 'convert' failed: RuntimeError: could not convert {at}
+        Traceback of step 'convert' (rxsteps and reactivex frames left out):
+        Traceback (most recent call last):
+          File "{path}", line {line_of('return parse("seven")', FLOWS)}, in convert
+            return parse("seven")
+          File "{path}", line {line_of('return int(text)', FLOWS)}, in parse
+            return int(text)
+        ValueError: invalid literal for int() with base 10: 'seven'
+
+        The above exception was the direct cause of the following exception:
+
+        Traceback (most recent call last):
+          File "{path}", line {raised}, in convert
+            raise RuntimeError("could not convert") from error
+        RuntimeError: could not convert
+        """)
+
+
+def test_a_timeout_has_no_line_of_its_own(folder: Path) -> None:
+    done = rxsteps(folder, "--traceback", "run", "flows.py:slow")
+    assert done.returncode == 1
+    message = "StepTimeoutError: step 'slow' timed out after 0.05 s (attempt 1)"
+    assert done.stderr == (f"rxsteps: step 'slow' failed: {message}\n"
+                           "Traceback of step 'slow' (rxsteps and reactivex frames left out):\n"
+                           f"rxsteps.errors.{message}\n")
+
+
+def test_a_stream_shows_each_value_and_its_whole_text(folder: Path) -> None:
+    done = rxsteps(folder, "run", "flows.py:streams")
+    assert done.returncode == 0, done.stderr
+    assert re.findall(r"emitted +words +(#\d '\w+')", done.stdout) == [
+        "#1 'hello'", "#2 'big'", "#3 'world'"]
+    assert done.stdout.endswith("words: (3 values)\n  hello big world\n")
+
+
+def test_json_marks_what_json_cannot_hold(folder: Path) -> None:
+    done = rxsteps(folder, "run", "flows.py:odd", "--json")
+    assert done.returncode == 0, done.stderr
+    values = {r["step"]: r["value"] for r in map(json.loads, done.stdout.splitlines())
+              if r["kind"] == "succeeded"}
+    assert values == {"price": {"$repr": "Decimal('1.10')", "$type": "decimal.Decimal"},
+                      "nan": {"$repr": "nan", "$type": "float"}, "text": "nan"}
+
+
+def test_json_times_and_duration_share_one_clock(folder: Path) -> None:
+    done = rxsteps(folder, "run", "flows.py:failing", "--keep-going", "--json")
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    summary = records.pop()
+    assert summary["kind"] == "summary" and summary["interrupted"] is False
+    times = [r["time"] for r in records]
+    assert times == sorted(times) and times[0] >= 0
+    assert summary["duration"] >= times[-1] >= 0.2  # "side" sleeps 0.2 s: the last to end
+    failed = next(r for r in records if r["kind"] == "failed")
+    assert failed["location"] == f"flows.py:{line_of('raise ValueError', FLOWS)} in boom"
+
+
+def test_the_run_starts_before_matplotlib_is_imported(folder: Path, tmp_path: Path) -> None:
+    """Drawing waits until after the run: its import does not delay the first frame."""
+    dag = tmp_path / "dag.png"
+    done = rxsteps(folder, "run", "flows.py:pictures", "--draw", str(dag), "--json")
+    assert done.returncode == 0, done.stderr
+    imported = next(r["value"] for r in map(json.loads, done.stdout.splitlines())
+                    if r["kind"] == "succeeded")
+    assert imported is False
+    assert dag.stat().st_size > 0
+
+
+def test_many_final_values_are_cut_short(folder: Path) -> None:
+    done = rxsteps(folder, "run", "flows.py:many")
+    assert done.returncode == 0, done.stderr
+    finals = done.stdout.split("critical path", 1)[1].splitlines()[1:]
+    assert finals == [*(f"s{i:02d} = 1" for i in range(10)),
+                      "... and 2 more final steps (--json shows every value)"]
 
 
 def test_keep_going_runs_the_independent_branch(folder: Path) -> None:
@@ -179,6 +328,11 @@ def test_a_target_that_cannot_be_loaded(folder: Path, target: str, expected: str
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["--input", "query"], "--input expects name=value, got 'query'"),
+    (["-j", "query"], "--input-json expects name=JSON, got 'query'"),
+    (["-j", "query=[1,"], "--input-json query=[1,: not JSON (Expecting value: line 1 column 4 "
+                          "(char 3)); quote a string as JSON (-j 'query=\"[1,\"') or give it "
+                          "with -i query=[1,"),
+    (["-i", "query=1", "-j", "query=1"], "input 'query' is given twice; give each input once"),
     (["--input", "qeury=1"], "unknown input 'qeury'; did you mean 'query'?"),
     ([], "missing input 'query'"),
     (["-i", "query=1", "--max-concurrency", "0"], "expected a positive whole number"),
@@ -220,30 +374,28 @@ def test_draw_refuses_an_unknown_format(folder: Path) -> None:
 
 
 def test_parse_inputs() -> None:
-    assert parse_inputs(["a=1", "b=[1, 2]", "c=x=y", "d=", "e=null"]) == {
-        "a": 1, "b": [1, 2], "c": "x=y", "d": "", "e": None}
-    with pytest.raises(UsageError):
+    assert parse_inputs(["a=1", "b=[1, 2]", "c=x=y", "d=", "e=null"], ["f=1", "g=null"]) == {
+        "a": "1", "b": "[1, 2]", "c": "x=y", "d": "", "e": "null", "f": 1, "g": None}
+    with pytest.raises(UsageError, match=r"^--input expects name=value, got '=1'$"):
         parse_inputs(["=1"])
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+    with pytest.raises(UsageError) as caught:
+        parse_inputs(json_texts=["n=x"])
+    assert isinstance(caught.value.__cause__, json.JSONDecodeError)
 
 
 def test_reporter_choice() -> None:
     graph = StepGraph([Step("a", lambda: 1)])
     assert isinstance(make_reporter(graph, io.StringIO(), start=0.0), PlainReporter)
-    assert isinstance(make_reporter(graph, _Terminal(), start=0.0), LiveReporter)
-    assert isinstance(make_reporter(graph, _Terminal(), start=0.0, live=False), PlainReporter)
-    assert isinstance(make_reporter(graph, _Terminal(), start=0.0, json_lines=True),
+    assert isinstance(make_reporter(graph, Terminal(), start=0.0), LiveReporter)
+    assert isinstance(make_reporter(graph, Terminal(), start=0.0, live=False), PlainReporter)
+    assert isinstance(make_reporter(graph, Terminal(), start=0.0, json_lines=True),
                       JsonReporter)
 
 
 def test_live_reporter_shows_every_step_and_the_progress() -> None:
     graph = StepGraph([Step("first", lambda: 1), Step("second", lambda a: a, ["first"]),
                        Step("tokens", lambda a: iter("abc"), ["first"])])
-    out = _Terminal()
+    out = Terminal()
     reporter = make_reporter(graph, out, start=0.0)
     reporter.open()
     result = run(graph, on_event=reporter.on_event)
@@ -253,16 +405,6 @@ def test_live_reporter_shows_every_step_and_the_progress() -> None:
     assert "rxsteps: 3 succeeded" in text
     assert reporter.state == {"first": "succeeded", "second": "succeeded",
                               "tokens": "succeeded"}
-
-
-def test_live_reporter_keeps_busy_rows_when_the_terminal_is_short() -> None:
-    graph = StepGraph([Step(f"s{i}", lambda: 1) for i in range(40)])
-    reporter = LiveReporter(graph, _Terminal(), start=0.0)
-    reporter.state["s30"] = "running"
-    reporter.state["s35"] = "failed"
-    shown, note = reporter._rows(10)
-    assert len(shown) == 9 and {"s30", "s35"} <= set(shown)
-    assert note.startswith("31 more: ")
 
 
 def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None:
