@@ -218,12 +218,14 @@ def test_draws_into_given_axes() -> None:
 # -- legibility -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("size", "seed"), [(5, 5), (50, 50), (200, 200)])
-def test_labels_fit_their_boxes_and_boxes_never_overlap(size: int, seed: int) -> None:
+@pytest.mark.parametrize(("size", "seed", "overview"),
+                         [(5, 5, None), (50, 50, None), (200, 200, False), (300, 300, None)])
+def test_labels_fit_their_boxes_and_boxes_never_overlap(size: int, seed: int,
+                                                         overview: bool | None) -> None:
     graph = random_dag(size, seed)
-    figure = draw_graph(graph)
+    figure = draw_graph(graph, overview=overview)
     renderer = FigureCanvasAgg(figure).get_renderer()  # type: ignore[no-untyped-call]
-    nodes = _patches(figure, "node")
+    nodes = {**_patches(figure, "node"), **_patches(figure, "group")}
     boxes = {name: patch.get_window_extent(renderer) for name, patch in nodes.items()}
     for name, text in _texts(figure, "label").items():
         assert text.get_fontsize() >= 9
@@ -331,7 +333,7 @@ def render_pictures(folder: Path) -> list[Path]:
     paths = []
     for size in (5, 50, 200):
         path = folder / f"dag-{size}.png"
-        random_dag(size, seed=size).draw(path)
+        draw_graph(random_dag(size, seed=size), path, overview=False)
         paths.append(path)
     return paths
 
