@@ -37,7 +37,8 @@ from .fonts import quiet_glyphs
 __all__ = ["Picture", "write_figure"]
 
 #: Groups whose id names a step: ``<g id="node:NAME">``, ``<g id="lane:NAME">``…
-_NAMED_GROUP = re.compile(r'(<g id="(?:node|lane|group):([^"]*)">)')
+_NAMED_GROUP = re.compile(r"""(<g id=(["'])(?:node|lane|group):(.*?)\2>)""")
+_ENTITIES = {"&quot;": '"', "&apos;": "'", "&#x27;": "'", "&#34;": '"', "&#39;": "'"}
 _SETTINGS: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "rxsteps"}
 
 
@@ -116,7 +117,5 @@ def _format(target: object, kwargs: dict[str, Any]) -> str:
 def _add_titles(svg: str) -> str:
     """A ``<title>`` with the full name in every group whose id names a step."""
     return _NAMED_GROUP.sub(
-        lambda m: f"{m.group(1)}<title>{escape(unescape(m.group(2), {'&quot;': chr(34)}))}"
-                  "</title>",
-        svg,
+        lambda m: f"{m.group(1)}<title>{escape(unescape(m.group(3), _ENTITIES))}</title>", svg
     )

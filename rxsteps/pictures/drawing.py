@@ -67,7 +67,7 @@ __all__ = ["STATUS_STYLES", "Style", "draw_graph"]
 _FONT = 10.0  # points
 _PAD_X, _PAD_Y = 0.12, 0.07  # inches inside a box
 _GROUPS = 36  # groups in an overview, at most
-_LAYER_GROUPS = 10  # or, when grouped by layer (each group is a wide box)
+_LAYER_GROUPS = 8  # or, when grouped by layer (each group is a wide box)
 _STRIP = 0.09  # height of an overview box's state strip, inches
 _EDGE_COLOR = "#8d99ae"
 _CYCLE_COLOR = PALETTE["failed"].edge
@@ -290,7 +290,7 @@ def _group_box(label: str, names: list[str], graph: StepGraph, result: RunResult
         return _step_box(names[0], graph, result, details.get(names[0], ""), set())
     lines = wrap_label(label, width=24)
     if result is None:
-        shown = ", ".join(names[:2]) + (f", +{len(names) - 2}" if len(names) > 2 else "")
+        shown = f"{names[0]}, … {names[-1]}" if len(names) > 2 else ", ".join(names)
         detail = shown if label.startswith("layer") else ""
         return _Box(label, lines, STEP, detail, kind="group")
     counts = Counter(state_of(result, name) for name in names)

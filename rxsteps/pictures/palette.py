@@ -93,7 +93,7 @@ PALETTE: dict[str, Style] = {
     "failed": Style("failed", "#f2ceb3", "#D55E00", hatch="////", marker="X"),
     "timed out": Style("timed out", "#f6dba6", "#E69F00", hatch="xxx", marker="|"),
     "cancelled": Style("cancelled", "#f0d7e5", "#CC79A7", hatch="...", marker="s"),
-    "skipped": Style("skipped", "#e8e8e8", "#8c8c8c", "#5c5c5c", "dashed"),
+    "skipped": Style("skipped", "#e8e8e8", "#5c5c5c", "#4d4d4d", "dashed"),
     "condition false": Style("condition false", "#d5ecfa", "#56B4E9", "#3d4f5c", "dotted"),
     "not run": Style("not run", "#ffffff", "#adb5bd", "#6c757d", "dashed"),
     "running": Style("running", "#f8f3aa", "#9e9400"),

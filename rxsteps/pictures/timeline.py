@@ -219,9 +219,9 @@ def _draw_lanes(ax: Axes, result: RunResult, lanes: list[_Lane], critical: set[s
                     color="#868e96", fontstyle="italic", gid=f"reason:{lane.name}",
                     parse_math=False, zorder=6)
         elif not lane.shared and waiting:
-            status = result.status.get(step)
+            text = PALETTE[state_of(result, step)].label
             why = result.reasons.get(step, "")
-            text = (status.value if status is not None else "not run") + (f": {why}" if why else "")
+            text += f": {why}" if why and why != text else ""
             ax.text(span * 0.005, i, text, va="center", fontsize=_FONT * 0.9,
                     color="#868e96", fontstyle="italic", gid=f"reason:{step}",
                     parse_math=False)
@@ -308,22 +308,22 @@ def _summary(result: RunResult, critical: list[str], seconds: float, room: float
     """One line: counts, duration, attempts, and as much of the critical path as fits;
     for a summarised run, also how many lanes its steps share."""
     counts = Counter(state_of(result, step) for step in result.status)
-    text = ", ".join(f"{counts[state]} {PALETTE[state].label}" for state in PALETTE
-                     if counts[state])
-    text += f"  ·  {format_seconds(result.duration)}  ·  {len(result.attempts)} attempts"
+    short = ", ".join(f"{counts[state]} {PALETTE[state].label}" for state in PALETTE
+                      if counts[state]) + f"  ·  {format_seconds(result.duration)}"
+    text = f"{short}  ·  {len(result.attempts)} attempts"
     if lanes is not None:
         text += f"  ·  {len(result.status)} steps in {lanes} lanes"
-    if not critical:
-        return text
-    text += f"  ·  critical path {format_seconds(seconds)}"
-    for keep in (len(critical), 4, 2):
-        chain = critical if keep >= len(critical) else [
-            *critical[: keep // 2], "…", *critical[len(critical) - keep // 2:]
-        ]
-        line = text + ": " + " → ".join(chain)
-        if text_width(line, _FONT * 1.15) <= room:
-            return line
-    return text
+    lines = []
+    if critical:
+        path = f"{text}  ·  critical path {format_seconds(seconds)}"
+        for keep in (len(critical), 4, 2):
+            chain = critical if keep >= len(critical) else [
+                *critical[: keep // 2], "…", *critical[len(critical) - keep // 2:]
+            ]
+            lines.append(path + ": " + " → ".join(chain))
+        lines.append(path)
+    lines += [text, short, f"{counts.total()} steps  ·  {format_seconds(result.duration)}"]
+    return next((line for line in lines if text_width(line, _FONT * 1.15) <= room), lines[-1])
 
 
 def _legend_handles(result: RunResult, critical: bool, overview: bool) -> list[Any]:
