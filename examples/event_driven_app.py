@@ -204,11 +204,24 @@ _PAGE = """<!doctype html>
  body { font: 15px system-ui, sans-serif; margin: 2em; max-width: 60em; color: #222; }
  #dag svg { max-width: 100%; height: auto; }
  ul#steps { list-style: none; padding: 0; }
- li.step { padding: .4em .7em; margin: .3em 0; border-radius: .4em; background: #eee; }
- li.step[data-state=running] { background: #fff3c4; }
- li.step[data-state=succeeded] { background: #d4f5d4; }
- li.step[data-state=failed] { background: #ffd0d0; }
- li.step[data-state=skipped], li.step[data-state=cancelled] { background: #ddd; color: #777; }
+ li.step { padding: .4em .7em; margin: .3em 0; border-radius: .4em; }
+ .key i { border-radius: .2em; }
+ /* the colours of rxsteps.pictures.palette (Okabe-Ito), the same as the pictures' */
+ :where(li.step, .key i) { border: 1.5px solid #0072B2; }  /* the states below win */
+ [data-state=pending], [data-key=pending] i { background: #d1e5f1; border-color: #0072B2; }
+ [data-state=running], [data-key=running] i { background: #f8f3aa; border-color: #9e9400; }
+ [data-state=retrying], [data-key=retrying] i { background: #f8f3aa;
+   border: 1.5px dashed #D55E00; }
+ [data-state=succeeded], [data-key=succeeded] i { background: #b3e2d5; border-color: #009E73; }
+ [data-state=failed], [data-key=failed] i { background: #f2ceb3; border-color: #D55E00; }
+ [data-state=cancelled], [data-key=cancelled] i { background: #f0d7e5; border-color: #CC79A7; }
+ [data-state=skipped], [data-key=skipped] i { background: #e8e8e8;
+   border: 1.5px dashed #5c5c5c; color: #4d4d4d; }
+ [data-key=input] i { background: #eceff4; border-color: #5f6b7a; border-radius: .45em; }
+ #legend { font-size: 13px; color: #444; }
+ .key { margin-right: 1.1em; white-space: nowrap; }
+ .key i { display: inline-block; width: 1.6em; height: .9em; margin-right: .35em;
+   vertical-align: -0.1em; }
  .state { font-weight: 600; margin: 0 .5em; }
  code.value { color: #555; }
  #answer { white-space: pre-wrap; background: #f7f7f7; padding: 1em; min-height: 2em; }
@@ -218,14 +231,27 @@ _PAGE = """<!doctype html>
 <p><input id="question" size="50" value="How do reactive streams handle backpressure?">
 <button id="start">Start</button> <span id="status"></span></p>
 <div id="dag">{{svg}}</div>
+<p id="legend" aria-label="what the colours mean">
+ <span class="key" data-key="pending"><i></i>pending</span>
+ <span class="key" data-key="running"><i></i>running</span>
+ <span class="key" data-key="retrying"><i></i>retrying</span>
+ <span class="key" data-key="succeeded"><i></i>succeeded</span>
+ <span class="key" data-key="failed"><i></i>failed</span>
+ <span class="key" data-key="skipped"><i></i>skipped (a dependency failed)</span>
+ <span class="key" data-key="cancelled"><i></i>cancelled</span>
+ <span class="key" data-key="input"><i></i>input</span>
+</p>
 <ul id="steps">
 {{steps}}
 </ul>
 <h2>Answer</h2>
 <div id="answer"></div>
 <script>
-const FILL = {running: "#ffe082", succeeded: "#a5d6a7", failed: "#ef9a9a",
-              skipped: "#cfcfcf", cancelled: "#cfcfcf", retrying: "#ffcc80"};
+// The pictures' palette; "pending" puts back the colours the SVG was drawn with.
+const FILL = {running: "#f8f3aa", retrying: "#f8f3aa", succeeded: "#b3e2d5",
+              failed: "#f2ceb3", skipped: "#e8e8e8", cancelled: "#f0d7e5"};
+const EDGE = {running: "#9e9400", retrying: "#D55E00", succeeded: "#009E73",
+              failed: "#D55E00", skipped: "#5c5c5c", cancelled: "#CC79A7"};
 const STATE = {started: "running", emitted: "running", retrying: "retrying",
                succeeded: "succeeded", failed: "failed", skipped: "skipped",
                cancelled: "cancelled"};
@@ -242,7 +268,15 @@ function paint(step, state, detail) {
     item.querySelector(".value").textContent = text.slice(0, 80);
   }
   const node = document.getElementById("node:" + step);
-  if (node) node.querySelectorAll("path").forEach(p => p.style.fill = FILL[state] || "");
+  if (!node) return;
+  node.querySelectorAll("path").forEach(p => {
+    if (p.dataset.fill === undefined) {  // first paint: keep the drawing's own colours
+      p.dataset.fill = p.style.fill;
+      p.dataset.stroke = p.style.stroke;
+    }
+    p.style.fill = FILL[state] || p.dataset.fill;
+    p.style.stroke = EDGE[state] || p.dataset.stroke;
+  });
 }
 
 document.getElementById("start").addEventListener("click", () => {

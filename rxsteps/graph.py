@@ -234,6 +234,7 @@ class StepGraph(Mapping[str, Step]):
         *,
         result: Any = None,
         ax: Any = None,
+        overview: bool | None = None,
     ) -> Figure:
         """Draw the DAG with matplotlib; see :func:`rxsteps.pictures.drawing.draw_graph`.
 
@@ -242,6 +243,8 @@ class StepGraph(Mapping[str, Step]):
             result: A :class:`~rxsteps.RunResult` of this graph, to colour the boxes
                 by status and outline the critical path.
             ax: Matplotlib axes to draw into, instead of a new figure.
+            overview: ``False`` draws every step of a big graph, ``True`` groups of
+                steps; ``None`` groups them above 80 steps.
 
         Returns:
             The ``matplotlib.figure.Figure``.
@@ -254,7 +257,8 @@ class StepGraph(Mapping[str, Step]):
             >>> bool(graph.draw().get_size_inches()[0] > 0)
             True
         """
-        return pictures().draw_graph(self, path, result=result, ax=ax)  # type: ignore[no-any-return]
+        return pictures().draw_graph(  # type: ignore[no-any-return]
+            self, path, result=result, ax=ax, overview=overview)
 
     def critical_path(self, durations: Mapping[str, float]) -> tuple[list[str], float]:
         """The longest chain of steps for planned ``durations`` (missing steps: 0 s).

@@ -193,12 +193,57 @@ def waves() -> None:
     figure.savefig(HERE / "waves-timeline.png")
 
 
+# -- guides/drawing.md: big graphs and cycles --------------------------------------------
+
+
+def fan_out_graph(width: int = 60) -> StepGraph:
+    """The big graph of the drawing guide: a plan fanned out to ``width`` fetches and
+    summaries, ranked in pairs, then one answer."""
+
+    def summarize(page: str) -> str:
+        if page.endswith("7"):  # fetch_7, fetch_17, ... fail
+            raise ValueError("unreadable page")
+        return page
+
+    steps = [Step("plan", lambda q: q, ["question"])]
+    for i in range(width):
+        steps.append(Step(f"fetch_{i}", lambda plan, i=i: f"{plan} {i}", ["plan"]))
+        steps.append(Step(f"summarize_{i}", summarize, [f"fetch_{i}"]))
+    for j in range(width // 2):
+        steps.append(Step(f"rank_{j}", lambda a, b: a + b,
+                          [f"summarize_{2 * j}", f"summarize_{2 * j + 1}"]))
+    steps.append(Step("answer", lambda *ranked: len(ranked),
+                      [f"rank_{j}" for j in range(width // 2)]))
+    return StepGraph(steps, inputs=["question"])
+
+
+def cyclic_graph() -> StepGraph:
+    """The broken graph of the drawing guide: check feeds plan back."""
+    graph = StepGraph(inputs=["question"])
+    graph.add(Step("plan", lambda q, c: q, ["question", "check"]))
+    graph.add(Step("act", lambda p: p, ["plan"]))
+    graph.add(Step("check", lambda a: a, ["act"]))
+    graph.add(Step("report", lambda a: a, ["act"]))
+    return graph
+
+
+def big() -> None:
+    graph = fan_out_graph()
+    result = run(graph, inputs={"question": "q"}, fail_fast=False)
+    graph.draw(HERE / "drawing-overview.png", result=result)
+    result.timeline(HERE / "drawing-overview-timeline.png")
+    from rxsteps.pictures import draw_graph
+
+    draw_graph(cyclic_graph(), HERE / "drawing-cycle.png", validate=False)
+
+
 PICTURES: dict[str, Callable[[], None]] = {
     "getting-started": getting_started,
     "drawing": drawing,
     "demo": demo,
     "eager": eager,
     "waves": waves,
+    "big": big,
 }
 
 

@@ -3,13 +3,21 @@ by how a run went.
 
 Steps are rounded boxes, run inputs grey pills; columns are the graph's topological
 generations (see :mod:`rxsteps.pictures.layout`). The figure is sized to the graph — a column
-per generation, a row per box — so labels keep their size and never overlap, whether
-the graph has 2 steps or 200. Given a :class:`~rxsteps.RunResult`, boxes are coloured
-by status, show how long each step took, and the run's critical path is outlined.
+per generation, a row per box — so labels keep their size and never overlap. Given a
+:class:`~rxsteps.RunResult`, boxes are coloured by state (see
+:mod:`rxsteps.pictures.palette`, shared with the timeline), show how long each step
+took, and the run's critical path is outlined.
+
+A graph of more than :data:`~rxsteps.pictures.overview.OVERVIEW_ABOVE` steps is drawn
+as an overview — repeated steps, name prefixes or layers gathered into groups (see
+:mod:`rxsteps.pictures.overview`), each box counting its steps by state — unless
+``overview=False`` asks for every step. With ``validate=False`` a graph is drawn as its
+steps declare it, even one with a cycle (drawn in red) or a dependency that names
+nothing (a dashed ``missing`` box): the picture a user needs to fix it.
 
 matplotlib is optional (``pip install 'rxsteps[draw]'``) and imported only when a
-picture is drawn; figures are plain :class:`matplotlib.figure.Figure` objects — no
-pyplot, no GUI, no global state — saved as PNG, SVG or PDF.
+picture is drawn; figures are :class:`matplotlib.figure.Figure` objects — no pyplot,
+no GUI, no global state — that Jupyter shows inline, saved as PNG, SVG or PDF.
 
 Example:
     >>> from rxsteps import Step, StepGraph
@@ -22,23 +30,30 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
 
 from ..critical import critical_edges
 from .figures import (
-    CRITICAL_COLOR,
+    drawing_fonts,
     figure_of,
     format_seconds,
+    new_figure,
     require_matplotlib,
     save_figure,
     text_width,
     wrap_label,
 )
 from .layout import Layout, layered_layout
+from .overview import OVERVIEW_ABOVE, group_dag
+from .palette import CRITICAL_COLOR, INPUT, PALETTE, STEP, Style, state_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,38 +66,44 @@ __all__ = ["STATUS_STYLES", "Style", "draw_graph"]
 
 _FONT = 10.0  # points
 _PAD_X, _PAD_Y = 0.12, 0.07  # inches inside a box
-
-
-@dataclass(frozen=True)
-class Style:
-    """How a box of one kind is painted.
-
-    Attributes:
-        fill, edge, text: Fill, outline and label colours.
-        dashes: ``"solid"`` or ``"dashed"`` outline.
-
-    Example:
-        >>> STATUS_STYLES["failed"].fill
-        '#f5b7b1'
-    """
-
-    fill: str
-    edge: str
-    text: str = "#1f2933"
-    dashes: Literal["solid", "dashed"] = "solid"
-
-
-#: Box styles by status name; ``"not run"`` covers steps that never finished.
-STATUS_STYLES: dict[str, Style] = {
-    "succeeded": Style("#c3e6cb", "#2b8a3e"),
-    "failed": Style("#f5b7b1", "#c0392b"),
-    "skipped": Style("#e9ecef", "#868e96", "#6c757d", "dashed"),
-    "cancelled": Style("#ffe3a3", "#c77c02"),
-    "not run": Style("#ffffff", "#adb5bd", "#6c757d", "dashed"),
-}
-_STEP = Style("#dbe9f8", "#35618f")
-_INPUT = Style("#eceff4", "#5f6b7a", "#37414d")
+_GROUPS = 36  # groups in an overview, at most
+_LAYER_GROUPS = 8  # or, when grouped by layer (each group is a wide box)
+_STRIP = 0.09  # height of an overview box's state strip, inches
 _EDGE_COLOR = "#8d99ae"
+_CYCLE_COLOR = PALETTE["failed"].edge
+_MISSING = Style("missing", "#ffffff", _CYCLE_COLOR, _CYCLE_COLOR, "dashed")
+
+#: Box styles by state (the shared :data:`~rxsteps.pictures.palette.PALETTE`).
+STATUS_STYLES: dict[str, Style] = PALETTE
+
+
+@dataclass
+class _Box:
+    """One box to draw: a step, an input, a missing name, or a group of steps."""
+
+    name: str
+    lines: list[str]
+    style: Style
+    detail: str = ""
+    pill: bool = False
+    ring: str | None = None  # a thick outline: the critical path, or a cycle
+    strip: list[tuple[str, int]] = field(default_factory=list)
+    kind: str = "node"  # the gid prefix: node or group
+
+
+@dataclass
+class _Picture:
+    """What :func:`draw_graph` draws: boxes, the DAG between them, and the extras."""
+
+    boxes: dict[str, _Box]
+    dag: nx.DiGraph
+    pinned: list[str]
+    hot_edges: set[tuple[str, str]] = field(default_factory=set)
+    back_edges: list[tuple[str, str]] = field(default_factory=list)
+    cycle_edges: set[tuple[str, str]] = field(default_factory=set)
+    weights: dict[tuple[str, str], int] = field(default_factory=dict)
+    title: str = ""
+    states: list[str] = field(default_factory=list)
 
 
 def draw_graph(
@@ -91,22 +112,30 @@ def draw_graph(
     *,
     result: RunResult | None = None,
     ax: Axes | None = None,
+    overview: bool | None = None,
+    validate: bool = True,
 ) -> Figure:
     """Draw ``graph`` left to right; colour it by ``result`` if given.
 
     Args:
-        graph: The step graph (validated first).
+        graph: The step graph.
         path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
-        result: A run of this graph: boxes get status colours and timings, the
+        result: A run of this graph: boxes get state colours and timings, the
             critical path is outlined, and a legend and a summary title are added.
         ax: Draw into these axes instead of a new figure (fonts are scaled to fit).
+        overview: ``True`` draws groups of steps, ``False`` every step; ``None`` (the
+            default) draws an overview above
+            :data:`~rxsteps.pictures.overview.OVERVIEW_ABOVE` steps.
+        validate: ``False`` draws the steps as they are, without validating the
+            graph: a cycle is drawn and outlined in red, a dependency that names
+            nothing is a dashed ``missing`` box.
 
     Returns:
         The figure (``ax.figure`` when ``ax`` is given).
 
     Raises:
         ImportError: matplotlib is not installed.
-        GraphError: The graph is invalid.
+        GraphError: The graph is invalid (and ``validate`` is true).
         ValueError: ``path`` has an unsupported extension.
 
     Example:
@@ -117,46 +146,158 @@ def draw_graph(
         ['succeeded', 'critical path']
     """
     require_matplotlib()
-    from matplotlib.figure import Figure
-
-    dag = graph.to_networkx()
-    critical = result.critical_path()[0] if result is not None else []
-    details = _details(result) if result is not None else {}
-    sizes = {n: _box_size(n, details.get(n)) for n in dag}
-    layout = layered_layout(dag, sizes, pinned=graph.inputs)
-    title = _title(result, critical) if result is not None else ""
-    handles = _legend_handles(graph, result, bool(critical))
-    legend_w, legend_h, columns = _legend_size(handles, layout.width)
-    width = max(layout.width, legend_w, _text_width([title], _FONT * 1.1) + 0.5, 2.0)
-    top = 0.45 if title else 0.0
-    height = layout.height + legend_h + top
-    if ax is None:
-        figure = Figure(figsize=(width, height), dpi=min(100.0, 30000.0 / max(width, height)))
-        ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
-        scale = 1.0
-    else:
-        figure = figure_of(ax)
-        box = ax.get_position()
-        scale = min(box.width * figure.get_figwidth() / width,
-                    box.height * figure.get_figheight() / height)
-        ax.set_aspect("equal")
-    ax.set_xlim(0.0, width)
-    ax.set_ylim(0.0, height)
-    ax.set_axis_off()
-    shift = ((width - layout.width) / 2, legend_h)
-    _draw_edges(ax, layout, critical_edges(critical), shift, scale)
-    _draw_nodes(ax, graph, layout, result, set(critical), details, shift, scale)
-    if title:
-        ax.text(0.2, height - 0.25, title, fontsize=_FONT * 1.1 * scale, va="center",
-                color="#1f2933", gid="title", parse_math=False)
-    if handles:
-        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0),
-                  ncol=columns,
-                  frameon=False, fontsize=_FONT * 0.9 * scale, handlelength=1.8,
-                  columnspacing=1.4)
+    picture = _plan(graph, result, overview, validate)
+    with drawing_fonts():
+        figure = _render(picture, ax)
     if path is not None:
         save_figure(figure, path)
     return figure
+
+
+# -- what to draw -------------------------------------------------------------------------
+
+
+def _plan(graph: StepGraph, result: RunResult | None, overview: bool | None,
+          validate: bool) -> _Picture:
+    dag, back, missing = (graph.to_networkx(), [], set()) if validate else _as_declared(graph)
+    if overview is None:
+        overview = len(graph) > OVERVIEW_ABOVE
+    critical = result.critical_path()[0] if result is not None and validate else []
+    if overview:
+        return _overview(graph, dag, result, critical)
+    details = _details(result) if result is not None else {}
+    boxes: dict[str, _Box] = {}
+    for node in dag:
+        name = str(node)
+        boxes[name] = _step_box(name, graph, result, details.get(name, ""), missing)
+        if name in critical:
+            boxes[name].ring = CRITICAL_COLOR
+    picture = _Picture(boxes, dag, list(graph.inputs), critical_edges(critical))
+    picture.states = [state_of(result, s) for s in graph] if result is not None else []
+    if back or missing:
+        _mark_cycles(picture, graph, back)
+    elif result is not None:
+        picture.title = _title(result, critical)
+    return picture
+
+
+def _as_declared(graph: StepGraph) -> tuple[nx.DiGraph, list[tuple[str, str]], set[str]]:
+    """The graph as its steps declare it, made acyclic for the layout: the DAG, the
+    edges taken out of it (one per cycle, at least), and the names that are missing."""
+    dag = nx.DiGraph()
+    dag.add_nodes_from(graph.inputs)
+    dag.add_nodes_from(graph)
+    missing: set[str] = set()
+    for name in graph:
+        for dep in graph[name].depends:
+            if dep not in dag:
+                missing.add(dep)
+            dag.add_edge(dep, name)
+    back = _back_edges(dag)
+    dag.remove_edges_from(back)
+    return dag, back, missing
+
+
+def _back_edges(dag: nx.DiGraph) -> list[tuple[str, str]]:
+    """Edges that close a cycle in a depth-first search, in the graph's order."""
+    state: dict[Hashable, int] = {}  # 1 on the stack, 2 done
+    back: list[tuple[str, str]] = []
+    for root in dag:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(dag.successors(root)))]
+        while stack:
+            node, successors = stack[-1]
+            for nxt in successors:
+                if state.get(nxt) == 1:
+                    back.append((node, nxt))
+                elif nxt not in state:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(dag.successors(nxt))))
+                    break
+            else:
+                state[node] = 2
+                stack.pop()
+    return back
+
+
+def _mark_cycles(picture: _Picture, graph: StepGraph, back: list[tuple[str, str]]) -> None:
+    full = picture.dag.copy()
+    full.add_edges_from(back)
+    picture.back_edges = back
+    cycles = [c for c in nx.strongly_connected_components(full)
+              if len(c) > 1 or any(u == v for u, v in back if u in c)]
+    for members in cycles:
+        for name in members:
+            picture.boxes[str(name)].ring = _CYCLE_COLOR
+        picture.cycle_edges |= {(str(u), str(v)) for u, v in full.edges
+                                if u in members and v in members}
+    if cycles:
+        path = nx.find_cycle(full)
+        names = [str(u) for u, _ in path] + [str(path[0][0])]
+        picture.title = "cycle in step graph: " + " -> ".join(names)
+    else:
+        picture.title = "missing dependencies"
+
+
+def _step_box(name: str, graph: StepGraph, result: RunResult | None, detail: str,
+              missing: set[str]) -> _Box:
+    if name in missing:
+        return _Box(name, wrap_label(name), _MISSING, "missing", kind="node")
+    if name in graph.inputs:
+        return _Box(name, wrap_label(name), INPUT, pill=True)
+    if result is None:
+        return _Box(name, wrap_label(name), STEP)
+    state = state_of(result, name)
+    words = "" if state == "succeeded" else PALETTE[state].label
+    detail = " · ".join(part for part in (detail, words) if part)
+    return _Box(name, wrap_label(name), PALETTE[state], detail)
+
+
+def _overview(graph: StepGraph, dag: nx.DiGraph, result: RunResult | None,
+              critical: list[str]) -> _Picture:
+    groups = group_dag(dag, _GROUPS, pinned=graph.inputs, layers=_LAYER_GROUPS)
+    members: dict[str, list[str]] = {}
+    for node in dag:
+        members.setdefault(groups[node], []).append(str(node))
+    quotient = nx.DiGraph()
+    quotient.add_nodes_from(members)
+    weights: Counter[tuple[str, str]] = Counter(
+        (groups[u], groups[v]) for u, v in dag.edges if groups[u] != groups[v]
+    )
+    quotient.add_edges_from(weights)
+    hot = {groups[step] for step in critical}
+    details = _details(result) if result is not None else {}
+    boxes = {label: _group_box(label, names, graph, result, details) for label, names
+             in members.items()}
+    for label in hot:
+        boxes[label].ring = CRITICAL_COLOR
+    hot_edges = {(groups[a], groups[b]) for a, b in pairwise(critical)
+                 if groups[a] != groups[b]}
+    picture = _Picture(boxes, quotient, list(graph.inputs), hot_edges, weights=dict(weights))
+    picture.states = [state_of(result, s) for s in graph] if result is not None else []
+    words = (f"overview of {len(graph)} steps in {len(members) - len(graph.inputs)} groups"
+             " (overview=False draws every step)")
+    run = _title(result, critical) if result is not None else ""
+    picture.title = f"{run}  ·  {words}" if run else words
+    return picture
+
+
+def _group_box(label: str, names: list[str], graph: StepGraph, result: RunResult | None,
+               details: dict[str, str]) -> _Box:
+    if len(names) == 1:
+        return _step_box(names[0], graph, result, details.get(names[0], ""), set())
+    lines = wrap_label(label, width=24)
+    if result is None:
+        shown = f"{names[0]}, … {names[-1]}" if len(names) > 2 else ", ".join(names)
+        detail = shown if label.startswith("layer") else ""
+        return _Box(label, lines, STEP, detail, kind="group")
+    counts = Counter(state_of(result, name) for name in names)
+    strip = [(state, counts[state]) for state in PALETTE if counts[state]]
+    style = PALETTE[strip[0][0]] if len(strip) == 1 else Style("mixed", "#ffffff", "#5f6b7a")
+    detail = " · ".join(f"{n} {PALETTE[state].label}" for state, n in strip)
+    return _Box(label, lines, style, detail, strip=strip, kind="group")
 
 
 def _details(result: RunResult) -> dict[str, str]:
@@ -178,76 +319,109 @@ def _details(result: RunResult) -> dict[str, str]:
     return out
 
 
+def _title(result: RunResult, critical: list[str]) -> str:
+    counts = Counter(state_of(result, step) for step in result.status)
+    text = ", ".join(f"{counts[state]} {PALETTE[state].label}" for state in PALETTE
+                     if counts[state])
+    text += f"  ·  {format_seconds(result.duration)}"
+    if critical:
+        text += f"  ·  critical path {format_seconds(result.critical_path()[1])}"
+    return text
+
+
+# -- drawing ------------------------------------------------------------------------------
+
+
 def _text_width(lines: list[str], size: float) -> float:
     return max((text_width(line, size) for line in lines), default=0.0)
 
 
-def _box_size(name: Hashable, detail: str | None) -> tuple[float, float]:
-    lines = wrap_label(str(name))
-    width = max(_text_width(lines, _FONT), _text_width([detail or ""], _FONT * 0.8))
-    height = len(lines) * _FONT * 1.2 / 72 + (_FONT * 0.8 * 1.25 / 72 if detail else 0.0)
-    return max(width + 2 * _PAD_X, 0.7), height + 2 * _PAD_Y
+def _box_size(box: _Box) -> tuple[float, float]:
+    width = max(_text_width(box.lines, _FONT), _text_width([box.detail], _FONT * 0.8))
+    height = len(box.lines) * _FONT * 1.2 / 72 + (_FONT * 0.8 * 1.25 / 72 if box.detail else 0)
+    return max(width + 2 * _PAD_X, 0.7), height + 2 * _PAD_Y + (_STRIP if box.strip else 0.0)
 
 
-def _style_of(name: str, graph: StepGraph, result: RunResult | None) -> Style:
-    if name in graph.inputs:
-        return _INPUT
-    if result is None:
-        return _STEP
-    status = result.status.get(name)
-    if status is None or not status.done:
-        return STATUS_STYLES["not run"]
-    return STATUS_STYLES[status.value]
+def _render(picture: _Picture, ax: Axes | None) -> Figure:
+    sizes: dict[Hashable, tuple[float, float]] = {
+        name: _box_size(box) for name, box in picture.boxes.items()}
+    layout = layered_layout(picture.dag, sizes, pinned=picture.pinned)
+    handles = _legend_handles(picture)
+    legend_w, legend_h, columns = _legend_size(handles, layout.width)
+    title = picture.title
+    width = max(layout.width, legend_w, _text_width([title], _FONT * 1.1) + 0.5, 2.0)
+    top = (0.45 if title else 0.0) + (0.45 if picture.back_edges else 0.0)
+    height = layout.height + legend_h + top
+    if ax is None:
+        figure = new_figure(width, height, min(100.0, 30000.0 / max(width, height)))
+        ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
+        scale = 1.0
+    else:
+        figure = figure_of(ax)
+        where = ax.get_position()
+        scale = min(where.width * figure.get_figwidth() / width,
+                    where.height * figure.get_figheight() / height)
+        ax.set_aspect("equal")
+    ax.set_xlim(0.0, width)
+    ax.set_ylim(0.0, height)
+    ax.set_axis_off()
+    shift = ((width - layout.width) / 2, legend_h)
+    _draw_edges(ax, picture, layout, shift, scale)
+    _draw_back_edges(ax, picture, layout, shift, scale)
+    for name, box in picture.boxes.items():
+        x, y = layout.positions[name]
+        _draw_box(ax, box, (x + shift[0], y + shift[1]), layout.sizes[name], scale)
+    if title:
+        ax.text(0.2, height - 0.25, title, fontsize=_FONT * 1.1 * scale, va="center",
+                color=_CYCLE_COLOR if picture.back_edges else "#1f2933", gid="title",
+                parse_math=False)
+    if handles:
+        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                  ncol=columns, frameon=False, fontsize=_FONT * 0.9 * scale,
+                  handlelength=1.8, columnspacing=1.4)
+    return figure
 
 
-def _draw_nodes(
-    ax: Axes,
-    graph: StepGraph,
-    layout: Layout,
-    result: RunResult | None,
-    critical: set[str],
-    details: Mapping[str, str],
-    shift: tuple[float, float],
-    scale: float,
-) -> None:
-    from matplotlib.patches import FancyBboxPatch
+def _draw_box(ax: Axes, box: _Box, centre: tuple[float, float], size: tuple[float, float],
+              scale: float) -> None:
+    from matplotlib.patches import FancyBboxPatch, Rectangle
 
-    for key, (x, y) in layout.positions.items():
-        name = str(key)
-        width, height = layout.sizes[key]
-        x, y = x + shift[0], y + shift[1]
-        style = _style_of(name, graph, result)
-        is_input = name in graph.inputs
-        hot = name in critical
-        rounding = height / 2 if is_input else 0.08
-        ax.add_patch(FancyBboxPatch(
-            (x - width / 2, y - height / 2), width, height,
-            boxstyle=f"round,pad=0,rounding_size={rounding}",
-            facecolor=style.fill, edgecolor=CRITICAL_COLOR if hot else style.edge,
-            linewidth=(2.6 if hot else 1.2) * scale, linestyle=style.dashes,
-            zorder=3, gid=f"node:{name}",
-        ))
-        lines = wrap_label(name)
-        detail = details.get(name)
-        label_h = len(lines) * _FONT * 1.2 / 72
-        detail_h = _FONT * 0.8 * 1.25 / 72 if detail else 0.0
-        top = y + (label_h + detail_h) / 2
-        ax.text(x, top - label_h / 2, "\n".join(lines), ha="center", va="center",
-                fontsize=_FONT * scale, color=style.text, linespacing=1.2, zorder=4,
-                fontstyle="italic" if is_input else "normal", gid=f"label:{name}", parse_math=False)
-        if detail:
-            ax.text(x, top - label_h - detail_h / 2, detail, ha="center", va="center",
-                    fontsize=_FONT * 0.8 * scale, color="#52606d", zorder=4,
-                    gid=f"detail:{name}", parse_math=False)
+    x, y = centre
+    width, height = size
+    rounding = height / 2 if box.pill else 0.08
+    ax.add_patch(FancyBboxPatch(
+        (x - width / 2, y - height / 2), width, height,
+        boxstyle=f"round,pad=0,rounding_size={rounding}",
+        facecolor=box.style.fill, edgecolor=box.ring or box.style.edge,
+        linewidth=(2.6 if box.ring else 1.2) * scale,
+        linestyle=box.style.dashes, zorder=3, gid=f"{box.kind}:{box.name}",
+    ))
+    label_h = len(box.lines) * _FONT * 1.2 / 72
+    detail_h = _FONT * 0.8 * 1.25 / 72 if box.detail else 0.0
+    strip_h = _STRIP if box.strip else 0.0
+    top = y + (label_h + detail_h + strip_h) / 2
+    ax.text(x, top - label_h / 2, "\n".join(box.lines), ha="center", va="center",
+            fontsize=_FONT * scale, color=box.style.text, linespacing=1.2, zorder=4,
+            fontstyle="italic" if box.pill else "normal", gid=f"label:{box.name}",
+            parse_math=False)
+    if box.detail:
+        ax.text(x, top - label_h - detail_h / 2, box.detail, ha="center", va="center",
+                fontsize=_FONT * 0.8 * scale, color="#52606d", zorder=4,
+                gid=f"detail:{box.name}", parse_math=False)
+    if box.strip:
+        total = sum(n for _, n in box.strip)
+        left, inner = x - width / 2 + _PAD_X, width - 2 * _PAD_X
+        bottom = top - label_h - detail_h - strip_h + 0.015
+        for state, n in box.strip:
+            part = inner * n / total
+            ax.add_patch(Rectangle((left, bottom), part, strip_h - 0.03,
+                                   facecolor=PALETTE[state].edge, linewidth=0, zorder=4,
+                                   gid=f"strip:{box.name}:{state}"))
+            left += part
 
 
-def _draw_edges(
-    ax: Axes,
-    layout: Layout,
-    critical: set[tuple[str, str]],
-    shift: tuple[float, float],
-    scale: float,
-) -> None:
+def _draw_edges(ax: Axes, picture: _Picture, layout: Layout, shift: tuple[float, float],
+                scale: float) -> None:
     from matplotlib.patches import FancyArrowPatch
     from matplotlib.path import Path as MplPath
 
@@ -258,45 +432,63 @@ def _draw_edges(
             middle = (x0 + x1) / 2
             vertices += [(middle, y0), (middle, y1), (x1, y1)]
         codes = [MplPath.MOVETO] + [MplPath.CURVE4] * (len(vertices) - 1)
-        hot = (str(u), str(v)) in critical
+        edge = (str(u), str(v))
+        hot = edge in picture.hot_edges
+        cycle = edge in picture.cycle_edges
+        thick = 1.0 + 0.6 * math.log2(picture.weights.get(edge, 1))
+        color = _CYCLE_COLOR if cycle else CRITICAL_COLOR if hot else _EDGE_COLOR
         ax.add_patch(FancyArrowPatch(
             path=MplPath(vertices, codes), arrowstyle="-|>,head_length=0.6,head_width=0.3",
-            mutation_scale=(11 if hot else 9) * scale, shrinkA=0, shrinkB=0,
-            color=CRITICAL_COLOR if hot else _EDGE_COLOR, linewidth=(2.4 if hot else 1.0) * scale,
-            zorder=2 if hot else 1, gid=f"edge:{u}->{v}",
+            mutation_scale=(11 if hot or cycle else 9) * scale, shrinkA=0, shrinkB=0,
+            color=color, linewidth=(2.4 if hot or cycle else thick) * scale,
+            zorder=2 if hot or cycle else 1, gid=f"edge:{u}->{v}",
         ))
 
 
-def _title(result: RunResult, critical: list[str]) -> str:
-    counts: dict[str, int] = {}
-    for status in result.status.values():
-        name = status.value if status.done else "not run"
-        counts[name] = counts.get(name, 0) + 1
-    order = [name for name in STATUS_STYLES if name in counts]
-    text = ", ".join(f"{counts[name]} {name}" for name in order)
-    text += f"  ·  {format_seconds(result.duration)}"
-    if critical:
-        text += f"  ·  critical path {format_seconds(result.critical_path()[1])}"
-    return text
+def _draw_back_edges(ax: Axes, picture: _Picture, layout: Layout,
+                     shift: tuple[float, float], scale: float) -> None:
+    """The edges that close a cycle: dashed red curves over the top of the picture."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path as MplPath
+
+    top = layout.height + shift[1] + 0.3
+    for u, v in picture.back_edges:
+        (xu, yu), (xv, yv) = layout.positions[u], layout.positions[v]
+        quarter = layout.sizes[u][0] / 4 if u == v else 0.0
+        start = (xu + shift[0] + quarter, yu + shift[1] + layout.sizes[u][1] / 2)
+        end = (xv + shift[0] - quarter, yv + shift[1] + layout.sizes[v][1] / 2)
+        curve = MplPath([start, (start[0], top), (end[0], top), end],
+                        [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4])
+        ax.add_patch(FancyArrowPatch(
+            path=curve, arrowstyle="-|>,head_length=0.6,head_width=0.3",
+            mutation_scale=11 * scale, shrinkA=0, shrinkB=0, color=_CYCLE_COLOR,
+            linewidth=2.4 * scale, linestyle="dashed", zorder=5, gid=f"edge:{u}->{v}",
+        ))
 
 
-def _legend_handles(graph: StepGraph, result: RunResult | None, critical: bool) -> list[Any]:
+def _legend_handles(picture: _Picture) -> list[Any]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles: list[Any] = []
-    if result is not None:
-        seen = {s.value if s.done else "not run" for s in result.status.values()}
-        for name, style in STATUS_STYLES.items():
-            if name in seen:
-                handles.append(Patch(facecolor=style.fill, edgecolor=style.edge,
-                                     linestyle=style.dashes, label=name))
-    if graph.inputs:
-        if result is None:
-            handles.append(Patch(facecolor=_STEP.fill, edgecolor=_STEP.edge, label="step"))
-        handles.append(Patch(facecolor=_INPUT.fill, edgecolor=_INPUT.edge, label="input"))
-    if critical:
-        handles.append(Line2D([], [], color=CRITICAL_COLOR, linewidth=2.6, label="critical path"))
+    handles: list[Any] = [
+        Patch(facecolor=style.fill, edgecolor=style.edge, linestyle=style.dashes,
+              label=style.label)
+        for name, style in PALETTE.items() if name in picture.states
+    ]
+    rings = {box.ring for box in picture.boxes.values()}
+    if picture.pinned and not picture.states:
+        handles.append(Patch(facecolor=STEP.fill, edgecolor=STEP.edge, label=STEP.label))
+    if picture.pinned:
+        handles.append(Patch(facecolor=INPUT.fill, edgecolor=INPUT.edge, label=INPUT.label))
+    if any(box.style is _MISSING for box in picture.boxes.values()):
+        handles.append(Patch(facecolor=_MISSING.fill, edgecolor=_MISSING.edge,
+                             linestyle="dashed", label="missing"))
+    if CRITICAL_COLOR in rings:
+        handles.append(Line2D([], [], color=CRITICAL_COLOR, linewidth=2.6,
+                              label="critical path"))
+    if picture.cycle_edges:
+        handles.append(Line2D([], [], color=_CYCLE_COLOR, linewidth=2.4, linestyle="dashed",
+                              label="cycle"))
     return handles
 
 

@@ -6,6 +6,9 @@ GUI backend, no global state — and rely on this module to:
 
 - import matplotlib only when a picture is drawn, or say how to install it
   (:func:`require_matplotlib`);
+- make the figure a picture is drawn on — one that Jupyter shows and that saves SVG
+  with text and step titles (:func:`new_figure`, :mod:`rxsteps.pictures.canvas`) —
+  with fonts for any script (:func:`drawing_fonts`);
 - write PNG, SVG (text kept as text) or PDF (:func:`save_figure`);
 - measure and wrap labels so boxes and lanes can be sized before drawing
   (:func:`text_width`, :func:`wrap_label`), and format durations (:func:`format_seconds`).
@@ -20,9 +23,14 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+from .fonts import font_families, quiet_glyphs
+from .palette import CRITICAL_COLOR
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,8 +38,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CRITICAL_COLOR",
+    "drawing_fonts",
     "figure_of",
     "format_seconds",
+    "new_figure",
     "require_matplotlib",
     "save_figure",
     "text_width",
@@ -40,9 +50,6 @@ __all__ = [
 
 _MISSING = "drawing needs matplotlib: pip install 'rxsteps[draw]'"
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
-
-#: Outline and edge colour of the critical path, in every picture.
-CRITICAL_COLOR = "#6f2dbd"
 
 
 def require_matplotlib() -> None:
@@ -66,7 +73,7 @@ def save_figure(
     """Write ``figure`` as PNG, SVG or PDF, chosen by the file extension or ``format``.
 
     SVG keeps text as text (``svg.fonttype = "none"``), so labels stay searchable and
-    selectable.
+    selectable, and every step's group gets a ``<title>`` with its full name.
 
     Args:
         figure: The figure to write.
@@ -85,7 +92,7 @@ def save_figure(
         >>> os.path.getsize(path) > 0
         True
     """
-    import matplotlib
+    from .canvas import write_figure
 
     if format is None:
         if not isinstance(target, str | os.PathLike):
@@ -95,8 +102,44 @@ def save_figure(
             raise ValueError(f"cannot write {os.fspath(target)!r}: use a .png, .svg or .pdf file")
     elif format not in _FORMATS.values():
         raise ValueError(f"cannot write {format!r}: use png, svg or pdf")
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "rxsteps"}):
-        figure.savefig(target, format=format, facecolor="white")
+    write_figure(figure, target, format=format)
+
+
+def new_figure(width: float, height: float, dpi: float) -> Figure:
+    """A :class:`~rxsteps.pictures.canvas.Picture` of ``width`` × ``height`` inches.
+
+    Args:
+        width, height: Size in inches.
+        dpi: Pixels per inch.
+
+    Returns:
+        The figure: shown inline by Jupyter, saved with text and titles in SVG.
+
+    Example:
+        >>> new_figure(2, 1, 50)._repr_png_()[:4]
+        b'\\x89PNG'
+    """
+    from .canvas import Picture
+
+    return Picture(figsize=(width, height), dpi=dpi)
+
+
+@contextmanager
+def drawing_fonts() -> Iterator[None]:
+    """Inside: text is created with :func:`~rxsteps.pictures.fonts.font_families`
+    and missing glyphs do not warn.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> with drawing_fonts():
+        ...     text = Figure().text(0, 0, "検索")
+        >>> text.get_fontfamily()[0]
+        'sans-serif'
+    """
+    import matplotlib
+
+    with matplotlib.rc_context({"font.family": list(font_families())}), quiet_glyphs():
+        yield
 
 
 def wrap_label(text: str, width: int = 18, lines: int = 3) -> list[str]:
@@ -221,7 +264,8 @@ def _line_width(line: str, size: float) -> float:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
-    width, _, _ = TextToPath().get_text_width_height_descent(
-        line, FontProperties(size=size), ismath=False
-    )
+    with quiet_glyphs():
+        width, _, _ = TextToPath().get_text_width_height_descent(
+            line, FontProperties(family=list(font_families()), size=size), ismath=False
+        )
     return float(width) / 72.0

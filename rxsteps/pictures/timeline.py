@@ -3,9 +3,17 @@
 One lane per step, in the order the steps started (steps that never ran at the
 bottom, saying why). Every attempt is its own bar, so retries show as separate bars
 with the backoff between them dotted; failed, timed-out and cancelled attempts get
-their own colour, hatch and end marker. The run's critical path
+their own colour, hatch and end marker, from the palette the DAG uses too
+(:mod:`rxsteps.pictures.palette`). The run's critical path
 (:meth:`rxsteps.RunResult.critical_path`) is outlined and its hand-offs joined by
 dashed arrows. The x axis is seconds since the run started.
+
+A run of more than :data:`MAX_LANES` steps is summarised, so the picture stays at
+most about 16 inches tall: the steps of the critical path and those that failed, timed
+out or were cancelled keep their own lanes; the others share a lane per group of
+repeated steps or name prefix (:func:`rxsteps.pictures.overview.group_names`), where
+their bars overlap, darker where more of them ran at once. ``overview=False`` draws a
+lane for every step.
 
 matplotlib is optional and imported only here, when a timeline is drawn.
 
@@ -20,19 +28,23 @@ Example:
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from .figures import (
-    CRITICAL_COLOR,
+    drawing_fonts,
     figure_of,
     format_seconds,
+    new_figure,
     require_matplotlib,
     save_figure,
     text_width,
     wrap_label,
 )
+from .overview import group_names
+from .palette import CRITICAL_COLOR, OUTCOMES, PALETTE, Style, state_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -40,46 +52,39 @@ if TYPE_CHECKING:
 
     from ..result import Attempt, RunResult
 
-__all__ = ["OUTCOME_STYLES", "BarStyle", "draw_timeline"]
+__all__ = ["MAX_LANES", "OUTCOME_STYLES", "draw_timeline"]
 
 _LANE = 0.34  # inches per lane
 _BAR = 0.62  # bar height, in lanes
 _FONT = 9.0
+_OWN_LANES = 24  # lanes kept for critical and failed steps in a summary, at most
+
+#: Runs of more steps than this are summarised in at most this many lanes.
+MAX_LANES = 40
+
+#: Bar styles by :attr:`rxsteps.Attempt.outcome` (entries of the shared palette).
+OUTCOME_STYLES: dict[str, Style] = {outcome: PALETTE[state] for outcome, state in
+                                    OUTCOMES.items()}
 
 
 @dataclass(frozen=True)
-class BarStyle:
-    """How an attempt bar of one outcome is painted.
+class _Lane:
+    """One lane: a step, or a group of steps that share it."""
 
-    Attributes:
-        label: The legend's words for it.
-        fill, edge: Colours.
-        hatch: Matplotlib hatch pattern, or ``None``.
-        marker: Marker drawn at the bar's end, or ``None``.
+    name: str
+    steps: tuple[str, ...]
 
-    Example:
-        >>> OUTCOME_STYLES["timeout"].label
-        'timed out'
-    """
-
-    label: str
-    fill: str
-    edge: str
-    hatch: str | None = None
-    marker: str | None = None
-
-
-#: Bar styles by :attr:`rxsteps.Attempt.outcome`.
-OUTCOME_STYLES: dict[str, BarStyle] = {
-    "succeeded": BarStyle("succeeded", "#74c69d", "#2b8a3e"),
-    "failed": BarStyle("failed attempt", "#ef8a80", "#c0392b", "////", "X"),
-    "timeout": BarStyle("timed out", "#f8c471", "#b86e00", "xxx", "|"),
-    "cancelled": BarStyle("cancelled", "#ced4da", "#6c757d", "...", None),
-}
+    @property
+    def shared(self) -> bool:
+        return len(self.steps) > 1 or self.steps[0] != self.name
 
 
 def draw_timeline(
-    result: RunResult, path: str | os.PathLike[str] | None = None, *, ax: Axes | None = None
+    result: RunResult,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    ax: Axes | None = None,
+    overview: bool | None = None,
 ) -> Figure:
     """Draw a Gantt chart of ``result``: a lane per step, a bar per attempt.
 
@@ -87,6 +92,9 @@ def draw_timeline(
         result: A finished run.
         path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
         ax: Draw into these axes instead of a new figure.
+        overview: ``True`` summarises the run in at most :data:`MAX_LANES` lanes,
+            ``False`` draws a lane per step; ``None`` (the default) summarises runs of
+            more than :data:`MAX_LANES` steps.
 
     Returns:
         The figure.
@@ -102,36 +110,52 @@ def draw_timeline(
         ['critical-lane:only', 'attempt:only:0:1']
     """
     require_matplotlib()
-    from matplotlib.figure import Figure
+    with drawing_fonts():
+        figure = _draw(result, ax, overview)
+    if path is not None:
+        save_figure(figure, path)
+    return figure
 
-    lanes = _lanes(result)
+
+def _draw(result: RunResult, ax: Axes | None, overview: bool | None) -> Figure:
     critical, critical_seconds = result.critical_path()
-    labels = [_short(step) for step in lanes]
+    steps = _ordered(result)
+    if overview is None:
+        overview = len(steps) > MAX_LANES
+    lanes = _summary_lanes(result, steps, critical) if overview else [
+        _Lane(step, (step,)) for step in steps]
+    labels = [_short(lane) for lane in lanes]
     label_w = max((len(label) for label in labels), default=4) * _FONT * 0.6 / 72 + 0.35
     width = max(8.0, label_w + 6.5)
     tall = len(lanes) > 25  # seconds on top too
     top, bottom = 0.85 + 0.25 * tall, 0.6
     height = top + bottom + max(len(lanes), 1) * _LANE
     if ax is None:
-        figure = Figure(figsize=(width, height), dpi=min(100.0, 30000.0 / height))
+        figure = new_figure(width, height, min(100.0, 30000.0 / height))
         ax = figure.add_axes((label_w / width, bottom / height,
                               1 - (label_w + 0.3) / width, 1 - (top + bottom) / height))
     else:
         figure = figure_of(ax)
     span = max(result.duration, 1e-3)
-    row = {step: i for i, step in enumerate(lanes)}
+    row = {step: i for i, lane in enumerate(lanes) for step in lane.steps}
     _draw_lanes(ax, result, lanes, set(critical), span)
-    _draw_attempts(ax, result, row, set(critical), span)
+    _draw_attempts(ax, result, row, {s for lane in lanes if lane.shared for s in lane.steps},
+                   set(critical), span)
     _draw_handoffs(ax, result, critical, row)
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     ax.set_xlim(0.0, span * 1.03)
     ax.set_yticks(range(len(lanes)), labels, fontsize=_FONT, parse_math=False)
-    for tick, step in zip(ax.get_yticklabels(), lanes, strict=True):
-        if step in critical:
+    for tick, lane in zip(ax.get_yticklabels(), lanes, strict=True):
+        tick.set_gid(f"lane:{lane.name}")
+        if lane.name in critical:
             tick.set_color(CRITICAL_COLOR)
-            tick.set_fontweight("bold")
-        elif step not in result.started:
+            if lane.name.isascii():  # no bold CJK fallback font: keep those regular
+                tick.set_fontfamily("sans-serif")
+                tick.set_fontweight("bold")
+        elif not any(step in result.started for step in lane.steps):
             tick.set_color("#868e96")
+        elif lane.shared:
+            tick.set_fontstyle("italic")
     ax.tick_params(axis="y", length=0)
     ax.tick_params(axis="x", labelsize=_FONT, top=tall, labeltop=tall)
     ax.set_xlabel("seconds since the run started", fontsize=_FONT)
@@ -139,47 +163,74 @@ def draw_timeline(
     ax.set_axisbelow(True)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    figure.text(0.01, 1 - 0.22 / height,
-                _summary(result, critical, critical_seconds, width - 0.3),
-                fontsize=_FONT * 1.15, va="center", color="#1f2933", parse_math=False)
-    figure.legend(handles=_legend_handles(result, bool(critical)), loc="upper center",
+    summary = _summary(result, critical, critical_seconds, width - 0.3,
+                       len(lanes) if overview else None)
+    figure.text(0.01, 1 - 0.22 / height, summary, fontsize=_FONT * 1.15, va="center",
+                color="#1f2933", parse_math=False, gid="summary")
+    figure.legend(handles=_legend_handles(result, bool(critical), overview), loc="upper center",
                   bbox_to_anchor=(0.5, 1 - 0.38 / height), ncol=6, frameon=False,
                   fontsize=_FONT, handlelength=1.8, columnspacing=1.2)
-    if path is not None:
-        save_figure(figure, path)
     return figure
 
 
-def _lanes(result: RunResult) -> list[str]:
+def _ordered(result: RunResult) -> list[str]:
     """Steps that ran, by first start; then the others, in graph order."""
     order = {step: i for i, step in enumerate(result.graph)}
     ran = sorted(result.started, key=lambda s: (result.started[s], order.get(s, 0)))
     return ran + [step for step in result.graph if step not in result.started]
 
 
-def _short(step: str) -> str:
-    return wrap_label(step, width=28, lines=1)[0] if len(step) > 28 else step
+def _summary_lanes(result: RunResult, steps: list[str], critical: list[str]) -> list[_Lane]:
+    """At most :data:`MAX_LANES` lanes: critical and failed steps alone, the rest in
+    groups; in the order their first step started."""
+    troubled = [s for s in steps if state_of(result, s) in ("failed", "timed out", "cancelled")]
+    own = list(dict.fromkeys([*critical, *troubled]))[:_OWN_LANES]
+    rest = [s for s in steps if s not in own]
+    groups = group_names(rest, MAX_LANES - len(own))
+    members: dict[str, list[str]] = {}
+    for step in rest:
+        members.setdefault(groups[step], []).append(step)
+    lanes = [_Lane(step, (step,)) for step in own]
+    lanes += [_Lane(name, tuple(names)) for name, names in members.items()]
+    position = {step: i for i, step in enumerate(steps)}
+    return sorted(lanes, key=lambda lane: min(position[s] for s in lane.steps))
 
 
-def _draw_lanes(ax: Axes, result: RunResult, lanes: list[str], critical: set[str],
+def _short(lane: _Lane) -> str:
+    name = lane.name
+    return wrap_label(name, width=28, lines=1)[0] if len(name) > 28 else name
+
+
+def _draw_lanes(ax: Axes, result: RunResult, lanes: list[_Lane], critical: set[str],
                 span: float) -> None:
     """Shade critical lanes; say why a step that never ran did not."""
-    for i, step in enumerate(lanes):
-        if step in critical:
+    for i, lane in enumerate(lanes):
+        step = lane.steps[0]
+        if lane.name in critical:
             ax.axhspan(i - 0.5, i + 0.5, color=CRITICAL_COLOR, alpha=0.06, linewidth=0,
                        gid=f"critical-lane:{step}")
-        if step not in result.started:
-            status = result.status.get(step)
+        waiting = [s for s in lane.steps if s not in result.started]
+        if lane.shared and waiting:
+            counts = Counter(state_of(result, s) for s in waiting)
+            text = ", ".join(f"{n} {PALETTE[state].label}" for state, n in counts.items())
+            if len(waiting) < len(lane.steps):
+                text = f"and {text}"
+            ax.text(span * 1.025, i, text, va="center", ha="right", fontsize=_FONT * 0.8,
+                    color="#868e96", fontstyle="italic", gid=f"reason:{lane.name}",
+                    parse_math=False, zorder=6)
+        elif not lane.shared and waiting:
+            text = PALETTE[state_of(result, step)].label
             why = result.reasons.get(step, "")
-            text = (status.value if status is not None else "not run") + (f": {why}" if why else "")
+            text += f": {why}" if why and why != text else ""
             ax.text(span * 0.005, i, text, va="center", fontsize=_FONT * 0.9,
                     color="#868e96", fontstyle="italic", gid=f"reason:{step}",
                     parse_math=False)
 
 
-def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], critical: set[str],
-                   span: float) -> None:
-    """A bar per attempt; dotted backoff between retries; markers on failures."""
+def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], shared: set[str],
+                   critical: set[str], span: float) -> None:
+    """A bar per attempt; dotted backoff between retries; markers on failures. Bars in
+    a shared lane are drawn without outline or label, half transparent."""
     from matplotlib.patches import Rectangle
 
     smallest = span * 0.004
@@ -194,12 +245,16 @@ def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], critical: s
         style = OUTCOME_STYLES.get(attempt.outcome, OUTCOME_STYLES["cancelled"])
         start = attempt.start - result.start
         width = max(attempt.duration, smallest)
+        gid = f"attempt:{attempt.step}:{attempt.index}:{attempt.attempt}"
+        if attempt.step in shared:
+            ax.add_patch(Rectangle((start, y - _BAR / 2), width, _BAR, facecolor=style.edge,
+                                   alpha=0.35, linewidth=0, zorder=3, gid=gid))
+            continue
         hot = attempt.step in critical
         ax.add_patch(Rectangle(
             (start, y - _BAR / 2), width, _BAR, facecolor=style.fill,
             edgecolor=CRITICAL_COLOR if hot else style.edge, linewidth=2.0 if hot else 0.8,
-            hatch=style.hatch, zorder=3,
-            gid=f"attempt:{attempt.step}:{attempt.index}:{attempt.attempt}",
+            hatch=style.hatch, zorder=3, gid=gid,
         ))
         if style.marker is not None:
             ax.plot([start + width], [y], marker=style.marker, color=style.edge,
@@ -248,27 +303,30 @@ def _draw_handoffs(ax: Axes, result: RunResult, critical: list[str],
         )
 
 
-def _summary(result: RunResult, critical: list[str], seconds: float, room: float) -> str:
-    """One line: counts, duration, attempts, and as much of the critical path as fits."""
-    counts: dict[str, int] = {}
-    for status in result.status.values():
-        counts[status.value] = counts.get(status.value, 0) + 1
-    text = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
-    text += f"  ·  {format_seconds(result.duration)}  ·  {len(result.attempts)} attempts"
-    if not critical:
-        return text
-    text += f"  ·  critical path {format_seconds(seconds)}"
-    for keep in (len(critical), 4, 2):
-        chain = critical if keep >= len(critical) else [
-            *critical[: keep // 2], "…", *critical[len(critical) - keep // 2:]
-        ]
-        line = text + ": " + " → ".join(chain)
-        if text_width(line, _FONT * 1.15) <= room:
-            return line
-    return text
+def _summary(result: RunResult, critical: list[str], seconds: float, room: float,
+             lanes: int | None) -> str:
+    """One line: counts, duration, attempts, and as much of the critical path as fits;
+    for a summarised run, also how many lanes its steps share."""
+    counts = Counter(state_of(result, step) for step in result.status)
+    short = ", ".join(f"{counts[state]} {PALETTE[state].label}" for state in PALETTE
+                      if counts[state]) + f"  ·  {format_seconds(result.duration)}"
+    text = f"{short}  ·  {len(result.attempts)} attempts"
+    if lanes is not None:
+        text += f"  ·  {len(result.status)} steps in {lanes} lanes"
+    lines = []
+    if critical:
+        path = f"{text}  ·  critical path {format_seconds(seconds)}"
+        for keep in (len(critical), 4, 2):
+            chain = critical if keep >= len(critical) else [
+                *critical[: keep // 2], "…", *critical[len(critical) - keep // 2:]
+            ]
+            lines.append(path + ": " + " → ".join(chain))
+        lines.append(path)
+    lines += [text, short, f"{counts.total()} steps  ·  {format_seconds(result.duration)}"]
+    return next((line for line in lines if text_width(line, _FONT * 1.15) <= room), lines[-1])
 
 
-def _legend_handles(result: RunResult, critical: bool) -> list[Any]:
+def _legend_handles(result: RunResult, critical: bool, overview: bool) -> list[Any]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -283,4 +341,7 @@ def _legend_handles(result: RunResult, critical: bool) -> list[Any]:
     if critical:
         handles.append(Patch(facecolor="white", edgecolor=CRITICAL_COLOR, linewidth=2,
                              label="critical path"))
+    if overview:
+        handles.append(Patch(facecolor=PALETTE["succeeded"].edge, alpha=0.35, linewidth=0,
+                             label="steps sharing a lane"))
     return handles

@@ -365,6 +365,18 @@ def test_draw(folder: Path, tmp_path: Path, suffix: str) -> None:
         assert all(f">{name}<" in out.read_text() for name in ("load", "double", "echo"))
 
 
+def test_draw_shows_a_cycle_then_fails_with_it(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cycle.svg"
+    done = rxsteps(folder, "draw", "cycle.py:graph", "-o", str(out))
+    assert done.returncode == 2
+    assert done.stdout == f"wrote {out} (the cycle in red)\n"
+    assert one_error_line(done) in ("rxsteps: error: cycle in step graph: a -> b -> a",
+                                    "rxsteps: error: cycle in step graph: b -> a -> b")
+    svg = out.read_text()
+    assert "<title>a</title>" in svg and "<title>b</title>" in svg
+    assert svg.count('id="edge:') == 2
+
+
 def test_draw_refuses_an_unknown_format(folder: Path) -> None:
     assert ".png, .svg or .pdf" in one_error_line(
         rxsteps(folder, "draw", "flows.py:graph", "-o", "dag.gif"))

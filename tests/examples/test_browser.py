@@ -51,6 +51,39 @@ def server_url() -> Iterator[str]:
         thread.join(10)
 
 
+#: The fill of every step box in the page's SVG, as the browser paints it.
+BOX_FILLS = """() => Object.fromEntries([...document.querySelectorAll('g[id^="node:"]')]
+    .map(g => [g.id.slice(5), getComputedStyle(g.querySelector('path')).fill]))"""
+BLACK = "rgb(0, 0, 0)"
+
+
+def test_pending_boxes_keep_their_colour_and_the_legend_names_the_states(
+        server_url: str, tmp_path: Path) -> None:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(server_url)
+            drawn = page.evaluate(BOX_FILLS)
+            assert set(STEPS) <= set(drawn) and BLACK not in drawn.values()
+            # Start a run and read the boxes in the same task: every step is pending
+            # then (painted by the click), before the first event can arrive.
+            pending = page.evaluate(f"() => {{ document.getElementById('start').click();"
+                                    f" return ({BOX_FILLS})(); }}")
+            assert pending == drawn  # not black: the drawing's own colours
+            legend = page.inner_text("#legend")
+            for state in ("pending", "running", "retrying", "succeeded", "failed", "skipped",
+                          "cancelled", "input"):
+                assert state in legend, state
+            page.wait_for_function("document.getElementById('status').textContent === 'done'",
+                                   timeout=15_000)
+            done = page.evaluate(BOX_FILLS)
+            assert {done[step] for step in STEPS} == {"rgb(179, 226, 213)"}  # succeeded
+            page.screenshot(path=str(tmp_path / "legend.png"), full_page=True)
+        finally:
+            browser.close()
+
+
 def test_the_page_shows_each_step_finish_live(server_url: str, tmp_path: Path) -> None:
     screenshot = tmp_path / "event_driven_app.png"
     succeeded = "document.querySelectorAll('[data-state=succeeded]').length"

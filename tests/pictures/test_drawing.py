@@ -22,10 +22,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-from rxsteps import Attempt, Retry, RunResult, Step, StepGraph, StepStatus, run
+from rxsteps import Attempt, CycleError, Retry, RunResult, Step, StepGraph, StepStatus, run
 from rxsteps.pictures.drawing import STATUS_STYLES, draw_graph
 from rxsteps.pictures.figures import CRITICAL_COLOR, format_seconds, save_figure, wrap_label
 from rxsteps.pictures.layout import layered_layout
+from rxsteps.pictures.palette import PALETTE
 
 _VERBS = ["fetch", "parse", "search", "rank", "embed", "summarize", "classify", "merge",
           "validate", "score", "lookup", "plan", "route", "extract", "translate", "review"]
@@ -215,15 +216,64 @@ def test_draws_into_given_axes() -> None:
     assert len(_patches(figure, "node")) == 9
 
 
+# -- graphs that do not validate ------------------------------------------------------------
+
+
+def cyclic_graph(ghost: bool = True) -> StepGraph:
+    """load -> plan -> act -> check -> plan (a cycle); report also needs a missing 'ghost'."""
+    graph = StepGraph(inputs=["query"])
+    graph.add(Step("load", lambda q: q, ["query"]))
+    graph.add(Step("plan", lambda a, c: a, ["load", "check"]))
+    graph.add(Step("act", lambda p: p, ["plan"]))
+    graph.add(Step("check", lambda a: a, ["act"]))
+    graph.add(Step("report", lambda a, g: a, ["act", "ghost"] if ghost else ["act"]))
+    return graph
+
+
+def test_a_cycle_is_refused_unless_drawn_as_declared() -> None:
+    with pytest.raises(CycleError):
+        draw_graph(cyclic_graph(ghost=False))
+
+
+def test_a_cycle_is_drawn_in_red(tmp_path: Path) -> None:
+    graph = cyclic_graph()
+    figure = draw_graph(graph, tmp_path / "cycle.png", validate=False)
+    red = to_rgba(PALETTE["failed"].edge)
+    edges = _patches(figure, "edge")
+    cycle = {"plan->act", "act->check", "check->plan"}
+    assert {name for name, patch in edges.items() if patch.get_edgecolor() == red} == cycle
+    nodes = _patches(figure, "node")
+    assert {name for name, patch in nodes.items() if patch.get_edgecolor() == red} == {
+        "plan", "act", "check", "ghost"}  # the cycle, and the missing name's dashed box
+    assert nodes["ghost"].get_linestyle() in ("--", "dashed")
+    assert {"load", "report", "query"} <= set(nodes)
+    title = next(t.get_text() for t in figure.axes[0].texts if t.get_gid() == "title")
+    with pytest.raises(CycleError) as refused:
+        cyclic_graph(ghost=False).validate()
+    assert set(title.removeprefix("cycle in step graph: ").split(" -> ")) == set(
+        refused.value.cycle)
+    assert _legend(figure)[-2:] == ["missing", "cycle"]
+
+
+def test_a_step_that_depends_on_itself_is_a_cycle_too() -> None:
+    graph = StepGraph()
+    graph.add(Step("again", lambda a: a, ["again"]))
+    figure = draw_graph(graph, validate=False)
+    assert _patches(figure, "edge")["again->again"].get_edgecolor() == to_rgba(
+        PALETTE["failed"].edge)
+
+
 # -- legibility -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("size", "seed"), [(5, 5), (50, 50), (200, 200)])
-def test_labels_fit_their_boxes_and_boxes_never_overlap(size: int, seed: int) -> None:
+@pytest.mark.parametrize(("size", "seed", "overview"),
+                         [(5, 5, None), (50, 50, None), (200, 200, False), (300, 300, None)])
+def test_labels_fit_their_boxes_and_boxes_never_overlap(size: int, seed: int,
+                                                         overview: bool | None) -> None:
     graph = random_dag(size, seed)
-    figure = draw_graph(graph)
+    figure = draw_graph(graph, overview=overview)
     renderer = FigureCanvasAgg(figure).get_renderer()  # type: ignore[no-untyped-call]
-    nodes = _patches(figure, "node")
+    nodes = {**_patches(figure, "node"), **_patches(figure, "group")}
     boxes = {name: patch.get_window_extent(renderer) for name, patch in nodes.items()}
     for name, text in _texts(figure, "label").items():
         assert text.get_fontsize() >= 9
@@ -331,7 +381,7 @@ def render_pictures(folder: Path) -> list[Path]:
     paths = []
     for size in (5, 50, 200):
         path = folder / f"dag-{size}.png"
-        random_dag(size, seed=size).draw(path)
+        draw_graph(random_dag(size, seed=size), path, overview=False)
         paths.append(path)
     return paths
 

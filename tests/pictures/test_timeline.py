@@ -82,8 +82,7 @@ def test_failures_and_timeouts_are_marked(synthetic: RunResult) -> None:
     markers = {line.get_gid() for line in figure.axes[0].lines}
     assert {"marker:failed", "marker:timeout", "backoff:flaky"} <= markers
     legend = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert legend == ["succeeded", "failed attempt", "timed out", "retry backoff",
-                      "critical path"]
+    assert legend == ["succeeded", "failed", "timed out", "retry backoff", "critical path"]
 
 
 def test_critical_path_is_highlighted(synthetic: RunResult) -> None:

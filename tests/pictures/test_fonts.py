@@ -1,0 +1,96 @@
+"""Step names in any script: CJK labels drawn with a font that has their glyphs (or,
+with none installed, no warnings), and every step's full name findable in an SVG."""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from matplotlib.font_manager import FontProperties, fontManager
+from matplotlib.ft2font import FT2Font
+
+from rxsteps import Step, StepGraph, run
+from rxsteps.pictures import fonts
+from rxsteps.pictures.drawing import draw_graph
+from rxsteps.pictures.timeline import draw_timeline
+
+SEARCH, ANSWER = "検索", "回答_한국어_要約する長い名前のステップ"
+LONG = "fetch_customer_profile_and_purchase_history_from_the_warehouse"
+
+
+@pytest.fixture(scope="module")
+def cjk() -> StepGraph:
+    return StepGraph([Step(SEARCH, lambda q: q, ["質問"]),
+                      Step(ANSWER, lambda s: s, [SEARCH])], inputs=["質問"])
+
+
+def test_a_cjk_font_is_found_when_one_is_installed() -> None:
+    # CI installs Debian's fonts-wqy-microhei (.ci/run); a font matplotlib's cache missed
+    # is found among the system's font files.
+    families = fonts.font_families()
+    assert families[0] == "sans-serif"
+    assert len(families) > 1, "no CJK font: apt-get install fonts-wqy-microhei"
+
+
+def test_every_glyph_of_a_cjk_label_is_in_a_font_used(cjk: StepGraph) -> None:
+    figure = draw_graph(cjk)
+    label = next(t for t in figure.axes[0].texts if t.get_gid() == f"label:{ANSWER}")
+    paths = fontManager._find_fonts_by_props(FontProperties(family=label.get_fontfamily()))
+    covered = set().union(*(FT2Font(str(path)).get_charmap() for path in paths))
+    assert {ord(c) for c in ANSWER} <= covered
+
+
+def test_cjk_pictures_draw_without_warnings(cjk: StepGraph, tmp_path: Path) -> None:
+    result = run(cjk, {"質問": "なぜ"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw_graph(cjk, tmp_path / "dag.png", result=result)
+        draw_timeline(result, tmp_path / "run.png")
+    assert (tmp_path / "dag.png").stat().st_size > 5000
+
+
+def test_without_a_cjk_font_labels_fall_back_without_warnings(
+        cjk: StepGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fonts, "font_families", lambda: ("DejaVu Sans",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figure = draw_graph(cjk, tmp_path / "dag.png")
+        figure.savefig(tmp_path / "again.png")  # saving it yourself does not warn either
+        figure._repr_png_()  # nor does Jupyter's picture of it
+    assert (tmp_path / "again.png").stat().st_size > 5000
+
+
+def _titles(svg: str) -> list[str]:
+    return re.findall(r"<title>(.*?)</title>", svg)
+
+
+def test_wrapped_names_are_whole_in_svg_titles(cjk: StepGraph, tmp_path: Path) -> None:
+    graph = StepGraph([Step(LONG, lambda: 1), Step("b", lambda a: a, [LONG]),
+                       Step('say "hi" & <go>', lambda a: a, [LONG])])
+    draw_graph(graph, tmp_path / "dag.svg")
+    svg = (tmp_path / "dag.svg").read_text(encoding="utf-8")
+    assert LONG not in re.findall(r"<text[^>]*>(.*?)</text>", svg)  # wrapped over lines...
+    assert LONG in _titles(svg)  # ...and the full name is the box's title
+    assert 'say "hi" &amp; &lt;go&gt;' in _titles(svg)
+    draw_graph(cjk, tmp_path / "cjk.svg")
+    assert {SEARCH, ANSWER, "質問"} <= set(_titles((tmp_path / "cjk.svg").read_text("utf-8")))
+
+
+def test_shortened_timeline_lanes_keep_the_full_name(tmp_path: Path) -> None:
+    result = run(StepGraph([Step(LONG, lambda: 1)]))
+    draw_timeline(result, tmp_path / "run.svg")
+    svg = (tmp_path / "run.svg").read_text(encoding="utf-8")
+    assert LONG in _titles(svg)
+
+
+def test_svg_saved_by_hand_has_titles_too() -> None:
+    figure = draw_graph(StepGraph([Step(LONG, lambda: 1)]))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg")  # what the example app does
+    assert LONG in _titles(buffer.getvalue().decode("utf-8"))
+    text = io.StringIO()
+    figure.savefig(text, format="svg")
+    assert LONG in _titles(text.getvalue())
