@@ -26,7 +26,7 @@ from .node import Node
 if TYPE_CHECKING:
     from ..backends.base import Handle
 
-__all__ = ["ABANDONED", "DONE", "RUNNING", "ActiveAttempt", "AttemptState"]
+__all__ = ["ABANDONED", "DONE", "DOOMED", "RUNNING", "ActiveAttempt", "AttemptState"]
 
 
 class AttemptState(enum.Enum):
@@ -90,3 +90,16 @@ class ActiveAttempt(StepContext):
 
     def __repr__(self) -> str:
         return f"<attempt {self.node.id!r}[{self.index}] #{self.number} {self.state.value}>"
+
+
+class _Doomed(ActiveAttempt):
+    """What ``Run.begin`` returns for a step doomed while it waited: no attempt."""
+
+    def __init__(self) -> None:  # not a real attempt: nothing to set up
+        pass
+
+    def __repr__(self) -> str:
+        return "DOOMED"
+
+
+DOOMED: ActiveAttempt = _Doomed()

@@ -40,7 +40,7 @@ from typing import Protocol
 from ..backends.base import Backend
 from ..errors import CapacityError
 from . import invoke
-from .attempt import ActiveAttempt
+from .attempt import DOOMED, ActiveAttempt
 from .monitor import shared_monitor
 from .node import Node
 
@@ -63,6 +63,9 @@ class Wake(enum.Enum):
     WATCH = 2  # ask the monitor to look every tick
 
 
+_NOTHING = Wake.NOTHING
+
+
 class Owner(invoke.Owner, Protocol):
     """What the drivers need of their run."""
 
@@ -74,7 +77,9 @@ class Owner(invoke.Owner, Protocol):
         ...
 
     def begin(self, node: Node) -> ActiveAttempt | None:
-        """Under the lock: take a slot and start ``node``'s next attempt."""
+        """Under the lock: take a slot and start ``node``'s next attempt; None if no
+        slot is free (or the run stopped), :data:`~.attempt.DOOMED` if the node was
+        doomed while it waited (it is settled instead)."""
         ...
 
     def after(self, launches: list[ActiveAttempt], wake: Wake = Wake.NOTHING) -> None:
@@ -139,9 +144,12 @@ class Drivers:
     def take(self) -> ActiveAttempt | None:
         """Under the lock: the next ready sync step's attempt, for the calling driver."""
         ready, run = self.ready, self._run
-        while ready and run.has_slot():
-            attempt = run.begin(ready.popleft())
-            if attempt is not None:
+        while ready:
+            attempt = run.begin(ready[0])
+            if attempt is None:  # no slot: it stays first in line
+                return None
+            ready.popleft()
+            if attempt is not DOOMED:
                 self.in_sync.add(attempt)
                 return attempt
         return None
@@ -152,7 +160,9 @@ class Drivers:
         if attempt in self.in_sync:
             self.in_sync.discard(attempt)
             self.typical += 0.2 * (now - attempt.start - self.typical)
-        self.returned(attempt)
+        if attempt.compensated:
+            attempt.compensated = False
+            self.blocked -= 1
 
     def abandoned(self, attempt: ActiveAttempt) -> None:
         """Under the lock: ``attempt`` timed out; its driver stays inside the action."""
@@ -178,18 +188,20 @@ class Drivers:
 
     def should_wake(self) -> Wake:
         """Under the lock: what to do about waiting sync work."""
-        if not self.ready or not self._run.has_slot():
-            return Wake.NOTHING
+        if not self.ready:
+            return _NOTHING
+        if not self._run.has_slot():
+            return _NOTHING
         if self.alive <= self.blocked or self._run.backend.virtual:
             if self.waking:
-                return Wake.NOTHING
+                return _NOTHING
             self.waking += 1
             self.alive += 1
             return Wake.SPAWN
         if not self.watched:
             self.watched = True
             return Wake.WATCH
-        return Wake.NOTHING
+        return _NOTHING
 
     # -- outside the lock ------------------------------------------------------------------
 

@@ -97,7 +97,12 @@ class Node(Source):
     )
 
     def __init__(self, step: Step, deps: list[Source]) -> None:
-        super().__init__(step.id)
+        self.id = step.id  # Source's fields, inline: this runs once per step per run
+        self.values = []
+        self.dependents = []
+        self.status = _PENDING
+        self.finished = False
+        self.span_context = None
         self.step = step
         self.join = step.join
         self.deps = deps

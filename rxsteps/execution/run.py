@@ -63,7 +63,7 @@ from ..graph import StepGraph
 from ..result import Attempt, RunResult, StepStatus
 from ..retry import Retry
 from . import invoke
-from .attempt import ABANDONED, DONE, RUNNING, ActiveAttempt
+from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
 from .inputs import check_resume, preflight
 from .node import InputNode, Mode, Node, Source
@@ -88,6 +88,8 @@ class RunState(enum.Enum):
 
 
 _NEW, _LIVE, _STOPPING, _DONE = RunState.NEW, RunState.RUNNING, RunState.STOPPING, RunState.DONE
+_SYNC = Mode.SYNC
+_NO_WAKE = Wake.NOTHING
 
 
 class Run:
@@ -128,6 +130,7 @@ class Run:
         self.graph = graph
         self.inputs = preflight(graph, inputs, max_concurrency)
         self.backend = backend
+        self._now = backend.now
         self.fail_fast = fail_fast
         self.sequence = sequence
         self.context = contextvars.copy_context()  # the caller's, for every action
@@ -205,7 +208,7 @@ class Run:
         with self.lock:
             early = self.state is not _NEW
             self.state = _LIVE
-            self.start_time = self.backend.now()
+            self.start_time = self._now()
             if early:  # cancel() came first: end as cancelled, start nothing
                 self._stop(self._early_reason, None)
                 launches: list[ActiveAttempt] = []
@@ -279,7 +282,7 @@ class Run:
     def _complete(self) -> None:
         # under lock
         self.state = _DONE
-        self.end_time = self.backend.now()
+        self.end_time = self._now()
         self.drivers.wake_helpers()
         emitted, status, errors, reasons, started, ended = {}, {}, {}, {}, {}, {}
         for name, n in self.nodes.items():
@@ -415,17 +418,22 @@ class Run:
 
         Returns the next attempt for this worker to run inline, if ``inline``.
         """
-        retry = attempt.node.step.retry
-        decision = _retry_decision(retry, error, attempt.number) if error is not None else None
+        decision = (
+            None if error is None
+            else _retry_decision(attempt.node.step.retry, error, attempt.number)
+        )
         with self.lock:
             if attempt.state is not RUNNING:
                 self._returned(attempt)
                 return self.drivers.take() if inline else None
             attempt.state = DONE
-            self._release(attempt)
-            now = self.backend.now()
+            self._active.discard(attempt)
+            if attempt.holds_slot:
+                attempt.holds_slot = False
+                self._running -= 1
+            now = self._now()
             node = attempt.node
-            if node.mode is Mode.SYNC:
+            if node.mode is _SYNC:
                 self.drivers.finished(attempt, now)
             if error is None:
                 self._succeeded(node, attempt, value, now)
@@ -456,7 +464,7 @@ class Run:
             stuck = attempt.stuck  # its thread stays inside the call, holding its slot
             if not stuck:
                 self._release(attempt)
-            self._attempt_failed(attempt, error, self.backend.now(), decision)
+            self._attempt_failed(attempt, error, self._now(), decision)
             launches = self._take_ready()
             wake = self.drivers.should_wake()
         if stuck:  # outside the lock: at the cap, the pool may fail this run at once
@@ -511,7 +519,7 @@ class Run:
 
     def _emit(self, kind: EventKind, node: Node, **fields: Any) -> None:
         if self._events:
-            event = StepEvent(kind, node.id, time=self.backend.now(), **fields)
+            event = StepEvent(kind, node.id, time=self._now(), **fields)
             self._sink.put(event)
             if self._log is not None:
                 self._log.append(event)
@@ -536,7 +544,7 @@ class Run:
                     self._queue(dependent)
 
     def _queue(self, node: Node) -> None:
-        if node.mode is Mode.SYNC:
+        if node.mode is _SYNC:
             self.drivers.queue(node)
         else:
             self._ready_other.append(node)
@@ -545,22 +553,28 @@ class Run:
         """Attempts for the ready async and remote steps that have a slot."""
         launches: list[ActiveAttempt] = []
         ready = self._ready_other
-        while ready and self._running < self._limit and self.state is _LIVE:
-            attempt = self.begin(ready.popleft())
-            if attempt is not None:
+        while ready:
+            attempt = self.begin(ready[0])
+            if attempt is None:
+                break
+            ready.popleft()
+            if attempt is not DOOMED:
                 launches.append(attempt)
         return launches
 
     def begin(self, node: Node) -> ActiveAttempt | None:
-        """Take a slot and start ``node``'s next attempt (None: it was doomed while it
-        waited, and is settled instead)."""
+        """Take a slot and start ``node``'s next attempt. None: no slot is free, or the
+        run stopped; :data:`~.attempt.DOOMED`: the node was doomed while it waited, and
+        is settled instead."""
+        if self._running >= self._limit or self.state is not _LIVE:
+            return None
         if node.reason is not None or node.finished:
             node.busy = False
             self._settle(node)
-            return None
+            return DOOMED
         self._running += 1
         index = node.invoked
-        attempt = ActiveAttempt(node, index, node.next_attempt, self.backend.now())
+        attempt = ActiveAttempt(node, index, node.next_attempt, self._now())
         attempt.args = node.args(index)
         self._active.add(attempt)
         if node.started is None:
@@ -607,7 +621,7 @@ class Run:
     def _end(self, node: Node, status: StepStatus, **fields: Any) -> None:
         node.status = status
         node.finished = True
-        node.ended = self.backend.now()
+        node.ended = self._now()
         self._remaining -= 1
         if not self._events:
             pass
@@ -670,7 +684,7 @@ class Run:
             return []
         self.state = _STOPPING
         self.failure = failure
-        now = self.backend.now()
+        now = self._now()
         self.drivers.stop()
         self._ready_other.clear()
         handles: list[Handle] = []
@@ -705,11 +719,11 @@ class Run:
         if self._pending_cancels:
             handles, self._pending_cancels = self._pending_cancels, []
             _cancel_all(handles)
-        if wake is not Wake.NOTHING:
+        if wake is not _NO_WAKE:
             self.drivers.wake(wake)
         for attempt in launches:
             invoke.launch(self, attempt)
-        if self._sink.pending:
+        if self._sink.queue:
             self._sink.flush()
 
 

@@ -75,9 +75,9 @@ class EventSink:
         "_on_error",
         "_on_fatal",
         "_on_next",
-        "_queue",
         "_scheduled",
         "detached",
+        "queue",
     )
 
     def __init__(
@@ -94,24 +94,19 @@ class EventSink:
         self._on_completed = on_completed
         self._on_fatal = on_fatal
         self._context = context
-        self._queue: deque[Any] = deque()
+        self.queue: deque[Any] = deque()  # read by the run: anything to flush?
         self._lock = threading.Lock()
         self._draining = False
         self._scheduled = False
         self.detached = False
 
-    @property
-    def pending(self) -> bool:
-        """Whether items wait for delivery."""
-        return bool(self._queue)
-
     def put(self, item: Any) -> None:
         """Queue an event or a :class:`Call` (with the run lock held; :meth:`flush` after)."""
-        self._queue.append(item)
+        self.queue.append(item)
 
     def close(self, error: BaseException | None = None) -> None:
         """Queue the end of the stream: ``on_error(error)`` or ``on_completed()``."""
-        self._queue.append(_End(error))
+        self.queue.append(_End(error))
 
     def detach(self) -> None:
         """Deliver no more events (the subscription was disposed); the end of the
@@ -120,7 +115,7 @@ class EventSink:
 
     def flush(self) -> None:
         """Deliver what is queued: inline, or by starting the delivery job."""
-        if not self._queue:
+        if not self.queue:
             return
         if self._context is None:
             self._drain()
@@ -137,12 +132,12 @@ class EventSink:
         while True:
             context.run(self._drain)
             with self._lock:
-                if not self._queue:
+                if not self.queue:
                     self._scheduled = False
                     return
 
     def _drain(self) -> None:
-        queue = self._queue
+        queue = self.queue
         while queue:
             with self._lock:
                 if self._draining:
