@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from rxsteps import (
+    EventKind,
     Retry,
     Step,
     StepCancelledError,
     StepContext,
     StepFailedError,
     StepGraph,
+    arun,
     current,
     run,
 )
@@ -67,3 +71,75 @@ def test_a_timed_out_action_is_told_to_stop():
         run(StepGraph([Step("slow", slow, timeout=0.05)]))
     assert returned.wait(10)
     assert told == [True]
+
+
+# -- the caller's context travels with its steps (issue 11, point 7) --------------------
+
+REQUEST: contextvars.ContextVar[str] = contextvars.ContextVar("request", default="none")
+
+
+def _seen_graph() -> StepGraph:
+    async def coroutine() -> str:
+        return REQUEST.get()
+
+    return StepGraph([Step("sync", lambda: REQUEST.get()), Step("coroutine", coroutine)])
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "asyncio", "executor"])
+def test_every_action_sees_the_callers_context_vars(scheduler: str) -> None:
+    def call(value: str) -> dict[str, str]:
+        REQUEST.set(value)
+        if scheduler == "asyncio":
+            result = asyncio.run(arun(_seen_graph()))
+        elif scheduler == "executor":
+            with ThreadPoolExecutor(2) as pool:
+                result = run(_seen_graph(), scheduler=pool)
+        else:
+            result = run(_seen_graph())
+        return dict(result)
+
+    # two callers at once on a warm pool: each run sees its own caller's value
+    outcomes: dict[str, dict[str, str]] = {}
+    threads = [
+        threading.Thread(target=lambda v=v: outcomes.__setitem__(v, call(v)))
+        for v in ("request-1", "request-2")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    for value in ("request-1", "request-2"):
+        assert outcomes[value] == {"sync": value, "coroutine": value}
+
+
+def test_an_actions_context_changes_stay_in_that_attempt() -> None:
+    def writes() -> str:
+        REQUEST.set("changed by a step")
+        return REQUEST.get()
+
+    result = run(StepGraph([Step("w", writes), Step("r", lambda w: REQUEST.get(), ["w"])]))
+    assert result["w"] == "changed by a step"
+    assert result["r"] == "none"
+
+
+def test_current_is_unset_inside_event_callbacks() -> None:
+    outcomes: list[str] = []
+
+    def on_event(event: object) -> None:
+        try:
+            current()
+        except LookupError:
+            outcomes.append("unset")
+        else:
+            outcomes.append("set")
+
+    run(StepGraph([Step("a", lambda: 1)]), on_event=on_event)
+    assert outcomes == ["unset", "unset", "unset"]
+
+
+def test_event_callbacks_see_the_callers_context_too() -> None:
+    REQUEST.set("the caller's")
+    seen: list[str] = []
+    run(StepGraph([Step("a", lambda: 1)]),
+        on_event=lambda e: seen.append(REQUEST.get()) if e.kind is EventKind.SUCCEEDED else None)
+    assert seen == ["the caller's"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import pytest
 
-from rxsteps import Retry, Step
+from rxsteps import GraphError, Retry, Step, StepGraph, StepTypeError, run
 
 
 def _gen() -> Any:
@@ -108,3 +109,45 @@ def test_repr_and_fields() -> None:
     step = Step("a", _coro, ["x"], timeout=2, retry=Retry(attempts=2), description="d")
     assert step.timeout == 2.0 and step.retry == Retry(attempts=2)
     assert repr(step) == "Step('a', _coro, depends=['x'])"
+
+
+def test_depends_given_as_a_set_is_refused_it_has_no_order() -> None:
+    with pytest.raises(TypeError) as info:
+        Step("merge", lambda a, b: a + b, depends={"a", "b"})
+    assert str(info.value) == (
+        "step 'merge': depends must be a list or tuple of names in the order the action "
+        "takes them, got a set (which has no order)"
+    )
+    assert isinstance(info.value, StepTypeError) and info.value.argument == "depends"
+
+
+@pytest.mark.parametrize("timeout", [math.inf, 1e15])
+def test_an_infinite_or_huge_timeout_means_no_limit_in_practice(timeout: float) -> None:
+    result = run(StepGraph([Step("a", lambda: 1, timeout=timeout)]))
+    assert result["a"] == 1
+
+
+def test_a_nan_timeout_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^step 'a': timeout must be a positive number "):
+        Step("a", lambda: 1, timeout=math.nan)
+
+
+def test_an_infinite_max_backoff_still_retries() -> None:
+    calls = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("again")
+        return "ok"
+
+    retry = Retry(attempts=3, backoff=0.001, multiplier=1e6, max_backoff=math.inf)
+    assert retry.delay(200) == math.inf or retry.delay(200) > 0  # no OverflowError
+    fast = Retry(attempts=3, backoff=0.001, max_backoff=math.inf)
+    assert run(StepGraph([Step("f", flaky, retry=fast)]))["f"] == "ok"
+
+
+def test_an_arity_mismatch_is_a_graph_error_naming_the_step() -> None:
+    with pytest.raises(GraphError) as info:
+        StepGraph([Step("f", lambda a, b: a, ["a"])], inputs=["a"])
+    assert isinstance(info.value, TypeError) and info.value.step == "f"

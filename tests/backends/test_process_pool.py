@@ -129,3 +129,25 @@ def test_a_refused_submission_fails_the_step() -> None:
     assert str(caught.value) == (
         "step 'sq' failed: RuntimeError: cannot schedule new futures after shutdown"
     )
+
+
+def _fails_inside_a_worker() -> str:
+    from rxsteps import Step, StepGraph, run
+
+    def boom() -> None:
+        raise ValueError("inside")
+
+    run(StepGraph([Step("ok", lambda: 1), Step("boom", boom)]), fail_fast=True)
+    return "unreachable"
+
+
+def test_a_failing_run_inside_a_process_pool_job_reaches_the_caller_as_itself(
+    pool: ProcessPoolExecutor,
+) -> None:
+    with pytest.raises(StepFailedError, match="step 'boom' failed: ValueError: inside") as info:
+        pool.submit(_fails_inside_a_worker).result(60)
+    failure = info.value
+    assert isinstance(failure.error, ValueError)  # (the pool sets __cause__ to its traceback)
+    assert failure.result is not None and failure.result.failure is failure
+    assert failure.result.status["boom"] is StepStatus.FAILED
+    assert repr(failure.result.graph["ok"].action).startswith("Unpicklable(")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rxsteps import EventKind, RunResult, Step, StepEvent, StepGraph, arun, run
+from rxsteps import EventKind, InputError, RunResult, Step, StepEvent, StepGraph, arun, run
 from rxsteps.backends.resolve import resolve_backend
 from rxsteps.execution.run import Run
 
@@ -313,3 +313,51 @@ def test_zipping_a_fast_stream_with_a_slow_one_is_linear(scheduler: str) -> None
         assert values.heavy == {}, f"{name}: the engine copied or shifted {values.heavy}"
         assert values.reads <= 2 * FAST + 10, f"{name}: {values.reads} reads for {FAST} pairs"
     assert elapsed < 60, f"{FAST} pairs took {elapsed:.1f} s"  # quadratic would take hours
+
+
+# -- runnables whose invoke cannot be used (issue 11, point 11) ------------------------
+
+
+class CoroutineLambda:
+    """Shaped like LangChain's ``RunnableLambda`` over a coroutine function: it has
+    ``afunc`` and no ``func``, and its ``invoke`` raises."""
+
+    def __init__(self, afunc: Any) -> None:
+        self.afunc = afunc
+
+    def invoke(self, value: Any) -> Any:
+        raise TypeError("Cannot invoke a coroutine function synchronously. Use `ainvoke` instead.")
+
+    async def ainvoke(self, value: Any) -> Any:
+        return await self.afunc(value)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
+def test_a_runnable_with_an_unusable_invoke_runs_through_ainvoke(scheduler: str) -> None:
+    async def double(value: int) -> int:
+        return value * 2
+
+    graph = StepGraph([Step("x", lambda: 21), Step("double", CoroutineLambda(double), ["x"])])
+    if scheduler == "asyncio":
+        result = asyncio.run(arun(graph))
+    else:
+        result = run(graph)
+    assert result["double"] == 42
+
+
+# -- inputs that are not what a graph takes (issue 11, point 13; issue 15, point 12) --
+
+
+def test_inputs_that_are_not_a_mapping_say_so() -> None:
+    graph = StepGraph([Step("echo", lambda q: q, ["q"])], inputs=["q"])
+    with pytest.raises(InputError) as info:
+        run(graph, inputs="q")  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "inputs must be a mapping of input name to value, such as {'query': ...}, got str 'q'"
+    )
+
+
+def test_an_input_name_that_is_not_a_string_is_named() -> None:
+    graph = StepGraph([Step("echo", lambda q: q, ["q"])], inputs=["q"])
+    with pytest.raises(InputError, match=r"^input names are strings; got None \(NoneType\)$"):
+        run(graph, inputs={None: 1})  # type: ignore[dict-item]

@@ -100,3 +100,28 @@ def test_resumed_steps_take_no_time_in_the_new_run() -> None:
     for step in ("a", "c", "e", "tokens"):
         assert second.started[step] == second.ended[step] == second.start
     assert second.critical_path()[1] <= second.duration + 1e-9
+
+
+def test_a_resumed_stream_feeds_a_latest_join_every_value_again() -> None:
+    seen: list[str] = []
+    calls = Counter[str]()
+
+    def stream():
+        calls["stream"] += 1
+        yield from "xyz"
+
+    def echo(token: str) -> str:
+        seen.append(token)
+        return token
+
+    def broken(token: str) -> str:
+        raise RuntimeError("down")
+
+    graph = StepGraph([Step("stream", stream), Step("echo", broken, ["stream"], join="latest")])
+    with pytest.raises(StepFailedError) as failure:
+        run(graph)
+    fixed = StepGraph([Step("stream", stream), Step("echo", echo, ["stream"], join="latest")])
+    result = run(fixed, resume=failure.value.result)
+    assert calls["stream"] == 1  # not called again
+    assert seen == ["x", "y", "z"]
+    assert result["echo"] == "z"
