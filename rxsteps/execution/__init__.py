@@ -1,0 +1,55 @@
+"""The engine: how a run of a step graph happens. Internal; the front doors
+(:func:`rxsteps.run`, :func:`rxsteps.arun`, :func:`rxsteps.observe`,
+:func:`rxsteps.start`, :func:`rxsteps.astream`, :func:`rxsteps.pipeline`) are its users.
+
+The map::
+
+    options.RunOptions ──> run.start_run ──> run.Run ────────────── owns all the state below
+                                               │  nodes: node.Node per step (values so far,
+                                               │         the join cursor, status)
+                                               │  drivers: drivers.Drivers (sync steps' threads)
+                                               │  _active: attempt.ActiveAttempt in flight
+                                               │  _sink: sink.EventSink (events, serially)
+                                               │  tracer: tracing.RunTracer (OpenTelemetry)
+                                               ▼
+    inputs.preflight ── checks graph, inputs, options before anything runs
+    invoke ── how one attempt executes: sync (run_sync on a driver), async (a task on
+              the run's loop), remote (submit to an executor); every path ends in
+              exactly one Run.finish
+    monitor ── one thread that wakes more drivers when a run's drivers block
+    flow ── pipelines: one run per event, ordered, with backpressure
+
+**Who owns what.** :class:`~.run.Run` owns every piece of a run's state and guards it
+with one lock; nothing else writes it. :class:`~.drivers.Drivers` owns its counters
+(drivers alive, waking, blocked; the ready queue of sync steps) under the same lock.
+Nodes and attempts hold state only; the run mutates them. No user code runs under the
+lock: actions run on drivers or loops, retry predicates are asked before the lock is
+taken, and events are delivered after it is released, on a thread of their own.
+
+**How an attempt travels.** A value arrives (:meth:`~.run.Run.emit_value`) or a step
+ends (:meth:`~.run.Run.finish`); under the lock the run appends it to the node, lets
+each dependent's join (:mod:`.node`) see it, and queues the dependents that now have a
+call. :meth:`~.run.Run.begin` takes a ``max_concurrency`` slot and makes an
+:class:`~.attempt.ActiveAttempt`, emitting STARTED. A sync attempt is taken by the
+driver that finished the last one — no thread hop — or by a driver woken for it; an
+async or remote one is launched after the lock is released (:func:`.invoke.launch`).
+Its action runs in a copy of the caller's ``contextvars``, with
+:func:`rxsteps.current` returning the attempt. It ends in exactly one
+:meth:`~.run.Run.finish` — or a timeout (:meth:`~.run.Run.timed_out`) or the run's
+cancellation abandons it first, and whatever it returns later is dropped.
+
+**Where it runs** is a backend's business (:mod:`rxsteps.backends`): threads, event
+loops, timers and executors, shared by all runs so that none can block another (see
+``docs/concepts/isolation.md``).
+
+Example:
+    >>> from rxsteps import Step, StepGraph
+    >>> from rxsteps.execution.options import RunOptions
+    >>> from rxsteps.execution.run import start_run
+    >>> import threading
+    >>> done = threading.Event()
+    >>> run = start_run(StepGraph([Step("a", lambda: 1)]), None, RunOptions(),
+    ...                 on_done=lambda _: done.set())
+    >>> done.wait(5), run.result["a"]
+    (True, 1)
+"""

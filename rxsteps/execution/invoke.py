@@ -242,13 +242,14 @@ def _start_async(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
     if tracer is not None and tracer.enabled:
         span = attempt.span or _open_span(tracer, attempt)
         context.run(attach, tracer.step_context(span))
-    handle: Handle = start_on_loop(run.coroutine_loop(), _drive(run, attempt, started), context)
+    coroutine = _run_coroutine(run, attempt, started)
+    handle: Handle = start_on_loop(run.coroutine_loop(), coroutine, context)
     attempt.handle = handle
     if attempt.state is not RUNNING:
         handle.cancel()
 
 
-async def _drive(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
+async def _run_coroutine(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
     node = attempt.node
     step = node.step
     try:
