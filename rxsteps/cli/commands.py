@@ -39,16 +39,18 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from .._version import __version__
 from ..api import observe, run
 from ..errors import GraphError, InputError, RxStepsError, SchedulerError, StepFailedError
+from ..events import StepEvent
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
 from .failures import describe_error, format_traceback, location
+from .progress import Reporter
 from .reporters import make_reporter
 from .target import TargetError, load_graph
 from .values import one_line, stream_text
@@ -309,9 +311,11 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
     result: RunResult | None = None
     try:
         result = run(graph, inputs, fail_fast=not args.keep_going,
-                     on_event=reporter.on_event, **options)
+                     on_event=_ends_on_closed_pipe(reporter), **options)
     except StepFailedError as failure:
         result = failure.result
+    except _PipeClosed:  # the run was cancelled as the reader went away
+        raise BrokenPipeError from None
     finally:
         reporter.close(result)
     if result is not None:
@@ -319,6 +323,24 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
         if not args.json:
             _print_outputs(graph, result)
     return result
+
+
+class _PipeClosed(BaseException):
+    """Raised from the event callback when stdout's reader is gone (``| head``): as a
+    BaseException it ends the run (nothing more is started) and reaches ``run()``'s
+    caller, which exits 141 as a shell expects after SIGPIPE."""
+
+
+def _ends_on_closed_pipe(reporter: Reporter) -> Callable[[StepEvent], None]:
+    def deliver(event: StepEvent) -> None:
+        try:
+            reporter.on_event(event)
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+        if reporter.closed:  # it met the closed pipe and stopped writing
+            raise _PipeClosed()
+
+    return deliver
 
 
 def _print_failures(result: RunResult, *, with_traceback: bool) -> None:

@@ -434,3 +434,35 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None
     assert process.wait(timeout=60) in (0, 141)
     assert json.loads(first)["kind"] == "started"
     assert "Traceback" not in stderr and "Broken pipe" not in stderr
+
+
+def test_a_closed_pipe_cancels_the_run_and_exits_141(tmp_path: Path) -> None:
+    """``rxsteps run … | head -1`` stops the run when the pipe closes, instead of
+    running every remaining step, and exits as a shell expects after SIGPIPE."""
+    calls = tmp_path / "calls.txt"
+    (tmp_path / "chain.py").write_text(textwrap.dedent(f"""
+        import threading
+        from rxsteps import Step, StepGraph
+
+        def step(i):
+            def action(*_):
+                with open({str(calls)!r}, "a") as out:
+                    out.write(f"{{i}}\\n")
+                threading.Event().wait(0.05)
+                return i
+            return action
+
+        graph = StepGraph([Step("s0", step(0))] +
+                          [Step(f"s{{i}}", step(i), [f"s{{i - 1}}"]) for i in range(1, 60)])
+    """))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rxsteps.cli", "run", "chain:graph", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # like head -1
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 141
+    assert "Traceback" not in stderr
+    assert len(calls.read_text().split()) < 20  # a 60-step chain of 50 ms steps: 3 s
