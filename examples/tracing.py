@@ -1,6 +1,6 @@
 """Trace a workflow with OpenTelemetry and print the spans as they finish.
 
-rxsteps opens one ``rxsteps.run`` span per run and one ``rxsteps.step`` span per step
+rxsteps opens one ``rxsteps.run`` span per run and one ``rxsteps.step <id>`` span per step
 attempt, each a child of the run span whatever thread or event loop the step ran on. A
 span the action opens itself is a child of its step's span. This script configures the
 OpenTelemetry SDK with a console exporter that prints one line per span, runs a small

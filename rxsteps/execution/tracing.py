@@ -1,13 +1,15 @@
 """OpenTelemetry spans for a run and for every step attempt.
 
 A run opens one ``rxsteps.run`` span (attributes ``rxsteps.step_count``,
-``rxsteps.scheduler``) and, per attempt, an ``rxsteps.step`` span (``rxsteps.step.id``,
+``rxsteps.scheduler``) and, per attempt, an ``rxsteps.step <id>`` span — named for its
+step, so a trace viewer shows which step each is (``rxsteps.step.id``,
 ``rxsteps.step.attempt``, ``rxsteps.step.index``) whose parent is the run span on every
 scheduler: the run's context is captured when it starts and passed explicitly, because
 context does not cross thread pools by itself. While an action runs, its step span is
 the current span, so spans the action opens are its children. A step span links to
-the spans of the dependency attempts that produced its inputs. Failures set ERROR
-status and record the exception.
+the spans of the dependency attempts that produced its inputs. Failures follow the
+semantic conventions: ERROR status, ``error.type`` (the exception's class) and an
+``exception`` event; a keep-going run with failed steps ends with ERROR status too.
 
 Only ``opentelemetry-api`` is needed; without an SDK configured, or with the run span
 sampled out, no step span is made at all (a no-op costs nothing per step).
@@ -23,7 +25,7 @@ Example:
     >>> provider.add_span_processor(SimpleSpanProcessor(exporter))
     >>> _ = run(StepGraph([Step("a", lambda: 1)]), tracer_provider=provider)
     >>> sorted(span.name for span in exporter.get_finished_spans())
-    ['rxsteps.run', 'rxsteps.step']
+    ['rxsteps.run', 'rxsteps.step a']
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class RunTracer:
         if self._tracer is None:
             return None
         return self._tracer.start_span(
-            "rxsteps.step",
+            f"rxsteps.step {step}",  # step ids are fixed per graph: low cardinality
             context=self._context,
             attributes={
                 "rxsteps.step.id": step,
@@ -96,8 +98,7 @@ class RunTracer:
             return
         span.set_attribute("rxsteps.step.outcome", outcome)
         if error is not None:
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            _record_error(span, error)
         span.end()
 
     def end_run(self, error: BaseException | None, counts: dict[str, int]) -> None:
@@ -105,9 +106,24 @@ class RunTracer:
         for status, count in counts.items():
             self._span.set_attribute(f"rxsteps.steps.{status}", count)
         if error is not None:
-            self._span.record_exception(error)
-            self._span.set_status(Status(StatusCode.ERROR, str(error)))
+            _record_error(self._span, error)
+        elif counts.get("failed"):  # keep-going: the run finished, but not every step did
+            failed = counts["failed"]
+            self._span.set_attribute("error.type", "rxsteps.StepFailed")
+            self._span.set_status(Status(
+                StatusCode.ERROR, f"{failed} step{'s' if failed != 1 else ''} failed"))
         self._span.end()
+
+
+def _record_error(span: Span, error: BaseException) -> None:
+    """The semantic conventions for a failed operation: ``error.type`` (the exception's
+    fully qualified class), an ``exception`` event, and ERROR status with a message."""
+    kind = type(error)
+    qualified = kind.__qualname__ if kind.__module__ == "builtins" else (
+        f"{kind.__module__}.{kind.__qualname__}")
+    span.set_attribute("error.type", qualified)
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, f"{kind.__name__}: {error}"))
 
 
 def attach(ctx: otel_context.Context) -> object:

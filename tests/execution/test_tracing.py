@@ -62,7 +62,8 @@ def test_step_spans_are_children_of_the_run_span(execute, spans, scheduler_kind)
     run_span = runs[0]
     assert run_span.attributes["rxsteps.step_count"] == 3
     assert run_span.attributes["rxsteps.scheduler"]
-    steps = [s for s in finished if s.name == "rxsteps.step"]
+    steps = [s for s in finished if s.name.startswith("rxsteps.step ")]
+    assert all(s.name == f"rxsteps.step {s.attributes['rxsteps.step.id']}" for s in steps)
     assert sorted(
         (s.attributes["rxsteps.step.id"], s.attributes["rxsteps.step.attempt"]) for s in steps
     ) == [("async", 1), ("flaky", 1), ("flaky", 2), ("sync", 1)]
@@ -84,6 +85,8 @@ def test_step_spans_are_children_of_the_run_span(execute, spans, scheduler_kind)
     )
     assert failed.status.status_code is StatusCode.ERROR
     assert any(event.name == "exception" for event in failed.events)
+    assert failed.attributes["error.type"] == "ConnectionError" or "." in failed.attributes[
+        "error.type"]
     # a step links to the spans of the dependency attempts that fed it
     assert [link.context.span_id for link in by_id["async"].links] == [
         by_id["sync"].context.span_id
@@ -95,3 +98,30 @@ def test_no_sdk_no_step_spans(execute):
 
     outcome = execute(StepGraph([Step("a", lambda: 1)]), tracer_provider=NoOpTracerProvider())
     assert outcome.values() == {"a": 1}
+
+
+
+def test_a_keep_going_run_with_failed_steps_ends_its_span_with_error() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from rxsteps import Step, StepGraph, run
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    def broken():
+        raise KeyError("gone")
+
+    run(StepGraph([Step("ok", lambda: 1), Step("broken", broken)]), fail_fast=False,
+        tracer_provider=provider)
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    run_span = spans["rxsteps.run"]
+    assert run_span.status.status_code.name == "ERROR"
+    assert run_span.status.description == "1 step failed"
+    step = spans["rxsteps.step broken"]
+    assert step.attributes["error.type"] == "KeyError"
+    assert step.status.description == "KeyError: 'gone'"
+    assert spans["rxsteps.step ok"].status.status_code.name == "UNSET"
