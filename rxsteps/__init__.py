@@ -25,12 +25,14 @@ from .errors import (
     OptionError,
     OptionTypeError,
     RxStepsError,
+    RxStepsWarning,
     SchedulerError,
     StepCancelledError,
     StepDefinitionError,
     StepFailedError,
     StepTimeoutError,
     StepTypeError,
+    ZipWarning,
 )
 from .events import EventKind, StepEvent
 from .graph import StepGraph
@@ -57,6 +59,7 @@ __all__ = [
     "RunHandle",
     "RunResult",
     "RxStepsError",
+    "RxStepsWarning",
     "SchedulerError",
     "Step",
     "StepCancelledError",
@@ -69,6 +72,7 @@ __all__ = [
     "StepStatus",
     "StepTimeoutError",
     "StepTypeError",
+    "ZipWarning",
     "__version__",
     "apipeline",
     "arun",

@@ -48,12 +48,14 @@ __all__ = [
     "OptionError",
     "OptionTypeError",
     "RxStepsError",
+    "RxStepsWarning",
     "SchedulerError",
     "StepCancelledError",
     "StepDefinitionError",
     "StepFailedError",
     "StepTimeoutError",
     "StepTypeError",
+    "ZipWarning",
 ]
 
 
@@ -426,3 +428,41 @@ def _rebuild_failed(
 
 def _rebuild_duplicate(step: str, is_input: bool) -> DuplicateStepError:
     return DuplicateStepError(step, is_input=is_input)
+
+
+class RxStepsWarning(UserWarning):
+    """Base class of the warnings rxsteps gives (filter them with ``warnings``).
+
+    Attributes:
+        (none: the message says what and how to fix it)
+
+    Example:
+        >>> import warnings
+        >>> warnings.simplefilter("error", RxStepsWarning)
+        >>> warnings.resetwarnings()
+    """
+
+
+class ZipWarning(RxStepsWarning):
+    """A ``join="zip"`` step pairs a stream with a single value.
+
+    All but the first value of the stream would be dropped without a word, so this is
+    given once per graph, when it is validated; the message points to ``latest`` and
+    ``collect``.
+
+    Attributes:
+        (none: the message names the step and both dependencies)
+
+    Example:
+        >>> import warnings
+        >>> from rxsteps import Step, StepGraph
+        >>> def tokens():
+        ...     yield from "abc"
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = StepGraph([Step("t", tokens), Step("n", lambda: 1),
+        ...                    Step("pair", lambda t, n: t * n, ["t", "n"])])
+        >>> caught[0].category.__name__
+        'ZipWarning'
+    """
+

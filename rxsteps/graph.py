@@ -39,16 +39,20 @@ from __future__ import annotations
 import difflib
 import gc
 import os
+import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 from ._pictures import pictures
 from .critical import planned_critical_path
-from .errors import CycleError, DuplicateStepError, MissingDependencyError
+from .errors import CycleError, DuplicateStepError, MissingDependencyError, ZipWarning
 from .retry import Retry
 from .step import Join, Step, step_decorator_depends
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     import networkx as nx
     from matplotlib.figure import Figure
 
@@ -365,7 +369,39 @@ class _Plan:
             raise CycleError(_cycle(steps, waiting))
         for step in steps.values():
             step.check_arity()
+        _warn_about_zips(steps)
         return cls(order, dependents)
+
+
+def _warn_about_zips(steps: Mapping[str, Step]) -> None:
+    """Warn where a ``zip`` join pairs a known stream with a single value: all but the
+    stream's first value would be dropped without a word."""
+    for step in steps.values():
+        if step.join != "zip" or len(step.depends) < 2:
+            continue
+        streams = [d for d in step.depends if d in steps and steps[d].streaming]
+        singles = [d for d in step.depends if d not in steps or (not steps[d].streaming
+                   and steps[d].kind in ("function", "coroutine"))]
+        if streams and singles:
+            warnings.warn(
+                f"step {step.id!r} zips {streams[0]!r} (a stream) with {singles[0]!r} (one "
+                f"value), so only the first value of {streams[0]!r} is used; use "
+                "join='latest' (a call per new value, with the latest of the others) or "
+                "join='collect' (one call with every value as lists)",
+                ZipWarning, stacklevel=_stacklevel_outside_package(),
+            )
+
+
+def _stacklevel_outside_package() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside rxsteps, so
+    it names the user's line (``StepGraph(...)`` or ``run(...)``) however deep inside the
+    package it was raised."""
+    package = os.path.dirname(__file__)
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _cycle(steps: Mapping[str, Step], waiting: dict[str, int]) -> list[str]:

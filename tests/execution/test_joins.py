@@ -11,7 +11,17 @@ from typing import Any
 
 import pytest
 
-from rxsteps import EventKind, InputError, RunResult, Step, StepEvent, StepGraph, arun, run
+from rxsteps import (
+    EventKind,
+    InputError,
+    RunResult,
+    Step,
+    StepEvent,
+    StepGraph,
+    ZipWarning,
+    arun,
+    run,
+)
 from rxsteps.backends.resolve import resolve_backend
 from rxsteps.execution.run import Run
 
@@ -61,12 +71,28 @@ def test_zip_pairs_the_nth_values_and_stops_at_the_shortest(scheduler: str, kind
 
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 def test_zip_with_a_single_value_dependency_makes_one_call(scheduler: str) -> None:
-    graph = StepGraph([
-        Step("tokens", stream(["t0", "t1", "t2"], "sync")),
-        Step("prompt", lambda: "P"),
-        Step("pair", lambda t, p: t + p, ["tokens", "prompt"]),
-    ])
+    with pytest.warns(ZipWarning) as caught:
+        graph = StepGraph([
+            Step("tokens", stream(["t0", "t1", "t2"], "sync")),
+            Step("prompt", lambda: "P"),
+            Step("pair", lambda t, p: t + p, ["tokens", "prompt"]),
+        ])
+    assert str(caught[0].message) == (
+        "step 'pair' zips 'tokens' (a stream) with 'prompt' (one value), so only the first "
+        "value of 'tokens' is used; use join='latest' (a call per new value, with the latest "
+        "of the others) or join='collect' (one call with every value as lists)"
+    )
     assert run_on(graph, scheduler).emitted("pair") == ["t0P"]
+
+
+def test_zipping_two_streams_or_latest_gives_no_warning(recwarn: pytest.WarningsRecorder) -> None:
+    def two():
+        yield from "ab"
+
+    StepGraph([Step("x", two), Step("y", two), Step("pair", lambda a, b: a + b, ["x", "y"])])
+    StepGraph([Step("x", two), Step("n", lambda: 1),
+               Step("pair", lambda a, b: a * b, ["x", "n"], join="latest")])
+    assert not [w for w in recwarn if issubclass(w.category, ZipWarning)]
 
 
 # -- latest --------------------------------------------------------------------------------
