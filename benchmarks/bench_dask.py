@@ -1,47 +1,50 @@
-"""rxsteps on a Dask cluster against Dask itself, on the same graphs (GitHub issue 5).
+"""rxsteps on a Dask cluster against Dask itself, on the same graph (issues 5 and 12).
 
-Run from the repository root::
+A section of ``python -m benchmarks`` (``--only dask``). Each system runs in its own
+fresh interpreter (:mod:`benchmarks.child`) with its own
+``LocalCluster(n_workers=2, processes=True, threads_per_worker=1)`` (``--quick``: one
+in-process worker with 2 threads, to stay within seconds). The graph is a seeded random
+DAG of no-op tasks: task ``i`` depends on up to three of the previous 50 and returns
+``combine(salt, *values)``, so values flow along every edge and a wrong, missing or
+reordered argument changes the result; every run's values are checked against a
+plain sequential evaluation. Skipped, with a note, when ``distributed`` is missing.
 
-    .venv/bin/python benchmarks/bench_dask.py            # 500 and 2,000 tasks
-    .venv/bin/python benchmarks/bench_dask.py --sizes 1000 --reps 5
+Systems, each building its graph inside the timing and returning every task's value:
 
-One ``LocalCluster(n_workers=2, processes=True, threads_per_worker=1)`` serves every
-system. The graphs are seeded random DAGs of no-op tasks: task ``i`` depends on up to
-three of the previous 50 and returns ``combine(salt, *values)``, so values flow along
-every edge and a wrong, missing or reordered argument changes the result; every run's
-values are checked against a plain sequential evaluation.
-
-Systems, each returning every task's value to the client:
-
-- ``dask compute``: ``client.compute`` of ``dask.delayed`` objects (the whole graph goes
-  to the scheduler at once), then one gather;
+- ``dask compute``: ``dask.delayed`` objects, ``client.compute`` of all of them (the
+  whole graph goes to the scheduler at once), then one gather;
 - ``client.submit``: one ``client.submit`` per task, all at once, in topological order,
   with the dependencies' futures as arguments, then one ``client.gather``;
-- ``rxsteps``: ``run(graph, scheduler=client)`` (``gather="result"``): each task is
-  submitted when its dependencies have finished, from their done-callbacks, and the
-  result is gathered once at the end.
+- ``rxsteps``: ``Step`` objects, a ``StepGraph``, ``run(graph, scheduler=client)``.
 
-Reported: the median wall time of ``--reps`` runs after one warm-up, the time per task,
-and the ratio to ``dask compute``. Graph definitions (delayed objects, the StepGraph)
-are built once, outside the timing.
+Reported: the median wall time of 5 runs after one warm-up, per task, and the ratio
+to ``dask compute`` (the target of issue 12 is ≤ 1.3 for rxsteps).
+
+Example:
+    >>> values = expected(random_dag(5, seed=1))
+    >>> len(values)
+    5
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 import statistics
-import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-import dask
-from distributed import Client, LocalCluster
+from benchmarks.child import Context
+from benchmarks.errors import BenchmarkError, Unavailable
+from benchmarks.report import cell, markdown, ratio
+from benchmarks.timing import time_each
 
-from rxsteps import Step, StepGraph, run
+__all__ = ["SYSTEMS", "TASKS", "compute", "expected", "random_dag"]
 
+MODULE = "benchmarks.bench_dask"
+TASKS_FULL, TASKS_QUICK, REPS, WARMUP = 1_000, 30, 5, 1
+DEADLINE_S = 600.0
 MODULUS = (1 << 61) - 1
 WINDOW = 50
 
@@ -73,18 +76,19 @@ def expected(dag: Dag) -> list[int]:
     return values
 
 
-def dask_compute(dag: Dag, client: Client) -> Callable[[], list[int]]:
-    nodes: list[Any] = []
-    for salt, deps in dag:
-        nodes.append(dask.delayed(combine, pure=False)(salt, *(nodes[j] for j in deps)))
+def dask_compute(dag: Dag, client: Any) -> Callable[[], list[int]]:
+    from dask.delayed import delayed
 
     def runner() -> list[int]:
+        nodes: list[Any] = []
+        for salt, deps in dag:
+            nodes.append(delayed(combine, pure=False)(salt, *(nodes[j] for j in deps)))
         return list(client.gather(client.compute(nodes)))
 
     return runner
 
 
-def client_submit(dag: Dag, client: Client) -> Callable[[], list[int]]:
+def client_submit(dag: Dag, client: Any) -> Callable[[], list[int]]:
     def runner() -> list[int]:
         futures: list[Any] = []
         for salt, deps in dag:
@@ -94,64 +98,74 @@ def client_submit(dag: Dag, client: Client) -> Callable[[], list[int]]:
     return runner
 
 
-def rxsteps_dask(dag: Dag, client: Client) -> Callable[[], list[int]]:
-    graph = StepGraph([
-        Step(f"t{i}", partial(combine, salt), [f"t{j}" for j in deps])
-        for i, (salt, deps) in enumerate(dag)
-    ])
+def rxsteps_dask(dag: Dag, client: Any) -> Callable[[], list[int]]:
+    from rxsteps import Step, StepGraph, run
 
     def runner() -> list[int]:
+        graph = StepGraph([
+            Step(f"t{i}", partial(combine, salt), [f"t{j}" for j in deps])
+            for i, (salt, deps) in enumerate(dag)
+        ])
         result = run(graph, scheduler=client)
         return [result[f"t{i}"] for i in range(len(dag))]
 
     return runner
 
 
-SYSTEMS: Mapping[str, Callable[[Dag, Client], Callable[[], list[int]]]] = {
-    "dask compute": dask_compute,
-    "client.submit": client_submit,
-    "rxsteps": rxsteps_dask,
+#: key -> (table name, how to make a runner on a client)
+SYSTEMS: Mapping[str, tuple[str, Callable[[Dag, Any], Callable[[], list[int]]]]] = {
+    "compute": ("`client.compute` of `dask.delayed`", dask_compute),
+    "submit": ("one `client.submit` per task", client_submit),
+    "rxsteps": ("rxsteps, `run(graph, scheduler=client)`", rxsteps_dask),
 }
 
 
-def measure(runner: Callable[[], list[int]], want: list[int], reps: int) -> float:
-    times = []
-    for rep in range(reps + 1):
-        started = time.perf_counter()
-        values = runner()
-        elapsed = time.perf_counter() - started
+def compute(system: str, *, n: int, reps: int, warmup: int, seed: int,
+            quick: bool) -> dict[str, Any]:
+    """Start a cluster, time ``reps`` verified runs of ``system`` on ``n`` tasks."""
+    try:
+        import distributed
+    except ImportError as error:
+        raise Unavailable("distributed is not installed (pip install 'dask[distributed]')"
+                          ) from error
+    dag = random_dag(n, seed)
+    want = expected(dag)
+
+    def check(values: list[int]) -> None:
         if values != want:
-            raise AssertionError("wrong values")
-        if rep:  # the first run warms up workers and caches
-            times.append(elapsed)
-    return statistics.median(times)
+            raise BenchmarkError(f"{system} on dask: wrong values")
+
+    workers = {"n_workers": 1, "threads_per_worker": 2, "processes": False} if quick else {
+        "n_workers": 2, "threads_per_worker": 1, "processes": True}
+    cluster_type: Any = distributed.LocalCluster  # untyped
+    client_type: Any = distributed.Client
+    with cluster_type(dashboard_address=None, silence_logs=logging.CRITICAL,
+                      **workers) as cluster, client_type(cluster) as client:
+        samples = time_each(SYSTEMS[system][1](dag, client), reps=reps, warmup=warmup,
+                            check=check)
+    return {"tasks": n, "cluster": workers, "samples_s": samples,
+            "median_s": statistics.median(samples)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000])
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    rows = []
-    with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-        silence_logs=logging.CRITICAL,
-    ) as cluster, Client(cluster) as client:
-        for n in args.sizes:
-            dag = random_dag(n, args.seed)
-            want = expected(dag)
-            base = None
-            for name, define in SYSTEMS.items():
-                seconds = measure(define(dag, client), want, args.reps)
-                base = base or seconds
-                rows.append((n, name, seconds, seconds / n * 1e3, seconds / base))
-    print("| tasks | system | wall (s) | ms / task | × dask compute |")
-    print("|---:|---|---:|---:|---:|")
-    for n, name, seconds, per_task, ratio in rows:
-        print(f"| {n:,} | {name} | {seconds:.3f} | {per_task:.2f} | {ratio:.2f} |")
-    return 0
+TASKS = {"compute": compute}
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def measure(ctx: Context) -> dict[str, Any]:
+    n, reps, warmup = (TASKS_QUICK, 1, 0) if ctx.quick else (TASKS_FULL, REPS, WARMUP)
+    return {s: ctx.spawn(MODULE, "compute", deadline_s=DEADLINE_S, system=s, n=n, reps=reps,
+                         warmup=warmup) for s in SYSTEMS}
+
+
+def render(out: dict[str, Any]) -> str:
+    def median(r: dict[str, Any]) -> float | None:
+        return float(r["median_s"]) if r.get("status") == "ok" else None
+
+    base = median(out["compute"])
+    rows = [[name, cell(out[key], lambda r: f"{r['median_s']:.3f}"),
+             cell(out[key], lambda r: f"{r['median_s'] / r['tasks'] * 1e3:.2f}"),
+             ratio(median(out[key]), base)] for key, (name, _) in SYSTEMS.items()]
+    some: dict[str, Any] = next((r for r in out.values() if r.get("status") == "ok"), {})
+    cluster = some.get("cluster", {})
+    return (f"### Dask: {some.get('tasks', 0):,} no-op tasks on a LocalCluster ({cluster}; "
+            f"median of {len(some.get('samples_s', []))}, graph construction included)\n\n"
+            + markdown(["system", "wall s", "ms/task", "÷ dask compute (target ≤ 1.3)"], rows))

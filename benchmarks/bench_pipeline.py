@@ -1,22 +1,28 @@
-"""Benchmark: rxsteps pipelines against a hand-written asyncio baseline.
+"""Pipelines and streaming against hand-written asyncio (issue 12, goal 3).
 
-1. Throughput (events/s) of a 5-step graph of no-op steps (a diamond: ``a`` → ``b``,
-   ``c`` → ``d`` → ``e``) through :func:`rxsteps.pipeline` / :func:`rxsteps.apipeline`,
+1. **Throughput**, events/s: a 5-step graph (a diamond: ``a`` → ``b``, ``c`` → ``d``
+   → ``e``) through :func:`rxsteps.pipeline` with sync steps, and with coroutine steps,
    against an ``asyncio.Queue`` feeding one task per event that runs the same five
-   no-ops in dependency order (``b`` and ``c`` together), with the same in-flight bound.
-2. Latency from a streaming step's ``yield`` to the subscriber seeing the value
-   (p50/p99), through :func:`rxsteps.astream`, :func:`rxsteps.observe`, and the
-   baseline (an async generator pumped into an ``asyncio.Queue`` read by a consumer).
+   functions in dependency order (``b`` and ``c`` together), with the same in-flight
+   bound. The five functions do a little arithmetic, so every system's results are
+   checked (their sum and count). Median of 5 runs after a warm-up.
+2. **Latency** from a streaming step's ``yield`` to the subscriber seeing the value,
+   p50 and p99 over all values: :func:`rxsteps.astream` (async generator step),
+   :func:`rxsteps.observe` (generator step, threads), and an async generator pumped
+   into an ``asyncio.Queue`` read by a consumer. The values are paced, so latency,
+   not queueing, is measured.
 
-Everything is measured in one process, one after another, in the same run. Prints a
-Markdown table. Not a test: numbers depend on the machine.
+Each system runs in its own fresh interpreter (:mod:`benchmarks.child`). Run from a
+clone: ``.venv/bin/python -m benchmarks --only pipeline --only latency``.
 
-Run: ``python benchmarks/bench_pipeline.py [--events N] [--values M]``
+Example:
+    >>> record = throughput("baseline-sync", events=50, reps=1, seed=1, quick=True)
+    >>> record["events"], len(record["samples_s"])
+    (50, 1)
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import threading
@@ -24,82 +30,125 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import reactivex
+from benchmarks.child import Context
+from benchmarks.errors import BenchmarkError
+from benchmarks.report import cell, markdown, ratio
+from benchmarks.timing import percentile, time_each
 
-from rxsteps import EventKind, Step, StepEvent, StepGraph, apipeline, astream, observe, pipeline
+__all__ = ["TASKS", "latency", "throughput"]
 
+MODULE = "benchmarks.bench_pipeline"
 IN_FLIGHT = 8
-PACE = 0.0005  # seconds between streamed values: latency, not queueing, is measured
+PACE = 0.0005  # seconds between streamed values
+EVENTS, VALUES, REPS = 20_000, 2_000, 5
+QUICK_EVENTS, QUICK_VALUES = 200, 50
+DEADLINE_S = 300.0
 
 
-# -- throughput ----------------------------------------------------------------------------
+# -- the five functions, sync and coroutine ------------------------------------------------
 
 
-def diamond(asynchronous: bool) -> StepGraph:
-    """Five no-op steps: a → (b, c) → d → e, sync functions or coroutines."""
-
-    def noop(*args: Any) -> int:
-        return 0
-
-    async def anoop(*args: Any) -> int:
-        return 0
-
-    fn = anoop if asynchronous else noop
-    return StepGraph(
-        [Step("a", fn, ["q"]), Step("b", fn, ["a"]), Step("c", fn, ["a"]),
-         Step("d", fn, ["b", "c"]), Step("e", fn, ["d"])],
-        inputs=["q"],
-    )
+def fa(q: int) -> int:
+    return q + 1
 
 
-def pipeline_threads(events: int) -> float:
-    """Sync no-op steps on worker threads; seconds for ``events`` events."""
-    done = threading.Event()
-    start = time.perf_counter()
-    pipeline(diamond(False), {"q": reactivex.from_iterable(range(events))},
-             max_in_flight=IN_FLIGHT).subscribe(on_completed=done.set)
+def fb(a: int) -> int:
+    return a * 2
+
+
+def fc(a: int) -> int:
+    return a + 3
+
+
+def fd(b: int, c: int) -> int:
+    return b + c
+
+
+def fe(d: int) -> int:
+    return d * 5
+
+
+SYNC: list[Callable[..., int]] = [fa, fb, fc, fd, fe]
+
+
+def _coroutine(fn: Callable[..., int]) -> Callable[..., Any]:
+    async def step(*args: int) -> int:
+        return fn(*args)
+
+    step.__name__ = fn.__name__
+    return step
+
+
+ASYNC = [_coroutine(fn) for fn in SYNC]
+
+
+def expected_sum(events: int) -> int:
+    """The sum of ``e`` over inputs ``0..events-1``: what every system must produce."""
+    return sum(fe(fd(fb(fa(q)), fc(fa(q)))) for q in range(events))
+
+
+def _check(events: int, who: str) -> Callable[[tuple[int, int]], None]:
+    want = (events, expected_sum(events))
+
+    def check(got: tuple[int, int]) -> None:
+        if got != want:
+            raise BenchmarkError(f"{who}: (count, sum of e) is {got}, expected {want}")
+
+    return check
+
+
+# -- throughput systems: each returns (count, sum of e) --------------------------------------
+
+
+def rxsteps_pipeline(events: int, coroutines: bool) -> tuple[int, int]:
+    """``rxsteps.pipeline`` over ``events`` inputs; the graph is built per run too."""
+    import reactivex
+
+    from rxsteps import Step, StepGraph, pipeline
+
+    a, b, c, d, e = ASYNC if coroutines else SYNC
+    graph = StepGraph([Step("a", a, ["q"]), Step("b", b, ["a"]), Step("c", c, ["a"]),
+                       Step("d", d, ["b", "c"]), Step("e", e, ["d"])], inputs=["q"])
+    done, totals, errors = threading.Event(), [0, 0], []
+
+    def on_next(result: Any) -> None:
+        totals[0] += 1
+        totals[1] += result["e"]
+
+    def on_error(error: Exception) -> None:
+        errors.append(error)
+        done.set()
+
+    pipeline(graph, {"q": reactivex.from_iterable(range(events))},
+             max_in_flight=IN_FLIGHT).subscribe(on_next, on_error, done.set)
     done.wait()
-    return time.perf_counter() - start
+    if errors:
+        raise BenchmarkError(f"the pipeline failed: {errors[0]!r}") from errors[0]
+    return totals[0], totals[1]
 
 
-def apipeline_asyncio(events: int) -> float:
-    """Coroutine no-op steps on the consumer's loop, consumed with ``async for``."""
-
-    async def main() -> float:
-        start = time.perf_counter()
-        count = 0
-        async for _result in apipeline(diamond(True), {"q": reactivex.from_iterable(
-                range(events))}, max_in_flight=IN_FLIGHT):
-            count += 1
-        assert count == events
-        return time.perf_counter() - start
-
-    return asyncio.run(main())
-
-
-def baseline_throughput(events: int) -> float:
-    """asyncio.Queue + a task per event running the five no-ops in order."""
-
-    async def noop(*args: Any) -> int:
-        return 0
+def baseline(events: int, coroutines: bool) -> tuple[int, int]:
+    """``asyncio.Queue`` + a task per event running the five functions in order."""
 
     async def one(q: int) -> int:
-        a = await noop(q)
-        b, c = await asyncio.gather(noop(a), noop(a))
-        return await noop(await noop(b, c))
+        if coroutines:
+            a = await ASYNC[0](q)
+            b, c = await asyncio.gather(ASYNC[1](a), ASYNC[2](a))
+            return int(await ASYNC[4](await ASYNC[3](b, c)))
+        a = fa(q)
+        return fe(fd(fb(a), fc(a)))
 
-    async def main() -> float:
-        start = time.perf_counter()
+    async def main() -> tuple[int, int]:
         inbox: asyncio.Queue[int | None] = asyncio.Queue(maxsize=1000)
         slots = asyncio.Semaphore(IN_FLIGHT)
-        finished = 0
+        totals = [0, 0]
         tasks: set[asyncio.Task[None]] = set()
 
         async def handle(q: int) -> None:
-            nonlocal finished
             try:
-                await one(q)
-                finished += 1
+                e = await one(q)
+                totals[0] += 1
+                totals[1] += e
             finally:
                 slots.release()
 
@@ -115,13 +164,35 @@ def baseline_throughput(events: int) -> float:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         await asyncio.gather(producer, *tasks)
-        assert finished == events
-        return time.perf_counter() - start
+        return totals[0], totals[1]
 
     return asyncio.run(main())
 
 
-# -- latency -------------------------------------------------------------------------------
+#: key -> (table name, runner(events), the baseline it is compared with)
+THROUGHPUT: dict[str, tuple[str, Callable[[int], tuple[int, int]], str | None]] = {
+    "rxsteps-sync": ("`rxsteps.pipeline`, sync steps",
+                     lambda n: rxsteps_pipeline(n, False), "baseline-sync"),
+    "rxsteps-coroutine": ("`rxsteps.pipeline`, coroutine steps",
+                          lambda n: rxsteps_pipeline(n, True), "baseline-coroutine"),
+    "baseline-sync": ("baseline: `asyncio.Queue` + task per event, sync functions",
+                      lambda n: baseline(n, False), None),
+    "baseline-coroutine": ("baseline: `asyncio.Queue` + task per event, coroutines",
+                           lambda n: baseline(n, True), None),
+}
+
+
+def throughput(system: str, *, events: int, reps: int, seed: int,
+               quick: bool) -> dict[str, Any]:
+    """Seconds for ``events`` events, ``reps`` times after a warm-up of a tenth."""
+    fn = THROUGHPUT[system][1]
+    _check(max(1, events // 10), system)(fn(max(1, events // 10)))
+    samples = time_each(lambda: fn(events), reps=reps, check=_check(events, system))
+    return {"events": events, "samples_s": samples,
+            "events_per_s": events / statistics.median(samples)}
+
+
+# -- latency -----------------------------------------------------------------------------
 
 
 async def stamped(count: int) -> AsyncIterator[float]:
@@ -136,10 +207,13 @@ def stamped_sync(count: int) -> Callable[[], Iterator[float]]:
         for _ in range(count):
             time.sleep(PACE)
             yield time.perf_counter()
+
     return generate
 
 
 def latency_astream(count: int) -> list[float]:
+    from rxsteps import EventKind, Step, StepGraph, astream
+
     graph = StepGraph([Step("tokens", lambda: stamped(count))])
 
     async def main() -> list[float]:
@@ -150,6 +224,8 @@ def latency_astream(count: int) -> list[float]:
 
 
 def latency_observe(count: int) -> list[float]:
+    from rxsteps import EventKind, Step, StepEvent, StepGraph, observe
+
     delays: list[float] = []
     done = threading.Event()
 
@@ -182,36 +258,63 @@ def latency_baseline(count: int) -> list[float]:
     return asyncio.run(main())
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+LATENCY: dict[str, tuple[str, Callable[[int], list[float]]]] = {
+    "astream": ("`rxsteps.astream` (asyncio, async generator step)", latency_astream),
+    "observe": ("`rxsteps.observe` (threads, generator step)", latency_observe),
+    "baseline": ("baseline: async generator → `asyncio.Queue`", latency_baseline),
+}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=20_000, help="events per throughput run")
-    parser.add_argument("--values", type=int, default=2_000, help="values per latency run")
-    args = parser.parse_args()
-    throughput = ["| pipeline | events/s |", "|---|---:|"]
-    for name, bench in [("rxsteps.pipeline (threads, sync no-op steps)", pipeline_threads),
-                        ("rxsteps.apipeline (asyncio, coroutine no-op steps)", apipeline_asyncio),
-                        ("baseline: asyncio.Queue + task per event", baseline_throughput)]:
-        bench(min(1000, args.events))  # warm up
-        seconds = min(bench(args.events) for _ in range(3))
-        throughput.append(f"| {name} | {args.events / seconds:,.0f} |")
-    latency = ["| emission → subscriber | p50 µs | p99 µs |", "|---|---:|---:|"]
-    for name, measure in [("rxsteps.astream (asyncio, async generator step)", latency_astream),
-                          ("rxsteps.observe (threads, generator step)", latency_observe),
-                          ("baseline: async generator → asyncio.Queue", latency_baseline)]:
-        delays = measure(args.values)
-        assert len(delays) == args.values
-        latency.append(f"| {name} | {percentile(delays, 50) * 1e6:,.0f} "
-                       f"| {percentile(delays, 99) * 1e6:,.0f} |")
-    print(f"Throughput: 5-step no-op graph, max_in_flight={IN_FLIGHT}, {args.events:,} "
-          "events, best of 3\n")
-    print("\n".join(throughput))
-    print(f"\nLatency: {args.values:,} streamed values, one every {PACE * 1e3:g} ms\n")
-    print("\n".join(latency))
+def latency(system: str, *, values: int, seed: int, quick: bool) -> dict[str, Any]:
+    """p50/p99 seconds from a ``yield`` to the consumer, over ``values`` values."""
+    delays = LATENCY[system][1](values)
+    if len(delays) != values:
+        raise BenchmarkError(f"{system}: {len(delays)} values arrived, not {values}")
+    return {"values": values, "p50_s": percentile(delays, 50), "p99_s": percentile(delays, 99)}
 
 
-if __name__ == "__main__":
-    main()
+TASKS = {"throughput": throughput, "latency": latency}
+
+
+# -- sections ----------------------------------------------------------------------------
+
+
+def measure_throughput(ctx: Context) -> dict[str, Any]:
+    events, reps = (QUICK_EVENTS, 1) if ctx.quick else (EVENTS, REPS)
+    return {s: ctx.spawn(MODULE, "throughput", deadline_s=DEADLINE_S, system=s, events=events,
+                         reps=reps) for s in THROUGHPUT}
+
+
+def _rate(record: dict[str, Any]) -> float | None:
+    return float(record["events_per_s"]) if record.get("status") == "ok" else None
+
+
+def render_throughput(out: dict[str, Any]) -> str:
+    rows = []
+    for key, (name, _, base) in THROUGHPUT.items():
+        vs = ratio(_rate(out[key]), _rate(out[base])) if base else "1.00"
+        rows.append([name, cell(out[key], lambda r: f"{r['events_per_s']:,.0f}"), vs])
+    some: dict[str, Any] = next((r for r in out.values() if r.get("status") == "ok"), {})
+    return (f"### Pipelines: a 5-step graph per event, max_in_flight={IN_FLIGHT}, "
+            f"{some.get('events', 0):,} events (median of {len(some.get('samples_s', []))})\n\n"
+            + markdown(["pipeline", "events/s", "÷ its baseline (target ≥ 1.0)"], rows))
+
+
+def measure_latency(ctx: Context) -> dict[str, Any]:
+    values = QUICK_VALUES if ctx.quick else VALUES
+    return {s: ctx.spawn(MODULE, "latency", deadline_s=DEADLINE_S, system=s, values=values)
+            for s in LATENCY}
+
+
+def render_latency(out: dict[str, Any]) -> str:
+    def p50(r: dict[str, Any]) -> float | None:
+        return float(r["p50_s"]) if r.get("status") == "ok" else None
+
+    rows = [[name, cell(out[key], lambda r: f"{r['p50_s'] * 1e6:,.0f}"),
+             cell(out[key], lambda r: f"{r['p99_s'] * 1e6:,.0f}"),
+             ratio(p50(out[key]), p50(out["baseline"]))]
+            for key, (name, _) in LATENCY.items()]
+    some: dict[str, Any] = next((r for r in out.values() if r.get("status") == "ok"), {})
+    return (f"### Streaming latency, emission → consumer, {some.get('values', 0):,} values "
+            f"one every {PACE * 1e3:g} ms\n\n"
+            + markdown(["stream", "p50 µs", "p99 µs", "p50 ÷ baseline (target ≤ 1.2)"], rows))

@@ -6,10 +6,18 @@ thread count and open file descriptors before and after, RSS growth (from
 ``/proc/self/statm``) and tracemalloc growth between the end of a warm-up and the end.
 Exits non-zero when a growth exceeds its bound, so it can gate a release.
 
-Usage::
+The loop (:func:`growth`) and the graph (:func:`graph_50`) are shared with the short
+soak of the test suite (``tests/reliability/test_soak.py``). From a clone::
 
-    python benchmarks/soak.py            # the full soak, a few minutes
-    python benchmarks/soak.py --quick    # a tenth of it
+    .venv/bin/python -m benchmarks.soak            # the full soak, a few minutes
+    .venv/bin/python -m benchmarks.soak --quick    # a tenth of it
+
+Example:
+    >>> from rxsteps import run
+    >>> graph = graph_50()
+    >>> figures = growth(20, lambda: run(graph))
+    >>> sorted(figures)
+    ['fds', 'per_second', 'rss_mib', 'threads', 'traced_kib']
 """
 
 from __future__ import annotations
@@ -68,8 +76,20 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def soak(name: str, count: int, once: Callable[[], None]) -> dict[str, float]:
-    """Run ``once`` ``count`` times; measure growth after a tenth as warm-up."""
+def growth(count: int, once: Callable[[], object]) -> dict[str, float]:
+    """Run ``once`` ``count`` times; what grew between the end of a warm-up (the first
+    tenth) and the end.
+
+    Args:
+        count: Calls in all, warm-up included.
+        once: One run (it checks its own values).
+
+    Returns:
+        ``per_second`` (calls after the warm-up), and the growth of ``threads``, open
+        file descriptors (``fds``), resident memory (``rss_mib``) and what
+        ``tracemalloc`` traces (``traced_kib``; tracing starts before the warm-up, so
+        one-time caches count as the baseline).
+    """
     warmup = max(1, count // 10)
     tracemalloc.start()  # before the warm-up, so one-time caches count as baseline
     for _ in range(warmup):
@@ -84,15 +104,22 @@ def soak(name: str, count: int, once: Callable[[], None]) -> dict[str, float]:
     gc.collect()
     figures = {
         "per_second": (count - warmup) / elapsed,
-        "threads": threading.active_count() - threads,
-        "fds": _fds() - fds,
+        "threads": float(threading.active_count() - threads),
+        "fds": float(_fds() - fds),
         "rss_mib": _rss_mib() - rss,
         "traced_kib": (tracemalloc.get_traced_memory()[0] - traced) / 1024,
     }
     tracemalloc.stop()
+    return figures
+
+
+def soak(name: str, count: int, once: Callable[[], object]) -> dict[str, float]:
+    """:func:`growth`, printed as a row of the soak's table."""
+    figures = growth(count, once)
     print(
-        f"| {name} | {count:,} | {figures['per_second']:,.0f}/s | {figures['threads']:+d} | "
-        f"{figures['fds']:+d} | {figures['rss_mib']:+.1f} MiB | {figures['traced_kib']:+.1f} KiB |",
+        f"| {name} | {count:,} | {figures['per_second']:,.0f}/s | {figures['threads']:+.0f} | "
+        f"{figures['fds']:+.0f} | {figures['rss_mib']:+.1f} MiB | "
+        f"{figures['traced_kib']:+.1f} KiB |",
         flush=True,
     )
     return figures
@@ -156,8 +183,8 @@ def _pipeline_soak(events: int) -> dict[str, float]:
     gc.collect()
     figures = {
         "per_second": (events - tenth) / (time.perf_counter() - marks["time"]),
-        "threads": threading.active_count() - marks["threads"],
-        "fds": _fds() - marks["fds"],
+        "threads": float(threading.active_count() - marks["threads"]),
+        "fds": float(_fds() - marks["fds"]),
         "rss_mib": _rss_mib() - marks["rss"],
         "traced_kib": (tracemalloc.get_traced_memory()[0] - marks["traced"]) / 1024,
     }
@@ -166,7 +193,7 @@ def _pipeline_soak(events: int) -> dict[str, float]:
         raise SystemExit(f"soak: the pipeline emitted {seen[0]} results, not {events}")
     print(
         f"| pipeline: one stream of events | {events:,} | {figures['per_second']:,.0f}/s | "
-        f"{figures['threads']:+d} | {figures['fds']:+d} | {figures['rss_mib']:+.1f} MiB | "
+        f"{figures['threads']:+.0f} | {figures['fds']:+.0f} | {figures['rss_mib']:+.1f} MiB | "
         f"{figures['traced_kib']:+.1f} KiB |",
         flush=True,
     )

@@ -21,52 +21,54 @@ with the same durations and salts, on every run and every machine.
 
 Systems
 -------
-A system (rxsteps or a baseline) is a *definer*: ``define(workload, pool)`` does the
-one-off work (the graph definition: a validated ``StepGraph``, dependents lists, the
-dask graph dict…) and returns a *runner*, a zero-argument callable that performs one
-complete run and returns every step's value. Only runners are timed, so per-run work
-(rxsteps' run state, a ``TopologicalSorter``, in-degree counts, tasks, an event loop)
-is included and graph definition is not. ``pool`` is one shared, warm
-``ThreadPoolExecutor`` the baselines use (rxsteps uses its own process-wide pool); a
-definer raises :class:`Unavailable` when it cannot run (a missing package, or a
-workload without coroutine actions). :func:`systems` lists them for a workload.
+A :class:`System` prepares a *runner* for a workload: a zero-argument callable that
+performs one complete run **from the plain description** (step ids, a dict of
+dependencies, the actions) and returns every step's value. Graph construction is
+inside the runner for every system: graphlib builds its ``TopologicalSorter``,
+asyncio its tasks, rxsteps its ``Step`` objects and ``StepGraph`` (validated), dask
+its graph dict. What ``prepare`` does outside the timing is only what a program
+would keep across runs: a warm ``ThreadPoolExecutor`` for the hand-written loops
+(rxsteps uses its own process-wide pool). Heavy imports (asyncio, rxsteps, dask) are
+made by the systems that need them, so a fresh interpreter per system measures each
+one's own imports and memory. ``prepare`` raises
+:class:`~benchmarks.errors.Unavailable` when a system cannot run here.
+
+Example:
+    >>> w = chain("chain-3", 3, seed=1)
+    >>> runner = SYSTEMS["graphlib"].prepare(w)
+    >>> runner() == w.expected()
+    True
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from graphlib import TopologicalSorter
 from typing import Any
 
-from rxsteps import Step, StepGraph, arun, run
+from benchmarks.errors import Unavailable
 
 __all__ = [
-    "BASELINES",
-    "Definer",
+    "SYSTEMS",
+    "Prepare",
     "Runner",
-    "Unavailable",
+    "System",
     "Workload",
     "chain",
     "combine",
     "fan",
     "layered",
-    "systems",
 ]
+
+POOL_WORKERS = 64  # the hand-written loops' warm pool (the sleeping DAG needs >= 16)
 
 MODULUS = (1 << 61) - 1
 
 Runner = Callable[[], Mapping[str, Any]]
-Definer = Callable[["Workload", ThreadPoolExecutor], Runner]
-
-
-class Unavailable(Exception):
-    """A system cannot run a workload here; the message says why (shown in the table)."""
+Prepare = Callable[["Workload"], Runner]
 
 
 def combine(salt: int, *deps: int) -> int:
@@ -85,6 +87,8 @@ def sleep_then_combine(salt: int, seconds: float, *deps: int) -> int:
 
 async def async_sleep_then_combine(salt: int, seconds: float, *deps: int) -> int:
     """The coroutine version of :func:`sleep_then_combine`."""
+    import asyncio
+
     await asyncio.sleep(seconds)
     return combine(salt, *deps)
 
@@ -206,26 +210,36 @@ def fan(name: str, n: int, *, seed: int) -> Workload:
     return Workload(name, what, ids, deps, _salts(ids, random.Random(seed)))
 
 
-# -- baselines ----------------------------------------------------------------------------
+# -- systems: every runner builds its own structures, inside the timing -----------------------
 
 
-def sequential(w: Workload, pool: ThreadPoolExecutor) -> Runner:
+def _pool() -> Any:
+    """A warm-able pool for the hand-written loops (kept across runs, as a program would)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(POOL_WORKERS, thread_name_prefix="bench")
+
+
+def sequential(w: Workload) -> Runner:
     """The floor: one loop over the steps in topological order, in this thread."""
-    order = [(s, w.actions[s], w.deps[s]) for s in w.ids]
+    ids, actions, deps = w.ids, w.actions, w.deps
 
     def run_once() -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for s, action, deps in order:
-            values[s] = action(*[values[d] for d in deps])
+        for s in ids:
+            values[s] = actions[s](*[values[d] for d in deps[s]])
         return values
 
     return run_once
 
 
-def graphlib_pool(w: Workload, pool: ThreadPoolExecutor) -> Runner:
-    """``graphlib.TopologicalSorter`` + the pool: submit every ready step, wait for the
-    first completion, mark it done, repeat."""
-    actions, deps = w.actions, w.deps
+def graphlib_pool(w: Workload) -> Runner:
+    """``graphlib.TopologicalSorter`` + a warm pool: build the sorter, submit every
+    ready step, wait for the first completion, mark it done, repeat."""
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
+    from graphlib import TopologicalSorter
+
+    actions, deps, pool = w.actions, w.deps, _pool()
 
     def run_once() -> dict[str, Any]:
         sorter = TopologicalSorter(deps)
@@ -245,12 +259,16 @@ def graphlib_pool(w: Workload, pool: ThreadPoolExecutor) -> Runner:
     return run_once
 
 
-def waves(w: Workload, pool: ThreadPoolExecutor) -> Runner:
+def waves(w: Workload) -> Runner:
     """The seed's algorithm: run every ready step on the pool, wait for *all* of them
     (a barrier), then compute the next set of ready steps."""
-    actions, deps, dependents = w.actions, w.deps, w.dependents()
+    actions, deps, pool = w.actions, w.deps, _pool()
 
     def run_once() -> dict[str, Any]:
+        dependents: dict[str, list[str]] = {s: [] for s in w.ids}
+        for s in w.ids:
+            for d in deps[s]:
+                dependents[d].append(s)
         missing = {s: len(deps[s]) for s in w.ids}
         ready = [s for s, count in missing.items() if count == 0]
         values: dict[str, Any] = {}
@@ -269,10 +287,12 @@ def waves(w: Workload, pool: ThreadPoolExecutor) -> Runner:
     return run_once
 
 
-def asyncio_tasks(w: Workload, pool: ThreadPoolExecutor) -> Runner:
+def asyncio_tasks(w: Workload) -> Runner:
     """Idiomatic asyncio: one task per step awaiting its dependencies' tasks, on a new
     loop per run. Coroutine actions where the workload has them (``asyncio.sleep``),
     else the sync action called inline on the loop (it never blocks)."""
+    import asyncio
+
     coroutines = w.async_actions
     actions: Mapping[str, Callable[..., Any]] = coroutines or w.actions
 
@@ -292,68 +312,68 @@ def asyncio_tasks(w: Workload, pool: ThreadPoolExecutor) -> Runner:
     return lambda: asyncio.run(main())
 
 
-def dask_threaded(w: Workload, pool: ThreadPoolExecutor) -> Runner:
-    """``dask.threaded.get`` on the equivalent dask graph dict, on the same pool."""
+def dask_threaded(w: Workload) -> Runner:
+    """``dask.threaded.get`` on a dask graph dict built per run, on a warm pool."""
     try:
         import dask.threaded
     except ImportError as error:
         raise Unavailable("dask is not installed") from error
-    graph = {s: (w.actions[s], *w.deps[s]) for s in w.ids}
-    keys = list(w.ids)
+    pool, keys = _pool(), list(w.ids)
 
     def run_once() -> dict[str, Any]:
+        graph = {s: (w.actions[s], *w.deps[s]) for s in keys}
         return dict(zip(keys, dask.threaded.get(graph, keys, pool=pool), strict=True))
 
     return run_once
 
 
-#: (system name, definer, note) of every baseline, in table order.
-BASELINES: list[tuple[str, Definer, str]] = [
-    ("sequential loop", sequential, "topological order, one thread: the floor"),
-    ("graphlib + ThreadPoolExecutor", graphlib_pool, "submit ready, wait FIRST_COMPLETED"),
-    ("asyncio tasks", asyncio_tasks, "a task per step awaiting its parents"),
-    ("dask.threaded.get", dask_threaded, "same 64-worker pool"),
-    ("waves (seed algorithm)", waves, "ready set on the pool, barrier per wave"),
-]
+def rxsteps_threads(w: Workload) -> Runner:
+    """``Step`` objects, a ``StepGraph`` (validated), ``run(g, scheduler="threads")``."""
+    from rxsteps import Step, StepGraph, run
+
+    def run_once() -> Mapping[str, Any]:
+        graph = StepGraph([Step(s, w.actions[s], w.deps[s]) for s in w.ids])
+        return run(graph, scheduler="threads")
+
+    return run_once
 
 
-# -- rxsteps ----------------------------------------------------------------------------
+def rxsteps_asyncio(w: Workload) -> Runner:
+    """The same graph built inside ``asyncio.run(...)``, run with ``arun`` (the sync
+    actions on rxsteps' worker threads, or the coroutine ones on the loop)."""
+    import asyncio
+
+    from rxsteps import Step, StepGraph, arun
+
+    actions: Mapping[str, Callable[..., Any]] = w.async_actions or w.actions
+
+    async def main() -> Mapping[str, Any]:
+        graph = StepGraph([Step(s, actions[s], w.deps[s]) for s in w.ids])
+        return await arun(graph)
+
+    return lambda: asyncio.run(main())
 
 
-def _graph(w: Workload, actions: Mapping[str, Callable[..., Any]]) -> StepGraph:
-    return StepGraph([Step(s, actions[s], w.deps[s]) for s in w.ids])
+@dataclass(frozen=True)
+class System:
+    """A system under measurement: its table name, how it prepares a runner, a note."""
+
+    name: str
+    prepare: Prepare
+    note: str
 
 
-def rxsteps_threads(w: Workload, pool: ThreadPoolExecutor) -> Runner:
-    graph = _graph(w, w.actions)
-    return lambda: run(graph, scheduler="threads")
-
-
-def rxsteps_asyncio(w: Workload, pool: ThreadPoolExecutor) -> Runner:
-    graph = _graph(w, w.actions)
-    return lambda: asyncio.run(arun(graph))
-
-
-def rxsteps_asyncio_coroutines(w: Workload, pool: ThreadPoolExecutor) -> Runner:
-    if w.async_actions is None:
-        raise Unavailable("no coroutine actions in this workload")
-    graph = _graph(w, w.async_actions)
-    return lambda: asyncio.run(arun(graph))
-
-
-def systems(w: Workload) -> list[tuple[str, Definer, str]]:
-    """The systems measured on ``w``, in table order."""
-    out: list[tuple[str, Definer, str]] = [
-        ("rxsteps threads", rxsteps_threads, 'run(g, scheduler="threads")'),
-        ("rxsteps asyncio", rxsteps_asyncio, "asyncio.run(arun(g)), sync actions"),
-    ]
-    if w.async_actions is not None:
-        out.append(("rxsteps asyncio (coroutines)", rxsteps_asyncio_coroutines,
-                    "asyncio.run(arun(g)), asyncio.sleep actions"))
-    for name, define, note in BASELINES:
-        if name == "asyncio tasks":
-            note += ", asyncio.sleep" if w.async_actions is not None else ", sync inline"
-        if name.startswith("waves") and w.durations is not None:
-            note += f"; the plan predicts {w.wave_plan() / w.critical_path():.3f}"
-        out.append((name, define, note))
-    return out
+#: Every system, by key (the key is what ``--only``-style selections and the JSON use).
+SYSTEMS: dict[str, System] = {
+    "graphlib": System("graphlib + ThreadPoolExecutor", graphlib_pool,
+                       "TopologicalSorter, submit ready, wait FIRST_COMPLETED; 64 warm workers"),
+    "asyncio": System("asyncio tasks", asyncio_tasks,
+                      "a task per step awaiting its parents; sync actions inline on the loop"),
+    "rxsteps-threads": System("rxsteps threads", rxsteps_threads,
+                              'Steps + StepGraph, run(g, scheduler="threads")'),
+    "rxsteps-asyncio": System("rxsteps asyncio", rxsteps_asyncio,
+                              "Steps + StepGraph, asyncio.run(arun(g))"),
+    "sequential": System("sequential loop", sequential, "topological order, one thread: the floor"),
+    "dask-threaded": System("dask.threaded.get", dask_threaded, "dask graph dict, 64 warm workers"),
+    "waves": System("waves (barrier per wave)", waves, "ready set on the pool, wait for all"),
+}
