@@ -373,9 +373,14 @@ class _Plan:
         return cls(order, dependents)
 
 
+_STREAMING = frozenset(("generator", "asyncgen"))
+
+
 def _warn_about_zips(steps: Mapping[str, Step]) -> None:
     """Warn where a ``zip`` join pairs a known stream with a single value: all but the
     stream's first value would be dropped without a word."""
+    if not any(step.kind in _STREAMING for step in steps.values()):
+        return  # the common case, in one pass
     for step in steps.values():
         if step.join != "zip" or len(step.depends) < 2:
             continue

@@ -119,13 +119,17 @@ class Step:
         _set_join(self, join)
         _set_description(self, description)
         fits = False
-        if type(action) is _FUNCTION and not action.__dict__:
-            # the common case, from the code object alone (inspect's checks cost ~4 µs)
-            code = action.__code__
+        function, bound = action, 0
+        if type(action) is _PARTIAL and not action.keywords:
+            function, bound = action.func, len(action.args)
+        if type(function) is _FUNCTION and not function.__dict__:
+            # the common cases, a function or a partial of one, from the code object
+            # alone (inspect's checks cost ~4 µs)
+            code = function.__code__
             flags = code.co_flags
-            count, most = len(deps), code.co_argcount
+            count, most = len(deps), code.co_argcount - bound
             fits = not code.co_kwonlyargcount and (
-                most - len(action.__defaults__ or ()) <= count
+                most - len(function.__defaults__ or ()) <= count
                 and (count <= most or bool(flags & inspect.CO_VARARGS))
             )
             kind: ActionKind = (
@@ -243,6 +247,8 @@ def _fits_by_code(action: Any, count: int) -> bool:
 
 
 def _name(action: Any) -> str:
+    if isinstance(action, functools.partial):
+        return f"functools.partial({_name(action.func)}, ...)"
     return getattr(action, "__qualname__", None) or type(action).__name__
 
 
@@ -251,6 +257,7 @@ _CO_ASYNCGEN, _CO_GENERATOR, _CO_COROUTINE = (
 )
 _CO_ANY = _CO_ASYNCGEN | _CO_GENERATOR | _CO_COROUTINE
 _FUNCTION = types.FunctionType
+_PARTIAL = functools.partial
 
 
 def _kind_of(step: str, action: Any) -> ActionKind:

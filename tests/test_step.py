@@ -43,6 +43,9 @@ class _AsyncCallable:
         (_Runnable(), "runnable"),
         (_AsyncCallable(), "coroutine"),
         (functools.partial(_coro), "coroutine"),
+        (functools.partial(_gen), "generator"),
+        (functools.partial(_agen), "asyncgen"),
+        (functools.partial(lambda a, b: a, 1), "function"),
         (print, "function"),
     ],
 )
@@ -151,3 +154,18 @@ def test_an_arity_mismatch_is_a_graph_error_naming_the_step() -> None:
     with pytest.raises(GraphError) as info:
         StepGraph([Step("f", lambda a, b: a, ["a"])], inputs=["a"])
     assert isinstance(info.value, TypeError) and info.value.step == "f"
+
+
+def _combine(salt: int, a: int, b: int) -> int:
+    return salt + a + b
+
+
+def test_a_partials_arity_counts_its_bound_arguments() -> None:
+    fits = StepGraph([Step("f", functools.partial(_combine, 1), ["a", "b"])], inputs=["a", "b"])
+    assert run(fits, inputs={"a": 2, "b": 3})["f"] == 6
+    with pytest.raises(GraphError) as info:
+        StepGraph([Step("f", functools.partial(_combine, 1, 2), ["a", "b"])],
+                  inputs=["a", "b"])
+    assert str(info.value) == (
+        "step 'f': action functools.partial(_combine, ...)(b: 'int') -> 'int' cannot be "
+        "called with 2 positional arguments; the step depends on 2 ('a', 'b')")
