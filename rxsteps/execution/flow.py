@@ -44,7 +44,7 @@ from ..errors import BufferOverflowError, InputError, OptionError
 from ..graph import StepGraph
 from ..result import RunResult
 from .options import RunOptions
-from .run import Run, preflight, start_run
+from .run import Run, delivery_context, preflight, start_run
 from .sink import EventSink
 
 __all__ = ["OVERFLOWS", "Overflow", "PipelineFlow", "PipelineSpec"]
@@ -162,7 +162,13 @@ class PipelineFlow:
         self._backend = backend
         self._observer = observer
         self._hold = hold
-        self._sink = EventSink(self._deliver, self._error, observer.on_completed)
+        # Results reach the user's observer on a delivery job of their own, so a slow
+        # subscriber never holds the thread that ended a run (a driver, a loop); an
+        # async iterator (``hold``) only queues onto its loop, so it is fed inline.
+        self._sink = EventSink(
+            self._deliver, self._error, observer.on_completed,
+            context=None if hold or backend.virtual else delivery_context(),
+        )
         self._cond = threading.Condition(threading.Lock())
         self._local = threading.local()
         self._queues: list[deque[tuple[int, Any]]] = [deque() for _ in spec.streams]

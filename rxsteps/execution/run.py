@@ -153,7 +153,7 @@ class Run:
         self._sink = EventSink(
             self._deliver_event, self._deliver_error, self._deliver_completed,
             on_fatal=self._fatal,
-            context=None if inline_events or backend.virtual else _delivery_context(),
+            context=None if inline_events or backend.virtual else delivery_context(),
         )
         self._ready_other: deque[Node] = deque()
         self._active: set[ActiveAttempt] = set()
@@ -724,7 +724,16 @@ class Run:
         for attempt in launches:
             invoke.launch(self, attempt)
         if self._sink.queue:
-            self._sink.flush()
+            self._sink.flush(inline=self._quiet_end())
+
+
+    def _quiet_end(self) -> bool:
+        """Whether the run's end may be delivered on this thread: nothing but rxsteps'
+        own ``on_done`` (which only sets or queues) is waiting for it — no observer,
+        no recording, no spans to export, no remote values to fetch. Saves a hand-over
+        per run (~95 µs on the 2-core machine; a 5-step run costs ~200)."""
+        return (self.state is _DONE and not self._events and not self.backend.remote
+                and not (self.tracer is not None and self.tracer.enabled))
 
 
 class _SpanEnd:
@@ -752,7 +761,7 @@ def _retry_decision(
         return False, predicate_error
 
 
-def _delivery_context() -> contextvars.Context:
+def delivery_context() -> contextvars.Context:
     """A copy of the caller's context in which no step is current (event callbacks)."""
     context = contextvars.copy_context()
     context.run(_CURRENT.set, None)

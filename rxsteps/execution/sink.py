@@ -113,11 +113,16 @@ class EventSink:
         stream is still passed on, with ``detached`` set, so the run can clean up."""
         self.detached = True
 
-    def flush(self) -> None:
-        """Deliver what is queued: inline, or by starting the delivery job."""
+    def flush(self, *, inline: bool = False) -> None:
+        """Deliver what is queued: inline, or by starting the delivery job.
+
+        ``inline`` delivers on this thread unless a delivery job is on its way: the
+        run passes it when nothing but its own end is queued, for rxsteps' own
+        ``on_done``.
+        """
         if not self.queue:
             return
-        if self._context is None:
+        if self._context is None or (inline and not self._scheduled):
             self._drain()
             return
         with self._lock:

@@ -138,6 +138,33 @@ def test_a_slow_callback_delays_neither_another_runs_timeout_nor_its_own_steps()
     assert out.split() == ["True", "StepTimeoutError"]
 
 
+def test_a_blocking_pipeline_subscriber_does_not_hold_the_loop_its_steps_run_on() -> None:
+    # The runs end on the loop (coroutine steps); their results reach the subscriber on
+    # a delivery job, so the subscriber may wait for work on that same loop.
+    out = run_isolated("""
+        import asyncio, threading
+        import reactivex
+        from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
+        from rxsteps import Step, StepGraph, pipeline
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, daemon=True).start()
+        async def double(q):
+            return 2 * q
+        graph = StepGraph([Step("double", double, ["q"])], inputs=["q"])
+        got, done = [], threading.Event()
+        async def on_the_loop():
+            return "loop alive"
+        def on_next(result):
+            waited = asyncio.run_coroutine_threadsafe(on_the_loop(), loop)
+            got.append((result["double"], waited.result(timeout=10)))
+        scheduler = AsyncIOThreadSafeScheduler(loop)
+        pipeline(graph, {"q": reactivex.of(1, 2)}, scheduler=scheduler).subscribe(
+            on_next, print, done.set)
+        print(done.wait(20), got)
+    """, limit=40)
+    assert out.strip() == "True [(2, 'loop alive'), (4, 'loop alive')]"
+
+
 def test_a_callback_may_start_a_run_of_its_own() -> None:
     out = run_isolated("""
         import threading
