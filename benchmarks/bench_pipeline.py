@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 import threading
 import time
@@ -214,7 +215,8 @@ def stamped_sync(count: int) -> Callable[[], Iterator[float]]:
 def latency_astream(count: int) -> list[float]:
     from rxsteps import EventKind, Step, StepGraph, astream
 
-    graph = StepGraph([Step("tokens", lambda: stamped(count))])
+    # an async generator function, as users write a streaming step
+    graph = StepGraph([Step("tokens", functools.partial(stamped, count))])
 
     async def main() -> list[float]:
         return [time.perf_counter() - e.value async for e in astream(graph)

@@ -24,6 +24,7 @@ from rxsteps import (
     astream,
     current,
 )
+from rxsteps.streaming import AsyncStream
 
 WAIT = 30
 T = TypeVar("T")
@@ -119,6 +120,34 @@ def test_events_reach_the_consumer_loop_from_worker_threads() -> None:
     names, consumer = drive(main)
     assert names == ["STARTED", "EMITTED", "SUCCEEDED"]
     assert consumer not in threads
+
+
+def test_a_value_produced_on_the_consumer_loop_is_queued_without_a_wake_up() -> None:
+    observers: list[Any] = []
+    stream: AsyncStream[int] = AsyncStream(lambda o: observers.append(o) or (lambda _: None))
+
+    async def main() -> tuple[list[int], int, int]:
+        loop = asyncio.get_running_loop()
+        hops: list[Any] = []
+        threadsafe = loop.call_soon_threadsafe
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            hops.append(args)
+            return threadsafe(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0)  # the stream starts on its first __anext__
+        observers[0].on_next(1)  # on the loop
+        values = [await first]
+        on_loop = len(hops)
+        worker = threading.Thread(target=observers[0].on_next, args=(2,))
+        worker.start()
+        worker.join()
+        values.append(await stream.__anext__())
+        return values, on_loop, len(hops)
+
+    assert drive(main) == ([1, 2], 0, 1)
 
 
 def test_breaking_out_of_the_loop_cancels_the_run() -> None:
