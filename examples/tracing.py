@@ -6,7 +6,7 @@ span the action opens itself is a child of its step's span. This script configur
 OpenTelemetry SDK with a console exporter that prints one line per span, runs a small
 research graph whose ``papers`` tool fails once and is retried, and shows the tree.
 
-Run it (needs the ``otel`` extra: ``pip install 'rxsteps[otel]'``)::
+Run it (needs the ``otel`` extra: ``.venv/bin/pip install -e '.[otel]'``)::
 
     python examples/tracing.py
 

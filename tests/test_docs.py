@@ -246,3 +246,11 @@ def test_doctests(name: str) -> None:
     assert runner.failures == 0, f"{runner.failures} doctest failure(s) in {name}:\n" + (
         report.getvalue()
     )
+
+
+def test_no_page_installs_rxsteps_from_a_package_index() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
+             *sorted((ROOT / "examples").glob("*.py"))]
+    wrong = [str(p.relative_to(ROOT)) for p in pages
+             if re.search(r"pip install [\"']?rxsteps", p.read_text(encoding="utf-8"))]
+    assert wrong == []  # rxsteps is not on PyPI: install from a clone
