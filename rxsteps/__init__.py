@@ -24,6 +24,7 @@ from .errors import (
     MissingDependencyError,
     OptionError,
     OptionTypeError,
+    ResourceError,
     RxStepsError,
     RxStepsWarning,
     SchedulerError,
@@ -35,6 +36,7 @@ from .errors import (
     ZipWarning,
 )
 from .events import EventKind, StepEvent
+from .execution.limits import Limiter, Rate
 from .graph import StepGraph
 from .handle import RunHandle, StepObservable
 from .pipeline import pipeline
@@ -52,9 +54,12 @@ __all__ = [
     "EventKind",
     "GraphError",
     "InputError",
+    "Limiter",
     "MissingDependencyError",
     "OptionError",
     "OptionTypeError",
+    "Rate",
+    "ResourceError",
     "Retry",
     "RunHandle",
     "RunResult",
