@@ -354,7 +354,7 @@ class Owner(Protocol):
 class Gate:
     """One run's waiting room in front of its slots. See the module docstring."""
 
-    __slots__ = ("_announced", "_held", "_limiter", "_order", "_priorities", "_queues",
+    __slots__ = ("_announced", "_fresh", "_held", "_limiter", "_order", "_priorities", "_queues",
                  "_run", "_timer", "_timer_due")
 
     def __init__(self, run: Owner, limiter: Limiter | None,
@@ -368,20 +368,25 @@ class Gate:
         self._timer: Handle | None = None
         self._timer_due = math.inf
         self._announced: set[Node] = set()  # said WAITING for its current call
+        self._fresh: list[Node] = []  # put since the last pass
 
     def put(self, node: Node) -> None:
         """Under the lock: ``node`` has a call ready; it waits here until admitted."""
         rank = -self._priorities.get(node.id, 0.0) if self._priorities is not None else 0.0
         queue = self._queues.setdefault(node.step.uses, [])
         heapq.heappush(queue, (rank, next(self._order), node))
+        self._fresh.append(node)
 
     def admit(self, now: float) -> None:
         """Under the lock: admit, best first, every waiting step whose slot and
         resources are free; say WAITING for those that must wait."""
         queues, run = self._queues, self._run
         if not queues:
+            self._fresh.clear()
             return
         blocked: dict[Node, str] = {}
+        why_by_set: dict[tuple[tuple[str, int], ...], str] = {}
+        let_in: set[Node] = set()
         while queues:
             heads = sorted((queue[0], needs) for needs, queue in queues.items())
             progressed = False
@@ -400,15 +405,22 @@ class Gate:
                     if needs:
                         self._held[node] = needs
                     blocked.pop(node, None)
+                    let_in.add(node)
                     self._announced.discard(node)
                     run.admitted(node)
                     progressed = True
                     break
                 blocked.setdefault(node, why)
+                why_by_set.setdefault(needs, why)
                 if wait < math.inf:
                     self._wake_in(wait, now)
             if not progressed:
                 break
+        fresh, self._fresh = self._fresh, []
+        for node in fresh:  # behind a blocked step with the same needs: it waits too
+            why = why_by_set.get(node.step.uses)
+            if why is not None and node not in let_in and not node.finished:
+                blocked.setdefault(node, why)
         for node, why in blocked.items():
             if node not in self._announced:
                 self._announced.add(node)
@@ -455,6 +467,7 @@ class Gate:
         self._held.clear()
         self._queues.clear()
         self._announced.clear()
+        self._fresh.clear()
         if self._limiter is not None:
             self._limiter.forget(self)
         if self._timer is not None:
