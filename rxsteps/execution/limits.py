@@ -418,9 +418,9 @@ class Gate:
                 break
         fresh, self._fresh = self._fresh, []
         for node in fresh:  # behind a blocked step with the same needs: it waits too
-            why = why_by_set.get(node.step.uses)
-            if why is not None and node not in let_in and not node.finished:
-                blocked.setdefault(node, why)
+            behind = why_by_set.get(node.step.uses)
+            if behind is not None and node not in let_in and not node.finished:
+                blocked.setdefault(node, behind)
         for node, why in blocked.items():
             if node not in self._announced:
                 self._announced.add(node)
