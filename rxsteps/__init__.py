@@ -40,7 +40,7 @@ from .execution.limits import Limiter, Rate
 from .graph import StepGraph
 from .handle import RunHandle, StepObservable
 from .pipeline import pipeline
-from .result import Attempt, RunResult, StepStatus
+from .result import Attempt, RunResult, StepStatus, Wait
 from .retry import Retry
 from .step import Step
 from .streaming import apipeline, astream
@@ -77,6 +77,7 @@ __all__ = [
     "StepStatus",
     "StepTimeoutError",
     "StepTypeError",
+    "Wait",
     "ZipWarning",
     "__version__",
     "apipeline",

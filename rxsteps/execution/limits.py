@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..critical import remaining_paths
 from ..errors import OptionError, ResourceError
 from ..events import EventKind
+from ..result import Wait
 
 if TYPE_CHECKING:
     from ..backends.base import Handle
@@ -354,8 +355,19 @@ class Owner(Protocol):
 class Gate:
     """One run's waiting room in front of its slots. See the module docstring."""
 
-    __slots__ = ("_announced", "_fresh", "_held", "_limiter", "_order", "_priorities", "_queues",
-                 "_run", "_timer", "_timer_due")
+    __slots__ = (
+        "_announced",
+        "_fresh",
+        "_held",
+        "_limiter",
+        "_order",
+        "_priorities",
+        "_queues",
+        "_run",
+        "_timer",
+        "_timer_due",
+        "waits",
+    )
 
     def __init__(self, run: Owner, limiter: Limiter | None,
                  priorities: Mapping[str, float] | None) -> None:
@@ -367,7 +379,8 @@ class Gate:
         self._held: dict[Node, tuple[tuple[str, int], ...]] = {}
         self._timer: Handle | None = None
         self._timer_due = math.inf
-        self._announced: set[Node] = set()  # said WAITING for its current call
+        self._announced: dict[Node, tuple[float, str]] = {}  # said WAITING: since, why
+        self.waits: list[Wait] = []  # the waits that ended, for the result
         self._fresh: list[Node] = []  # put since the last pass
 
     def put(self, node: Node) -> None:
@@ -393,6 +406,7 @@ class Gate:
             for (_rank, _seq, node), needs in heads:
                 if node.reason is not None or node.finished:
                     self._pop(needs)
+                    self._waited(node, now)
                     run.doomed(node)
                     progressed = True
                     break
@@ -406,7 +420,7 @@ class Gate:
                         self._held[node] = needs
                     blocked.pop(node, None)
                     let_in.add(node)
-                    self._announced.discard(node)
+                    self._waited(node, now)
                     run.admitted(node)
                     progressed = True
                     break
@@ -423,8 +437,14 @@ class Gate:
                 blocked.setdefault(node, behind)
         for node, why in blocked.items():
             if node not in self._announced:
-                self._announced.add(node)
+                self._announced[node] = (now, why)
                 run.announce(EventKind.WAITING, node, why)
+
+    def _waited(self, node: Node, now: float) -> None:
+        since = self._announced.pop(node, None)
+        if since is not None:
+            self.waits.append(Wait(node.id, node.invoked, node.next_attempt, since[0], now,
+                                   since[1]))
 
     def _pop(self, needs: tuple[tuple[str, int], ...]) -> None:
         queue = self._queues[needs]
@@ -466,7 +486,9 @@ class Gate:
             self.release(needs)
         self._held.clear()
         self._queues.clear()
-        self._announced.clear()
+        now = self._run.backend.now()
+        for node in list(self._announced):
+            self._waited(node, now)
         self._fresh.clear()
         if self._limiter is not None:
             self._limiter.forget(self)

@@ -313,6 +313,7 @@ class Run:
             errors=errors, reasons=reasons, started=started, ended=ended,
             attempts=self._attempts, start=self.start_time, end=self.end_time,
             sequence=self.sequence, failure=self.failure,
+            waits=self._gate.waits if self._gate is not None else None,
         )
         if self.failure is not None:
             self.failure.result = self.result

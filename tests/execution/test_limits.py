@@ -145,6 +145,11 @@ def test_waiting_is_an_event_naming_the_resource(execute):
     waiting = [e for e in outcome.events if e.kind is EventKind.WAITING]
     assert [(e.step, e.reason) for e in waiting] == [("second", "resource 'llm'")]
     assert outcome.kinds("first")[0] is EventKind.STARTED
+    assert outcome.result is not None
+    (wait,) = outcome.result.waits
+    assert (wait.step, wait.index, wait.attempt, wait.reason) == ("second", 0, 1,
+                                                                  "resource 'llm'")
+    assert waiting[0].time == wait.start <= wait.end <= outcome.result.started["second"]
 
 
 def test_retries_release_and_reacquire(execute):
