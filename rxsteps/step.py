@@ -58,7 +58,9 @@ class Step:
             one positional argument per dependency, in ``depends`` order; a runnable
             gets a single input instead (the value, a dict by name, or ``None``).
         depends: Names of steps or graph inputs whose values this step needs.
-        timeout: Seconds one attempt may take, or ``None`` for no limit.
+        timeout: Seconds one attempt may take, or ``None`` for no limit. It counts
+            from the attempt's start: waiting for a slot, a resource or a rate-limit
+            token before it does not count.
         retry: A :class:`~rxsteps.Retry` policy, or ``None`` for a single attempt.
         join: How streaming dependencies are combined: ``"zip"``, ``"latest"`` or
             ``"collect"``.
