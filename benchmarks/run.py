@@ -39,7 +39,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_dask, bench_engine, bench_pipeline, bench_scale, profile_engine
+from benchmarks import (
+    bench_dask,
+    bench_engine,
+    bench_limited,
+    bench_pipeline,
+    bench_scale,
+    profile_engine,
+)
 from benchmarks.child import ROOT, Context
 
 __all__ = ["SECTIONS", "Section", "main"]
@@ -63,6 +70,9 @@ SECTIONS: dict[str, Section] = {
                      "Steps + StepGraph + first validation, µs/step"),
     "makespan": Section(bench_engine.measure_makespan, bench_engine.render_makespan,
                         "200 sleeping steps: makespan ÷ critical path"),
+    "limited": Section(bench_limited.measure, bench_limited.render,
+                       "sleeping DAG with 4 and 8 slots: makespan ÷ max(critical path, "
+                       "work ÷ slots)"),
     "pipeline": Section(bench_pipeline.measure_throughput, bench_pipeline.render_throughput,
                         "pipeline events/s against asyncio.Queue + a task per event"),
     "latency": Section(bench_pipeline.measure_latency, bench_pipeline.render_latency,

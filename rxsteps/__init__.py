@@ -24,6 +24,7 @@ from .errors import (
     MissingDependencyError,
     OptionError,
     OptionTypeError,
+    ResourceError,
     RxStepsError,
     RxStepsWarning,
     SchedulerError,
@@ -35,10 +36,11 @@ from .errors import (
     ZipWarning,
 )
 from .events import EventKind, StepEvent
+from .execution.limits import Limiter, Rate
 from .graph import StepGraph
 from .handle import RunHandle, StepObservable
 from .pipeline import pipeline
-from .result import Attempt, RunResult, StepStatus
+from .result import Attempt, RunResult, StepStatus, Wait
 from .retry import Retry
 from .step import Step
 from .streaming import apipeline, astream
@@ -52,9 +54,12 @@ __all__ = [
     "EventKind",
     "GraphError",
     "InputError",
+    "Limiter",
     "MissingDependencyError",
     "OptionError",
     "OptionTypeError",
+    "Rate",
+    "ResourceError",
     "Retry",
     "RunHandle",
     "RunResult",
@@ -72,6 +77,7 @@ __all__ = [
     "StepStatus",
     "StepTimeoutError",
     "StepTypeError",
+    "Wait",
     "ZipWarning",
     "__version__",
     "apipeline",

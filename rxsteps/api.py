@@ -44,6 +44,7 @@ from .backends.loops import running_loop
 from .backends.resolve import resolve_backend
 from .errors import SchedulerError
 from .events import StepEvent
+from .execution.limits import Limiter
 from .execution.options import RunOptions
 from .execution.run import Run, preflight, should_help, start_run
 from .graph import StepGraph
@@ -63,6 +64,10 @@ def run(
     on_event: Callable[[StepEvent], Any] | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    limits: Mapping[str, int] | Limiter | None = None,
+    rates: Mapping[str, Any] | None = None,
+    priority: str = "critical",
+    history: RunResult | None = None,
 ) -> RunResult:
     """Run ``graph`` and block until every step has finished.
 
@@ -81,6 +86,14 @@ def run(
             on a thread of its own.
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
+        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
+            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
+            holding a thread or a slot (see ``docs/guides/limits.md``).
+        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
+        priority: When capacity is short, start the waiting step with the longest
+            remaining path first (``"critical"``, the default) or first come
+            (``"fifo"``).
+        history: An earlier result whose measured durations weigh the priorities.
 
     Returns:
         The :class:`~rxsteps.RunResult`.
@@ -98,7 +111,8 @@ def run(
         >>> run(StepGraph([Step("a", lambda: "done")]))["a"]
         'done'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
+                         limits, rates, priority, history)
     backend = resolve_backend(scheduler)
     if backend.virtual:
         raise SchedulerError(
@@ -135,6 +149,10 @@ async def arun(
     on_event: Callable[[StepEvent], Any] | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    limits: Mapping[str, int] | Limiter | None = None,
+    rates: Mapping[str, Any] | None = None,
+    priority: str = "critical",
+    history: RunResult | None = None,
 ) -> RunResult:
     """Run ``graph`` on the running event loop and await its result.
 
@@ -151,6 +169,14 @@ async def arun(
             on a thread of its own (never on this loop).
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
+        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
+            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
+            holding a thread or a slot (see ``docs/guides/limits.md``).
+        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
+        priority: When capacity is short, start the waiting step with the longest
+            remaining path first (``"critical"``, the default) or first come
+            (``"fifo"``).
+        history: An earlier result whose measured durations weigh the priorities.
 
     Returns:
         The :class:`~rxsteps.RunResult`.
@@ -169,7 +195,8 @@ async def arun(
         >>> asyncio.run(arun(StepGraph([Step("hello", hello)])))["hello"]
         'hi'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
+                         limits, rates, priority, history)
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Run] = loop.create_future()
 
@@ -197,6 +224,10 @@ def observe(
     max_concurrency: int | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    limits: Mapping[str, int] | Limiter | None = None,
+    rates: Mapping[str, Any] | None = None,
+    priority: str = "critical",
+    history: RunResult | None = None,
 ) -> reactivex.Observable[StepEvent]:
     """A cold observable of the run's events: each subscription is a new run.
 
@@ -215,6 +246,14 @@ def observe(
         max_concurrency: Most actions of one run running at once.
         tracer_provider: OpenTelemetry tracer provider for the runs' spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
+        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
+            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
+            holding a thread or a slot (see ``docs/guides/limits.md``).
+        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
+        priority: When capacity is short, start the waiting step with the longest
+            remaining path first (``"critical"``, the default) or first come
+            (``"fifo"``).
+        history: An earlier result whose measured durations weigh the priorities.
 
     Returns:
         A cold ``reactivex.Observable`` of :class:`~rxsteps.StepEvent`.
@@ -229,8 +268,9 @@ def observe(
         >>> [e.kind.name for e in events.pipe(ops.to_list()).run()]
         ['STARTED', 'EMITTED', 'SUCCEEDED']
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume)
-    preflight(graph, inputs)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
+                         limits, rates, priority, history)
+    preflight(graph, inputs, limiter=options.limiter)
     resolve_backend(scheduler)  # fail now on a bad scheduler
 
     def subscribe(
@@ -252,6 +292,10 @@ def start(
     on_event: Callable[[StepEvent], Any] | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    limits: Mapping[str, int] | Limiter | None = None,
+    rates: Mapping[str, Any] | None = None,
+    priority: str = "critical",
+    history: RunResult | None = None,
 ) -> RunHandle:
     """Start ``graph`` and return at once with a :class:`~rxsteps.RunHandle`.
 
@@ -269,6 +313,14 @@ def start(
         on_event: Called with every event, serially, on a thread of its own.
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
+        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
+            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
+            holding a thread or a slot (see ``docs/guides/limits.md``).
+        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
+        priority: When capacity is short, start the waiting step with the longest
+            remaining path first (``"critical"``, the default) or first come
+            (``"fifo"``).
+        history: An earlier result whose measured durations weigh the priorities.
 
     Returns:
         The :class:`~rxsteps.RunHandle` of the started run.
@@ -287,7 +339,8 @@ def start(
         >>> handle.result()["tokens"]
         'steps'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
+                         limits, rates, priority, history)
     return RunHandle.start(graph, inputs, options)
 
 

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import pairwise
 from typing import Protocol
 
-__all__ = ["critical_edges", "planned_critical_path", "result_critical_path"]
+__all__ = ["critical_edges", "planned_critical_path", "remaining_paths", "result_critical_path"]
 
 
 class _Step(Protocol):
@@ -107,6 +107,42 @@ def planned_critical_path(
     end = max(order, key=lambda step_id: best[step_id])  # first of equals wins
     path = _walk_back(end, via)
     return path, best[end]
+
+
+def remaining_paths(graph: _Graph, durations: Mapping[str, float]) -> dict[str, float]:
+    """For each step, the longest chain from it to the end of the graph, itself included.
+
+    The priority of a step waiting for capacity: the one with the longest remaining
+    path goes first, so the critical path is never left waiting. One pass over the
+    topological order backwards, O(V + E).
+
+    Args:
+        graph: The step graph (validated first).
+        durations: Seconds (or units) per step id; missing steps weigh 0.
+
+    Returns:
+        Step id to the sum of the durations on its longest path to a sink.
+
+    Raises:
+        ValueError: A duration is negative or not finite, or names no step.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph
+        >>> graph = StepGraph([Step("a", lambda: 0), Step("b", lambda a: 0, ["a"]),
+        ...                    Step("c", lambda: 0)])
+        >>> sorted(remaining_paths(graph, {"a": 1, "b": 2, "c": 1}).items())
+        [('a', 3.0), ('b', 2.0), ('c', 1.0)]
+    """
+    weights = _checked_durations(graph, durations)
+    order = graph.order()
+    tail = dict.fromkeys(order, 0.0)
+    remaining: dict[str, float] = {}
+    for step_id in reversed(order):
+        total = remaining[step_id] = tail[step_id] + weights.get(step_id, 0.0)
+        for dep in graph[step_id].depends:
+            if dep in tail and tail[dep] < total:
+                tail[dep] = total
+    return remaining
 
 
 def result_critical_path(result: _Result) -> tuple[list[str], float]:

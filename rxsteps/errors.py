@@ -13,7 +13,9 @@ so a program can react without parsing text. The hierarchy::
     ├── InputError (ValueError) ─── run inputs do not match the declared ones
     ├── SchedulerError (ValueError) a scheduler that cannot work, or an unknown name
     ├── OptionError (ValueError) ── .option: a run or Retry option with a bad value
-    │   └── OptionTypeError (TypeError)  the same, for a value of the wrong type
+    │   ├── OptionTypeError (TypeError)  the same, for a value of the wrong type
+    │   └── ResourceError ────────── .step, .resource: a step's ``uses`` that limits=
+    │                               cannot serve
     ├── StepFailedError ─────────── .step, .result (the partial RunResult); __cause__ is
     │                               the step's own exception
     ├── StepTimeoutError (TimeoutError)  .step, .timeout, .attempt
@@ -47,6 +49,7 @@ __all__ = [
     "MissingDependencyError",
     "OptionError",
     "OptionTypeError",
+    "ResourceError",
     "RxStepsError",
     "RxStepsWarning",
     "SchedulerError",
@@ -267,6 +270,29 @@ class OptionTypeError(OptionError, TypeError):
         ...
         rxsteps.errors.OptionTypeError: Retry: backoff must be a number of seconds, got '1'
     """
+
+
+class ResourceError(OptionError):
+    """A step's ``uses`` that the run's ``limits=`` cannot serve; nothing has run.
+
+    The step uses a resource the limits do not name, or more units than its capacity.
+    ``.step`` and ``.resource`` name them.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, run
+        >>> run(StepGraph([Step("ask", lambda: 1, uses="lmm")]), limits={"llm": 2})
+        Traceback (most recent call last):
+        ...
+        rxsteps.errors.ResourceError: step 'ask' uses resource 'lmm', which limits= does \
+not name (did you mean 'llm'? known: 'llm'); add it, e.g. limits={'lmm': 4}
+    """
+
+    def __init__(self, message: str, step: str, resource: str) -> None:
+        super().__init__(message, "limits")
+        self.step, self.resource = step, resource
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.step, self.resource))
 
 
 class StepFailedError(RxStepsError):

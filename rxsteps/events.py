@@ -7,6 +7,7 @@ Per step the events follow a small state machine::
        └──────> FAILED
     (never started) ──> SKIPPED | CANCELLED
     (running) ──> CANCELLED
+    (ready) ──> WAITING ──> STARTED   (limits, rates or max_concurrency hold it back)
 
 A step called several times (its dependencies stream) has one STARTED per call and
 attempt, with ``index`` telling the call. Every step ends with exactly one of
@@ -57,6 +58,9 @@ class EventKind(enum.Enum):
     """The step will never run; ``reason`` says why (a dependency failed or was empty)."""
     CANCELLED = "cancelled"
     """The run stopped before the step finished; ``reason`` says why."""
+    WAITING = "waiting"
+    """A ready step waits for capacity before it starts; ``reason`` names what it
+    waits for (``"resource 'llm'"``, ``"rate 'llm'"`` or a free slot)."""
 
     @property
     def terminal(self) -> bool:
@@ -83,7 +87,7 @@ class StepEvent:
             virtual-time schedulers).
         index: Which call of the step, from 0 (steps fed by streams are called many
             times).
-        reason: Why a step was SKIPPED or CANCELLED.
+        reason: Why a step was SKIPPED or CANCELLED, or what a WAITING one waits for.
         delay: For RETRYING, the seconds until the next attempt.
 
     Example:

@@ -334,11 +334,13 @@ class _Plan:
     Built once per graph (:meth:`StepGraph.validate`) and dropped by ``add()``.
     """
 
-    __slots__ = ("dependents", "order")
+    __slots__ = ("dependents", "order", "priorities")
 
     def __init__(self, order: list[str], dependents: dict[str, list[str]]) -> None:
         self.order = order
         self.dependents = dependents
+        #: each step's remaining path, computed at the first run that needs it
+        self.priorities: dict[str, float] | None = None
 
     @classmethod
     def compile(cls, steps: Mapping[str, Step], inputs: tuple[str, ...]) -> _Plan:

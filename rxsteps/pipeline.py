@@ -70,6 +70,7 @@ from reactivex.disposable import Disposable
 from .backends.resolve import resolve_backend
 from .errors import BufferOverflowError
 from .execution.flow import OVERFLOWS, Overflow, PipelineFlow, PipelineSpec
+from .execution.limits import Limiter
 from .graph import StepGraph
 from .result import RunResult
 
@@ -89,6 +90,9 @@ def pipeline(
     fail_fast: bool = True,
     max_concurrency: int | None = None,
     tracer_provider: Any = None,
+    limits: Mapping[str, int] | Limiter | None = None,
+    rates: Mapping[str, Any] | None = None,
+    priority: str = "critical",
 ) -> reactivex.Observable[RunResult]:
     """A cold observable running ``graph`` once per input event.
 
@@ -116,6 +120,14 @@ def pipeline(
         fail_fast: Per run, as for :func:`rxsteps.run`; a failure is in the result.
         max_concurrency: Most actions of one run at once.
         tracer_provider: OpenTelemetry provider; runs carry ``rxsteps.sequence``.
+        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a
+            :class:`~rxsteps.Limiter`; a mapping makes one limiter shared by all the
+            pipeline's runs. A step's ``uses=`` waits for its units without holding a
+            thread or a slot (see ``docs/guides/limits.md``).
+        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
+        priority: When capacity is short, start the waiting step with the longest
+            remaining path first (``"critical"``, the default) or first come
+            (``"fifo"``).
 
     Returns:
         An observable of :class:`~rxsteps.RunResult`; each subscription is a new
@@ -138,7 +150,8 @@ def pipeline(
     spec = PipelineSpec.build(
         graph, inputs, scheduler=scheduler, max_in_flight=max_in_flight, ordered=ordered,
         buffer=buffer, overflow=overflow, on_drop=on_drop, fail_fast=fail_fast,
-        max_concurrency=max_concurrency, tracer_provider=tracer_provider,
+        max_concurrency=max_concurrency, tracer_provider=tracer_provider, limits=limits,
+        rates=rates, priority=priority,
     )
 
     def subscribe(

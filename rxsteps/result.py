@@ -34,7 +34,7 @@ from .step import Step
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Attempt", "RunResult", "StepStatus"]
+__all__ = ["Attempt", "RunResult", "StepStatus", "Wait"]
 
 _V = TypeVar("_V")
 
@@ -60,6 +60,39 @@ class StepStatus(enum.Enum):
     def done(self) -> bool:
         """Whether the status is final."""
         return self not in (StepStatus.PENDING, StepStatus.RUNNING)
+
+
+@dataclass(slots=True, frozen=True)
+class Wait:
+    """A time a ready step spent waiting for capacity before an attempt started.
+
+    Attributes:
+        step: The step id.
+        index: Which call of the step, from 0.
+        attempt: The attempt number that waited, from 1.
+        start: Monotonic time it began to wait (its WAITING event).
+        end: Monotonic time it was let through (or the run stopped).
+        reason: What it waited for: ``"resource 'llm'"`` or ``"rate 'llm'"``.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, run
+        >>> graph = StepGraph([Step("a", lambda: 1, uses="llm"),
+        ...                    Step("b", lambda: 2, uses="llm")])
+        >>> [(w.step, w.reason) for w in run(graph, limits={"llm": 1}, priority="fifo").waits]
+        [('b', "resource 'llm'")]
+    """
+
+    step: str
+    index: int
+    attempt: int
+    start: float
+    end: float
+    reason: str
+
+    @property
+    def duration(self) -> float:
+        """Seconds it waited."""
+        return self.end - self.start
 
 
 @dataclass(slots=True)
@@ -114,6 +147,7 @@ class RunResult(Mapping[str, Any]):
         started: Step id to the monotonic time its first attempt began.
         ended: Step id to the monotonic time it finished.
         attempts: Every attempt, in the order they ended.
+        waits: Every :class:`Wait` for a resource or a rate before an attempt started.
         start, end: Monotonic times the run began and finished.
         graph: The graph that ran.
         inputs: The inputs the run was given.
@@ -143,6 +177,7 @@ class RunResult(Mapping[str, Any]):
         "start",
         "started",
         "status",
+        "waits",
     )
 
     def __init__(
@@ -161,8 +196,10 @@ class RunResult(Mapping[str, Any]):
         end: float,
         sequence: int | None = None,
         failure: BaseException | None = None,
+        waits: list[Wait] | None = None,
     ) -> None:
         self.graph = graph
+        self.waits = tuple(waits or ())
         self.failure = failure
         self.inputs = MappingProxyType(dict(inputs))
         self._emitted = {k: v for k, v in emitted.items() if v}
@@ -192,6 +229,7 @@ class RunResult(Mapping[str, Any]):
             "reasons": dict(self.reasons), "started": dict(self.started),
             "ended": dict(self.ended), "attempts": list(self.attempts),
             "start": self.start, "end": self.end, "sequence": self.sequence,
+            "waits": list(self.waits),
         }
         return (_rebuild_result, (fields,))
 

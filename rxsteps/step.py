@@ -29,7 +29,7 @@ import functools
 import inspect
 import math
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,11 +58,18 @@ class Step:
             one positional argument per dependency, in ``depends`` order; a runnable
             gets a single input instead (the value, a dict by name, or ``None``).
         depends: Names of steps or graph inputs whose values this step needs.
-        timeout: Seconds one attempt may take, or ``None`` for no limit.
+        timeout: Seconds one attempt may take, or ``None`` for no limit. It counts
+            from the attempt's start: waiting for a slot, a resource or a rate-limit
+            token before it does not count.
         retry: A :class:`~rxsteps.Retry` policy, or ``None`` for a single attempt.
         join: How streaming dependencies are combined: ``"zip"``, ``"latest"`` or
             ``"collect"``.
         description: Free text, shown by drawings and the CLI.
+        uses: The named resources each attempt holds while it runs: a name (one
+            unit) or a mapping of name to units, e.g. ``{"llm": 1, "web": 2}``; the
+            run's ``limits=`` gives their capacities and rates.
+        estimate: Expected seconds per attempt, for critical-path priority when
+            capacity is short (default: the mean of the other estimates, or 1 unit).
 
     Raises:
         TypeError: The action is not callable and has no ``invoke``/``ainvoke``, or
@@ -82,6 +89,8 @@ class Step:
     retry: Retry | None = None
     join: Join = "zip"
     description: str = ""
+    uses: tuple[tuple[str, int], ...] = ()
+    estimate: float | None = None
     kind: ActionKind = field(init=False)
     _fits: bool = field(init=False, repr=False)  # surely callable with one arg per dependency
 
@@ -95,6 +104,8 @@ class Step:
         retry: Retry | None = None,
         join: Join = "zip",
         description: str = "",
+        uses: str | Mapping[str, int] | None = None,
+        estimate: float | None = None,
     ) -> None:
         if not isinstance(id, str) or not id:
             raise StepDefinitionError(f"a step id must be a non-empty string, got {id!r}",
@@ -118,6 +129,8 @@ class Step:
         _set_retry(self, retry)
         _set_join(self, join)
         _set_description(self, description)
+        _set_uses(self, () if uses is None else _check_uses(id, uses))
+        _set_estimate(self, None if estimate is None else _check_estimate(id, estimate))
         fits = False
         function, bound = action, 0
         if type(action) is _PARTIAL and not action.keywords:
@@ -177,11 +190,37 @@ class Step:
 
 
 _set_id, _set_action, _set_depends, _set_timeout, _set_retry, _set_join, _set_description, \
-    _set_kind, _set_fits = (
+    _set_uses, _set_estimate, _set_kind, _set_fits = (
         Step.__dict__[name].__set__
         for name in ("id", "action", "depends", "timeout", "retry", "join", "description",
-                     "kind", "_fits")
+                     "uses", "estimate", "kind", "_fits")
     )
+
+
+def _check_uses(step: str, uses: Any) -> tuple[tuple[str, int], ...]:
+    """``uses`` as sorted ``(name, units)`` pairs (sorted: one key per distinct set)."""
+    if isinstance(uses, str):
+        uses = {uses: 1}
+    if not isinstance(uses, Mapping):
+        raise StepTypeError(f"step {step!r}: uses must be a resource name or a mapping of "
+                            f"name to units, such as {{'llm': 1}}, got {uses!r}", step, "uses")
+    for name, units in uses.items():
+        if not isinstance(name, str) or not name:
+            raise StepTypeError(f"step {step!r}: resource names in uses must be non-empty "
+                                f"strings, got {name!r}", step, "uses")
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise StepDefinitionError(f"step {step!r}: uses[{name!r}] must be a positive "
+                                      f"int of units, got {units!r}", step, "uses")
+    return tuple(sorted(uses.items()))
+
+
+def _check_estimate(step: str, estimate: Any) -> float:
+    if isinstance(estimate, bool) or not isinstance(estimate, int | float) or not (
+        0 <= estimate < math.inf
+    ):
+        raise StepDefinitionError(f"step {step!r}: estimate must be a finite number of "
+                                  f"seconds >= 0, got {estimate!r}", step, "estimate")
+    return float(estimate)
 
 
 def _check_depends(step: str, depends: Iterable[str]) -> tuple[str, ...]:

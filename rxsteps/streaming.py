@@ -51,6 +51,7 @@ from reactivex import abc
 from .backends.resolve import resolve_backend
 from .events import StepEvent
 from .execution.flow import Overflow, PipelineFlow, PipelineSpec
+from .execution.limits import Limiter
 from .execution.options import RunOptions
 from .execution.run import preflight, start_run
 from .graph import StepGraph
@@ -231,6 +232,10 @@ def astream(
     max_concurrency: int | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    limits: Mapping[str, int] | Limiter | None = None,
+    rates: Mapping[str, Any] | None = None,
+    priority: str = "critical",
+    history: RunResult | None = None,
 ) -> AsyncStream[StepEvent]:
     """Run ``graph`` and iterate its events with ``async for`` on the running loop.
 
@@ -246,6 +251,14 @@ def astream(
         max_concurrency: Most actions running at once.
         tracer_provider: OpenTelemetry tracer provider.
         resume: Reuse the succeeded steps of this earlier result.
+        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
+            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
+            holding a thread or a slot (see ``docs/guides/limits.md``).
+        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
+        priority: When capacity is short, start the waiting step with the longest
+            remaining path first (``"critical"``, the default) or first come
+            (``"fifo"``).
+        history: An earlier result whose measured durations weigh the priorities.
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.StepEvent`.
@@ -265,8 +278,9 @@ def astream(
         >>> asyncio.run(main())
         [('a', 'SUCCEEDED'), ('b', 'SUCCEEDED')]
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume)
-    preflight(graph, inputs)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
+                         limits, rates, priority, history)
+    preflight(graph, inputs, limiter=options.limiter)
     resolve_backend(scheduler)  # fail now on a bad scheduler
 
     def start(stream: abc.ObserverBase[StepEvent]) -> Callable[[str], None]:
@@ -290,6 +304,9 @@ def apipeline(
     fail_fast: bool = True,
     max_concurrency: int | None = None,
     tracer_provider: Any = None,
+    limits: Mapping[str, int] | Limiter | None = None,
+    rates: Mapping[str, Any] | None = None,
+    priority: str = "critical",
 ) -> AsyncStream[RunResult]:
     """:func:`~rxsteps.pipeline` as an async iterator of results, on the running loop.
 
@@ -309,6 +326,14 @@ def apipeline(
         fail_fast: Each run stops at its first failure (kept in the result).
         max_concurrency: Most actions of one run at once.
         tracer_provider: OpenTelemetry tracer provider for the runs' spans.
+        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a
+            :class:`~rxsteps.Limiter`; a mapping makes one limiter shared by all the
+            pipeline's runs. A step's ``uses=`` waits for its units without holding a
+            thread or a slot (see ``docs/guides/limits.md``).
+        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
+        priority: When capacity is short, start the waiting step with the longest
+            remaining path first (``"critical"``, the default) or first come
+            (``"fifo"``).
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.RunResult`.
@@ -331,7 +356,8 @@ def apipeline(
     spec = PipelineSpec.build(
         graph, inputs, scheduler=scheduler, max_in_flight=max_in_flight, ordered=ordered,
         buffer=buffer, overflow=overflow, on_drop=on_drop, fail_fast=fail_fast,
-        max_concurrency=max_concurrency, tracer_provider=tracer_provider,
+        max_concurrency=max_concurrency, tracer_provider=tracer_provider, limits=limits,
+        rates=rates, priority=priority,
     )
 
     def start(stream: abc.ObserverBase[RunResult]) -> Callable[[str], None]:

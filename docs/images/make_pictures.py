@@ -237,6 +237,27 @@ def big() -> None:
     draw_graph(cyclic_graph(), HERE / "drawing-cycle.png", validate=False)
 
 
+# -- guides/limits.md ----------------------------------------------------------------------
+
+
+def limits_graph() -> StepGraph:
+    """The agent of the limits guide: five model calls and a search behind a plan,
+    then an answer; the model allows two calls at a time."""
+    return StepGraph([
+        Step("plan", takes(0.1), uses="llm"),
+        *(Step(f"summarise {i}", takes(0.2), ["plan"], uses="llm") for i in range(1, 5)),
+        Step("search", takes(0.15), ["plan"], uses="web"),
+        Step("rank", takes(0.1), ["search"], uses="llm"),
+        Step("answer", takes(0.1), [*(f"summarise {i}" for i in range(1, 5)), "rank"],
+             uses="llm"),
+    ])
+
+
+def limits() -> None:
+    result = run(limits_graph(), limits={"llm": 2, "web": 4})
+    result.timeline(HERE / "limits-timeline.png")
+
+
 PICTURES: dict[str, Callable[[], None]] = {
     "getting-started": getting_started,
     "drawing": drawing,
@@ -244,6 +265,7 @@ PICTURES: dict[str, Callable[[], None]] = {
     "eager": eager,
     "waves": waves,
     "big": big,
+    "limits": limits,
 }
 
 

@@ -52,6 +52,7 @@ __all__ = ["LiveReporter", "estimate"]
 
 _ICONS = {
     "pending": ("·", "dim"),
+    "waiting": ("⧗", "blue"),
     "retrying": ("↻", "dark_orange"),
     "succeeded": ("✓", "green"),
     "failed": ("✗", "bold red"),
@@ -59,6 +60,7 @@ _ICONS = {
     "cancelled": ("⊘", "yellow"),
 }
 _STATE_STYLES = {"running": "yellow", "retrying": "dark_orange", "failed": "red",
+                 "waiting": "blue",
                  "succeeded": "green", "skipped": "dim", "cancelled": "yellow", "pending": "dim"}
 _NAME_WIDTH = 40
 _FIXED_WIDTH = 27  # the icon, state and time columns and the padding of every column
@@ -220,6 +222,8 @@ class LiveReporter(Reporter):
             parts.append(f"attempt {attempt}, after {self.note.get(step, 'a failure')}")
         elif state == "retrying":
             parts.append(f"retrying after {self.note.get(step, 'a failure')}")
+        elif state == "waiting":
+            parts.append(self.note.get(step, "waiting"))
         elif state == "succeeded" and attempt > 1:
             parts.append(f"{attempt} attempts")
         elif state != "succeeded" and step in self.note:
@@ -262,7 +266,7 @@ class LiveReporter(Reporter):
         if len(steps) <= room:
             return steps, ""
         state = self.state
-        running = [s for s in steps if state[s] in ("running", "retrying")]
+        running = [s for s in steps if state[s] in ("running", "retrying", "waiting")]
         failed = [s for s in steps if state[s] == "failed"]
         recent = sorted(self.finished, key=self.finished.__getitem__, reverse=True)
         pending = [s for s in steps if state[s] == "pending"]
@@ -276,7 +280,7 @@ class LiveReporter(Reporter):
             if step not in chosen:
                 counts[state[step]] = counts.get(state[step], 0) + 1
         hidden = sum(counts.values())
-        order = ["running", "retrying", "failed", "cancelled", "succeeded", "skipped",
-                 "pending"]
+        order = ["running", "retrying", "waiting", "failed", "cancelled", "succeeded",
+                 "skipped", "pending"]
         detail = ", ".join(f"{counts[k]} {k}" for k in order if k in counts)
         return chosen, f"+{hidden} more: {detail}"

@@ -60,8 +60,9 @@ class Reporter:
             a reporter shows, the summary's duration included.
 
     Attributes:
-        state: Step id to its state name (``"pending"``, ``"running"``,
-            ``"retrying"``, or a final status).
+        state: Step id to its state name (``"pending"``, ``"waiting"`` — for a
+            resource or a rate limit —, ``"running"``, ``"retrying"``, or a final
+            status).
         began, finished: Step id to the monotonic time it started / ended.
         attempt: Step id to its current attempt number.
         emitted: Step id to how many values it emitted.
@@ -188,6 +189,9 @@ class Reporter:
         elif kind is EventKind.RETRYING:
             self.state[step] = "retrying"
             self.note[step] = describe_error(event.error)
+        elif kind is EventKind.WAITING:
+            self.state[step] = "waiting"
+            self.note[step] = f"waiting for {event.reason}"
         elif kind.terminal:
             self.state[step] = kind.value
             self.finished[step] = event.time
@@ -323,7 +327,8 @@ class Reporter:
 
 
 class PlainReporter(Reporter):
-    """One line per STARTED, SUCCEEDED, FAILED, RETRYING, SKIPPED and CANCELLED event,
+    """One line per STARTED, WAITING, SUCCEEDED, FAILED, RETRYING, SKIPPED and CANCELLED
+    event,
     and one per value a streaming step emits (its ``repr``, cut to the line width)::
 
         [  0.151s] succeeded  plan  (0.151 s)

@@ -55,6 +55,7 @@ class ActiveAttempt(StepContext):
         "compensated",
         "emitted",
         "handle",
+        "held",
         "holds_slot",
         "node",
         "number",
@@ -78,6 +79,7 @@ class ActiveAttempt(StepContext):
         self.emitted = False
         self.compensated = False  # the monitor woke a driver to stand in for this one
         self.holds_slot = True
+        self.held: tuple[tuple[str, int], ...] = ()  # resource units (see .limits)
         self.stuck = False
         self.timer: Handle | None = None
         self.handle: Handle | None = None

@@ -84,12 +84,15 @@ class PipelineSpec:
     fail_fast: bool = True
     max_concurrency: int | None = None
     tracer_provider: Any = None
+    limits: Any = None
+    rates: Any = None
+    priority: str = "critical"
 
     @property
     def options(self) -> RunOptions:
         """The options each event's run gets."""
         return RunOptions(self.scheduler, self.fail_fast, self.max_concurrency, None,
-                          self.tracer_provider)
+                          self.tracer_provider, limits=self.limits, priority=self.priority)
 
     @classmethod
     def build(cls, graph: StepGraph, inputs: Mapping[str, Any], **options: Any) -> PipelineSpec:
@@ -120,7 +123,11 @@ class PipelineSpec:
         if not streams:
             raise InputError("a pipeline needs at least one observable among its inputs "
                              "(one run per value); use run() for a single run", "")
-        preflight(graph, given, options.get("max_concurrency"))
+        # one limiter for all the pipeline's runs: together they stay within the limits
+        limiter = RunOptions(limits=options.pop("limits", None), rates=options.pop("rates", None),
+                             priority=options.get("priority", "critical")).limiter
+        options["limits"] = limiter
+        preflight(graph, given, options.get("max_concurrency"), limiter)
         resolve_backend(options.get("scheduler", "threads"))  # fail now on a bad scheduler
         constants = {k: v for k, v in given.items() if k not in streams}
         return cls(graph, tuple(streams), tuple(streams.values()), constants, **options)

@@ -14,13 +14,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import OptionError
 from ..events import StepEvent
 from ..result import RunResult
+from .limits import PRIORITIES, Limiter, make_limiter
 
 __all__ = ["RunOptions"]
 
@@ -36,6 +37,14 @@ class RunOptions:
         on_event: Called with every event, serially, on a thread of its own.
         tracer_provider: An OpenTelemetry tracer provider (default: the global one).
         resume: An earlier result whose succeeded steps are reused.
+        limits: Capacities of named resources (``{"llm": 4}``) or a shared
+            :class:`~rxsteps.Limiter`.
+        rates: Rate limits of named resources (``{"llm": "60/min"}``).
+        priority: Which waiting step starts first when capacity is short:
+            ``"critical"`` (longest remaining path) or ``"fifo"`` (first come).
+        history: An earlier result whose measured durations weigh the priorities.
+        limiter: The :class:`~rxsteps.Limiter` made of ``limits`` and ``rates`` (None:
+            neither was given).
     """
 
     scheduler: Any = "threads"
@@ -44,6 +53,11 @@ class RunOptions:
     on_event: Callable[[StepEvent], Any] | None = None
     tracer_provider: Any = None
     resume: RunResult | None = None
+    limits: Mapping[str, int] | Limiter | None = None
+    rates: Mapping[str, Any] | None = None
+    priority: str = "critical"
+    history: RunResult | None = None
+    limiter: Limiter | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         limit = self.max_concurrency
@@ -64,3 +78,12 @@ class RunOptions:
                 f"resume must be the RunResult of an earlier run, got "
                 f"{type(self.resume).__name__}", "resume",
             )
+        if self.priority not in PRIORITIES:
+            raise OptionError(f"priority must be one of {', '.join(map(repr, PRIORITIES))}, "
+                              f"got {self.priority!r}", "priority")
+        if self.history is not None and not isinstance(self.history, RunResult):
+            raise OptionError(
+                f"history must be the RunResult of an earlier run, got "
+                f"{type(self.history).__name__}", "history",
+            )
+        object.__setattr__(self, "limiter", make_limiter(self.limits, self.rates))

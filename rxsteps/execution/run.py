@@ -66,6 +66,7 @@ from . import invoke
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
 from .inputs import check_resume, preflight
+from .limits import Gate, Limiter, make_gate
 from .node import InputNode, Mode, Node, Source
 from .options import RunOptions
 from .sink import Call, EventSink
@@ -109,6 +110,9 @@ class Run:
         inline_events: Deliver events on the thread that queued them (only for
             rxsteps' own observers, which never block).
         record: Keep every event for late subscribers (a run handle).
+        limiter: Named resources' capacities and rates (see :mod:`.limits`).
+        priority: ``"critical"`` or ``"fifo"``: who goes first when capacity is short.
+        history: An earlier result whose durations weigh the priorities.
     """
 
     def __init__(
@@ -126,9 +130,12 @@ class Run:
         sequence: int | None = None,
         inline_events: bool = False,
         record: bool = False,
+        limiter: Limiter | None = None,
+        priority: str = "critical",
+        history: RunResult | None = None,
     ) -> None:
         self.graph = graph
-        self.inputs = preflight(graph, inputs, max_concurrency)
+        self.inputs = preflight(graph, inputs, max_concurrency, limiter)
         self.backend = backend
         self._now = backend.now
         self.fail_fast = fail_fast
@@ -143,6 +150,9 @@ class Run:
         self.result: RunResult | None = None
         self.nodes: dict[str, Node] = {}
         self._limit: float = max_concurrency or _INF
+        self._gate: Gate | None = make_gate(self, graph, limiter, priority, history,
+                                            max_concurrency)
+        self._pokes: list[Any] = []  # other runs' gates to poke once the lock is let go
         self._on_done = on_done
         self._observer = observer
         self._disposed = False
@@ -283,6 +293,8 @@ class Run:
         # under lock
         self.state = _DONE
         self.end_time = self._now()
+        if self._gate is not None:
+            self._gate.stop()
         self.drivers.wake_helpers()
         emitted, status, errors, reasons, started, ended = {}, {}, {}, {}, {}, {}
         for name, n in self.nodes.items():
@@ -301,6 +313,7 @@ class Run:
             errors=errors, reasons=reasons, started=started, ended=ended,
             attempts=self._attempts, start=self.start_time, end=self.end_time,
             sequence=self.sequence, failure=self.failure,
+            waits=self._gate.waits if self._gate is not None else None,
         )
         if self.failure is not None:
             self.failure.result = self.result
@@ -392,6 +405,38 @@ class Run:
         """Whether the run has stopped taking work."""
         return self.state is _DONE or self.state is _STOPPING
 
+    # -- what the gate asks (under the lock; see .limits) ---------------------------------
+
+    def waiting_room_free(self) -> float:
+        """Slots neither running nor promised to a step already admitted."""
+        return self._limit - self._running - len(self.drivers.ready) - len(self._ready_other)
+
+    def admitted(self, node: Node) -> None:
+        """The gate let ``node`` through with its units held: on to a driver or loop."""
+        self._ready(node)
+
+    def doomed(self, node: Node) -> None:
+        """A waiting ``node`` was doomed meanwhile: settle it."""
+        node.busy = False
+        self._settle(node)
+
+    def announce(self, kind: EventKind, node: Node, reason: str) -> None:
+        """Emit a WAITING event for ``node``."""
+        self._emit(kind, node, reason=reason, attempt=node.next_attempt, index=node.invoked)
+
+    def poke_later(self, gates: list[Any]) -> None:
+        """Other runs to poke once this run's lock is let go."""
+        self._pokes.extend(gates)
+
+    def poke(self) -> None:
+        """Outside the lock (a timer or another run): admit what now fits."""
+        with self.lock:
+            if self.state is not _LIVE:
+                return
+            launches = self._take_ready()
+            wake = self.drivers.should_wake()
+        self.after(launches, wake)
+
     # -- transitions (each called from some thread; takes the lock) ------------------
 
     def emit_value(self, attempt: ActiveAttempt, value: Any) -> bool:
@@ -425,23 +470,35 @@ class Run:
         with self.lock:
             if attempt.state is not RUNNING:
                 self._returned(attempt)
-                return self.drivers.take() if inline else None
-            attempt.state = DONE
-            self._active.discard(attempt)
-            if attempt.holds_slot:
-                attempt.holds_slot = False
-                self._running -= 1
-            now = self._now()
-            node = attempt.node
-            if node.mode is _SYNC:
-                self.drivers.finished(attempt, now)
-            if error is None:
-                self._succeeded(node, attempt, value, now)
+                if self._gate is None:
+                    return self.drivers.take() if inline else None
+                launches = self._take_ready()  # its resources may let others in
+                nxt = self.drivers.take() if inline else None
+                wake = self.drivers.should_wake()
+                returned = True
             else:
-                self._attempt_failed(attempt, error, now, decision)
-            launches = self._take_ready()
-            nxt = self.drivers.take() if inline else None
-            wake = self.drivers.should_wake()
+                returned = False
+                attempt.state = DONE
+                self._active.discard(attempt)
+                if attempt.holds_slot:
+                    attempt.holds_slot = False
+                    self._running -= 1
+                if attempt.held:
+                    self._give_back(attempt)
+                now = self._now()
+                node = attempt.node
+                if node.mode is _SYNC:
+                    self.drivers.finished(attempt, now)
+                if error is None:
+                    self._succeeded(node, attempt, value, now)
+                else:
+                    self._attempt_failed(attempt, error, now, decision)
+                launches = self._take_ready()
+                nxt = self.drivers.take() if inline else None
+                wake = self.drivers.should_wake()
+        if returned:
+            self.after(launches, wake)
+            return nxt
         timer = attempt.timer
         if timer is not None:
             timer.cancel()
@@ -493,6 +550,14 @@ class Run:
         if attempt.holds_slot:
             attempt.holds_slot = False
             self._running -= 1
+        if attempt.held:
+            self._give_back(attempt)
+
+    def _give_back(self, attempt: ActiveAttempt) -> None:
+        """The attempt's resource units go back to the limiter."""
+        assert self._gate is not None
+        self._gate.release(attempt.held)
+        attempt.held = ()
 
     def _returned(self, attempt: ActiveAttempt) -> None:
         """A call abandoned earlier came back: its thread and slot are free again."""
@@ -503,6 +568,8 @@ class Run:
         if attempt.holds_slot:
             attempt.holds_slot = False
             self._running -= 1
+        if attempt.held:
+            self._give_back(attempt)
 
     def _succeeded(self, node: Node, attempt: ActiveAttempt, value: Any, now: float) -> None:
         if value is not _NOTHING:
@@ -544,6 +611,14 @@ class Run:
                     self._queue(dependent)
 
     def _queue(self, node: Node) -> None:
+        if self._gate is not None:  # it waits for a slot and its resources there
+            self._gate.put(node)
+        elif node.mode is _SYNC:
+            self.drivers.queue(node)
+        else:
+            self._ready_other.append(node)
+
+    def _ready(self, node: Node) -> None:
         if node.mode is _SYNC:
             self.drivers.queue(node)
         else:
@@ -552,6 +627,8 @@ class Run:
     def _take_ready(self) -> list[ActiveAttempt]:
         """Attempts for the ready async and remote steps that have a slot."""
         launches: list[ActiveAttempt] = []
+        if self._gate is not None:
+            self._gate.admit(self._now())
         ready = self._ready_other
         while ready:
             attempt = self.begin(ready[0])
@@ -568,13 +645,19 @@ class Run:
         is settled instead."""
         if self._running >= self._limit or self.state is not _LIVE:
             return None
+        gate = self._gate
         if node.reason is not None or node.finished:
             node.busy = False
             self._settle(node)
+            if gate is not None:  # admitted, then doomed: its units let others in
+                gate.release(gate.claim(node))
+                gate.admit(self._now())
             return DOOMED
         self._running += 1
         index = node.invoked
         attempt = ActiveAttempt(node, index, node.next_attempt, self._now())
+        if gate is not None:
+            attempt.held = gate.claim(node)
         attempt.args = node.args(index)
         self._active.add(attempt)
         if node.started is None:
@@ -697,6 +780,8 @@ class Run:
             handles.extend(h for h in (attempt.handle, attempt.timer) if h is not None)
             if attempt.span is not None:
                 handles.append(_SpanEnd(attempt))
+        if self._gate is not None:
+            self._gate.stop()
         for node in self.nodes.values():
             if node.finished:
                 continue
@@ -709,6 +794,8 @@ class Run:
             self._remaining -= 1
             self._emit(EventKind.CANCELLED, node, reason=reason)
         self._complete()
+        handles.extend(_Poke(gate) for gate in self._pokes)  # after the lock, like pokes
+        self._pokes.clear()
         return handles
 
     # -- outside the lock -----------------------------------------------------------------
@@ -719,6 +806,10 @@ class Run:
         if self._pending_cancels:
             handles, self._pending_cancels = self._pending_cancels, []
             _cancel_all(handles)
+        if self._pokes:
+            pokes, self._pokes = self._pokes, []
+            for gate in pokes:
+                gate.poke()
         if wake is not _NO_WAKE:
             self.drivers.wake(wake)
         for attempt in launches:
@@ -734,6 +825,18 @@ class Run:
         per run (~95 µs on the 2-core machine; a 5-step run costs ~200)."""
         return (self.state is _DONE and not self._events and not self.backend.remote
                 and not (self.tracer is not None and self.tracer.enabled))
+
+
+class _Poke:
+    """Pokes another run's gate when a stopping run's cancellations are carried out."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: Any) -> None:
+        self._gate = gate
+
+    def cancel(self) -> None:
+        self._gate.poke()
 
 
 class _SpanEnd:
@@ -837,6 +940,7 @@ def start_run(
         fail_fast=options.fail_fast, max_concurrency=options.max_concurrency,
         observer=observer, on_done=on_done, tracer_provider=options.tracer_provider,
         resume=options.resume, sequence=sequence, inline_events=inline_events, record=record,
+        limiter=options.limiter, priority=options.priority, history=options.history,
     )
     try:
         execution.start()

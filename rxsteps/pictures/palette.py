@@ -22,6 +22,8 @@ state                     when
 ``not run``               it never finished (the run stopped first)
 ``running``, ``retrying``  live states, for pages that follow a run
 ``cached``                a marker: its value came from a cache, not a call
+``waiting``               ready, but waiting for a resource or a rate-limit token
+                          (a thin bar with horizontal hatching before its attempt)
 ========================  =======================================================
 
 Example:
@@ -99,6 +101,7 @@ PALETTE: dict[str, Style] = {
     "running": Style("running", "#f8f3aa", "#9e9400"),
     "retrying": Style("retrying", "#f8f3aa", "#D55E00", dashes="dashed"),
     "cached": Style("cached", "#b3e2d5", "#0072B2", marker="D"),
+    "waiting": Style("waiting", "#dbe9f4", "#0072B2", hatch="---"),
 }
 
 #: A step of a graph drawn without a run.

@@ -2,7 +2,9 @@
 
 One lane per step, in the order the steps started (steps that never ran at the
 bottom, saying why). Every attempt is its own bar, so retries show as separate bars
-with the backoff between them dotted; failed, timed-out and cancelled attempts get
+with the backoff between them dotted, and the time a step waited for a resource or a
+rate limit before an attempt (:attr:`rxsteps.RunResult.waits`) as a thin hatched bar
+in front of it; failed, timed-out and cancelled attempts get
 their own colour, hatch and end marker, from the palette the DAG uses too
 (:mod:`rxsteps.pictures.palette`). The run's critical path
 (:meth:`rxsteps.RunResult.critical_path`) is outlined and its hand-offs joined by
@@ -236,6 +238,7 @@ def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], shared: set
     smallest = span * 0.004
     box = ax.get_position()
     per_second = box.width * figure_of(ax).get_figwidth() / (span * 1.03)  # inches
+    _draw_waits(ax, result, row, shared, smallest, per_second)
     retried = {(a.step, a.index) for a in result.attempts if a.attempt > 1}
     previous: dict[tuple[str, int], Attempt] = {}
     for attempt in sorted(result.attempts, key=lambda a: a.start):
@@ -271,6 +274,33 @@ def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], shared: set
             ax.text(start + width / 2, y, label, ha="center", va="center",
                     fontsize=_FONT * 0.75, color="#1f2933", zorder=5, clip_on=True,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.85,
+                          "linewidth": 0})
+
+
+def _draw_waits(ax: Axes, result: RunResult, row: dict[str, int], shared: set[str],
+                smallest: float, per_second: float) -> None:
+    """A thin hatched bar for each wait for capacity, labelled with what it waited
+    for where that fits (``llm``, ``rate llm``)."""
+    from matplotlib.patches import Rectangle
+
+    style = PALETTE["waiting"]
+    thin = _BAR * 0.45
+    for wait in result.waits:
+        if wait.step not in row:
+            continue
+        y, start = row[wait.step], wait.start - result.start
+        width = max(wait.duration, smallest)
+        ax.add_patch(Rectangle(
+            (start, y - thin / 2), width, thin, facecolor=style.fill,
+            edgecolor=style.edge, linewidth=0.0 if wait.step in shared else 0.8,
+            hatch=style.hatch, alpha=0.6 if wait.step in shared else 1.0, zorder=2.5,
+            gid=f"wait:{wait.step}:{wait.index}:{wait.attempt}",
+        ))
+        label = wait.reason.replace("resource ", "").replace("'", "")
+        if wait.step not in shared and text_width(label, _FONT * 0.7) + 0.1 < width * per_second:
+            ax.text(start + width / 2, y, label, ha="center", va="center",
+                    fontsize=_FONT * 0.7, color=style.edge, zorder=5, clip_on=True,
+                    bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.85,
                           "linewidth": 0})
 
 
@@ -336,6 +366,10 @@ def _legend_handles(result: RunResult, critical: bool, overview: bool) -> list[A
         for outcome, style in OUTCOME_STYLES.items()
         if outcome in seen
     ]
+    if result.waits:
+        style = PALETTE["waiting"]
+        handles.append(Patch(facecolor=style.fill, edgecolor=style.edge, hatch=style.hatch,
+                             label="waiting (resource or rate)"))
     if any(a.attempt > 1 for a in result.attempts):
         handles.append(Line2D([], [], linestyle=":", color="#6c757d", label="retry backoff"))
     if critical:

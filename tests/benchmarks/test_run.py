@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import benchmarks
+from benchmarks import bench_limited
 from benchmarks.bench_engine import ENGINE_SYSTEMS, verify
 from benchmarks.bench_pipeline import LATENCY, THROUGHPUT
 from benchmarks.child import ROOT, spawn
@@ -53,7 +54,8 @@ def test_quick_run_measures_every_section_without_failures(
     assert list(data["sections"]) == list(SECTIONS)
     assert data["machine"]["errors"] == []
     statuses = _statuses(data["sections"])
-    assert len(statuses) == 6 * 3 + 1 + 3 + 4 + 3 + 4 + 3 + 1
+    limited = len(bench_limited.SYSTEMS) * len(bench_limited.SLOTS)
+    assert len(statuses) == 6 * 3 + 1 + 3 + limited + 4 + 3 + 4 + 3 + 1
     assert set(statuses) == {"ok"}
 
 
@@ -74,6 +76,7 @@ def test_quick_run_prints_every_row(quick_run: tuple[str, dict[str, Any]]) -> No
             "| call |", "| event |", "| result |"]
     rows += [f"| {name} |" for name, _, _ in THROUGHPUT.values()]
     rows += [f"| {name} |" for name, _ in LATENCY.values()]
+    rows += [f"| {name} |" for name, _ in bench_limited.SYSTEMS.values()]
     missing = [row for row in rows if row not in stdout]
     assert not missing
     tables = stdout.split("### Where the time")[0]

@@ -68,21 +68,49 @@ def reference(specs: list[Spec]) -> tuple[dict[str, list[int]], Counter[str]]:
     return emitted, calls
 
 
-def build(specs: list[Spec]) -> tuple[StepGraph, Counter[str]]:
+class Usage:
+    """Units of each resource held by running actions, and the most ever held."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+
+    def enter(self, uses: dict[str, int]) -> None:
+        with self.lock:
+            for name, units in uses.items():
+                self.now[name] += units
+                self.most[name] = max(self.most[name], self.now[name])
+
+    def leave(self, uses: dict[str, int]) -> None:
+        with self.lock:
+            for name, units in uses.items():
+                self.now[name] -= units
+
+
+def build(
+    specs: list[Spec], uses: list[dict[str, int]] | None = None, usage: Usage | None = None
+) -> tuple[StepGraph, Counter[str]]:
+    """The graph of ``specs``; with ``uses``, step i uses ``uses[i]`` and its action
+    counts the units it holds in ``usage`` from its start to its end."""
     calls: Counter[str] = Counter()
     lock = threading.Lock()
+    tracker = usage or Usage()
 
     def make(i: int, spec: Spec) -> Any:
         name = f"s{i}"
+        held = uses[i] if uses else {}
 
         def count() -> None:
             with lock:
                 calls[name] += 1
+            tracker.enter(held)
 
         if spec.kind == "function":
 
             def function(*args: int) -> int:
                 count()
+                tracker.leave(held)
                 return _value(i, args)
 
             return function
@@ -91,6 +119,7 @@ def build(specs: list[Spec]) -> tuple[StepGraph, Counter[str]]:
             async def coroutine(*args: int) -> int:
                 count()
                 await asyncio.sleep(0)
+                tracker.leave(held)
                 return _value(i, args)
 
             return coroutine
@@ -99,21 +128,26 @@ def build(specs: list[Spec]) -> tuple[StepGraph, Counter[str]]:
             count()
             for j in range(spec.fanout):
                 yield _value(i, args, j)
+            tracker.leave(held)
 
         return generator
 
     steps = [
-        Step(f"s{i}", make(i, spec), [f"s{d}" for d in spec.deps]) for i, spec in enumerate(specs)
+        Step(f"s{i}", make(i, spec), [f"s{d}" for d in spec.deps], uses=uses[i] if uses else None)
+        for i, spec in enumerate(specs)
     ]
     with warnings.catch_warnings():  # random graphs zip streams with values on purpose
         warnings.simplefilter("ignore", ZipWarning)
         return StepGraph(steps), calls
 
 
-def check(specs: list[Spec], run_graph: Any) -> None:
+def check(specs: list[Spec], run_graph: Any, uses: list[dict[str, int]] | None = None,
+          capacities: dict[str, int] | None = None) -> None:
     """Build the graph of ``specs``, run it with ``run_graph(graph, on_event)`` and
-    assert every property against the sequential reference."""
-    graph, calls = build(specs)
+    assert every property against the sequential reference; with ``uses`` and
+    ``capacities``, also that no resource was ever held beyond its capacity."""
+    usage = Usage()
+    graph, calls = build(specs, uses, usage)
     events: list[StepEvent] = []
     busy = threading.Lock()
     overlapping: list[StepEvent] = []
@@ -143,3 +177,5 @@ def check(specs: list[Spec], run_graph: Any) -> None:
     assert terminal == Counter(list(graph))
     times = [e.time for e in events]
     assert times == sorted(times)
+    for name, most in usage.most.items():
+        assert most <= (capacities or {}).get(name, most), (name, most)

@@ -1,0 +1,512 @@
+"""Named resources, rate limits and critical-path priority: :class:`Limiter` and
+the run's :class:`Gate`.
+
+A :class:`Limiter` holds, for each named resource, a capacity (how many units may be
+in use at once) and/or a token bucket (how many starts per second, with bursts). It
+has a lock of its own and may be shared by any number of runs — that is how a service
+whose requests each run a graph stays under one API quota. State, under
+``Limiter._lock``:
+
+- ``_capacity`` / ``_used`` — units per resource, and units held now;
+- ``_buckets`` — per rated resource, its tokens and when they were last refilled;
+- ``_waiting`` — the gates (runs) that found something busy, to be poked on release.
+
+A :class:`Gate` is one run's waiting room. When limits are given (or priority matters
+because ``max_concurrency`` is set), every ready step passes through it on its way to
+a driver or a loop: it waits here, holding neither a thread nor a slot, until a slot
+and *all* of its resources are free, and is then admitted with them held
+(all-or-nothing under the limiter's lock, so two steps needing overlapping sets never
+hold half each). Among the waiting steps the one with the longest remaining path
+(:func:`remaining_paths`) goes first. The gate's state is guarded by its run's lock:
+
+- ``_queues`` — per distinct ``uses`` set, a heap of waiting steps by priority (steps
+  with the same set are interchangeable for admission, so a pass costs one try per set,
+  not per step);
+- ``_held`` — what each admitted step holds until its attempt ends;
+- ``_timer`` — the engine timer that pokes the gate when the next token is due.
+
+Lock order: a run's lock, then a limiter's; a limiter never calls a run while it
+holds its lock. Pokes of other runs happen after the releasing run let go of its lock.
+
+Example:
+    >>> limiter = Limiter(limits={"llm": 2}, rates={"llm": "60/min"})
+    >>> limiter.capacity("llm"), limiter.rate("llm")
+    (2, Rate(count=60, per=60.0, burst=60))
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+import itertools
+import math
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..critical import remaining_paths
+from ..errors import OptionError, ResourceError
+from ..events import EventKind
+from ..result import Wait
+
+if TYPE_CHECKING:
+    from ..backends.base import Handle
+    from ..graph import StepGraph
+    from ..result import RunResult
+    from .node import Node
+
+__all__ = ["PRIORITIES", "Gate", "Limiter", "Rate", "check_uses", "make_gate", "make_limiter",
+           "step_priorities"]
+
+#: ``"critical"``: longest remaining path first; ``"fifo"``: first come, first served.
+PRIORITIES = ("critical", "fifo")
+
+_UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "min": 60.0, "minute": 60.0,
+          "h": 3600.0, "hour": 3600.0}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A rate limit: a token bucket of ``count`` starts per ``per`` seconds.
+
+    Bursts of up to ``burst`` (default ``count``) starts may happen at once after a
+    quiet spell; then starts are spaced ``per / count`` seconds apart.
+
+    Args:
+        count: Tokens per period (a positive int).
+        per: The period in seconds.
+        burst: The bucket's size: how many starts may happen at once after a quiet
+            spell (default: ``count``).
+
+    Raises:
+        OptionError: A count, period or burst that is not positive.
+
+    Example:
+        >>> Rate.parse("60/min"), Rate.parse("5/s").per_second
+        (Rate(count=60, per=60.0, burst=60), 5.0)
+    """
+
+    count: int
+    per: float = 1.0
+    burst: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise OptionError(f"a rate's count must be a positive int, got {self.count!r}",
+                              "rates")
+        if not isinstance(self.per, int | float) or not self.per > 0:
+            raise OptionError(f"a rate's period must be a positive number of seconds, got "
+                              f"{self.per!r}", "rates")
+        burst = self.count if self.burst is None else self.burst
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            raise OptionError(f"a rate's burst must be a positive int, got {burst!r}", "rates")
+        object.__setattr__(self, "per", float(self.per))
+        object.__setattr__(self, "burst", burst)
+
+    @property
+    def per_second(self) -> float:
+        """Tokens added per second."""
+        return self.count / self.per
+
+    @classmethod
+    def parse(cls, text: str | Rate, burst: int | None = None) -> Rate:
+        """A :class:`Rate` from ``"N/s"``, ``"N/min"`` or ``"N/h"`` (or a Rate as is).
+
+        Raises:
+            OptionError: Text of another shape.
+        """
+        if isinstance(text, Rate):
+            return text
+        match = _RATE.match(text) if isinstance(text, str) else None
+        if match is None or match.group(2) not in _UNITS:
+            raise OptionError(
+                f"a rate must look like '60/min', '5/s' or '1000/h', got {text!r}", "rates"
+            )
+        return cls(int(match.group(1)), _UNITS[match.group(2)], burst)
+
+
+class _Poked(Protocol):
+    def poke(self) -> None: ...
+
+
+class _Bucket:
+    __slots__ = ("last", "rate", "tokens")
+
+    def __init__(self, rate: Rate) -> None:
+        self.rate = rate
+        self.tokens = float(rate.burst or rate.count)
+        self.last: float | None = None
+
+    def refill(self, now: float) -> None:
+        if self.last is not None and now > self.last:
+            burst = float(self.rate.burst or self.rate.count)
+            self.tokens = min(burst, self.tokens + (now - self.last) * self.rate.per_second)
+        if self.last is None or now > self.last:
+            self.last = now
+
+    def due(self) -> float:
+        """Seconds until one token is there (0: now)."""
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate.per_second
+
+
+class Limiter:
+    """Capacities and rate limits of named resources, shared by every run given it.
+
+    Pass it as ``limits=`` to any front door; all runs given the same limiter share its
+    units and tokens, across threads and event loops of one process. A resource may
+    have a capacity, a rate, or both; a rate costs one token per attempt started.
+
+    Args:
+        limits: Units per resource that may be in use at once, e.g. ``{"llm": 4}``.
+        rates: Starts per period per resource: ``"60/min"``, ``"5/s"``, ``"1000/h"`` or
+            a :class:`Rate`.
+        burst: Bucket size for every rate given as text (default: its count), or a
+            mapping of resource to size.
+
+    Raises:
+        OptionError: A capacity that is not a positive int, a malformed rate.
+
+    Example:
+        >>> from rxsteps import Limiter, Step, StepGraph, run
+        >>> shared = Limiter(limits={"llm": 1})
+        >>> graph = StepGraph([Step("ask", lambda: "yes", uses="llm")])
+        >>> run(graph, limits=shared)["ask"], run(graph, limits=shared)["ask"]
+        ('yes', 'yes')
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, int] | None = None,
+        rates: Mapping[str, str | Rate] | None = None,
+        *,
+        burst: int | Mapping[str, int] | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._capacity: dict[str, int] = {}
+        self._used: dict[str, int] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._waiting: set[_Poked] = set()
+        for name, units in _mapping(limits, "limits").items():
+            if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+                raise OptionError(f"limits: the capacity of {name!r} must be a positive int, "
+                                  f"got {units!r}", "limits")
+            self._capacity[name] = units
+            self._used[name] = 0
+        for name, rate in _mapping(rates, "rates").items():
+            size = burst.get(name) if isinstance(burst, Mapping) else burst
+            self._buckets[name] = _Bucket(Rate.parse(rate, size))
+
+    def capacity(self, resource: str) -> int | None:
+        """Units of ``resource`` that may be in use at once (None: no capacity)."""
+        return self._capacity.get(resource)
+
+    def rate(self, resource: str) -> Rate | None:
+        """The rate limit of ``resource``, if any."""
+        bucket = self._buckets.get(resource)
+        return None if bucket is None else bucket.rate
+
+    def names(self) -> list[str]:
+        """Every resource this limiter knows, sorted."""
+        return sorted(self._capacity.keys() | self._buckets.keys())
+
+    def in_use(self, resource: str) -> int:
+        """Units of ``resource`` held now."""
+        with self._lock:
+            return self._used.get(resource, 0)
+
+    def try_acquire(self, needs: tuple[tuple[str, int], ...], now: float,
+                    waiter: _Poked) -> tuple[float, str]:
+        """Take all of ``needs`` and a token of each rated one, or nothing.
+
+        Returns ``(0.0, "")`` when taken; else the seconds until a token is due
+        (``math.inf`` when a capacity is full) and what blocked (``"resource 'llm'"``
+        or ``"rate 'llm'"``); ``waiter`` is then poked at the next release.
+        """
+        with self._lock:
+            for name, units in needs:
+                cap = self._capacity.get(name)
+                if cap is not None and self._used[name] + units > cap:
+                    self._waiting.add(waiter)
+                    return math.inf, f"resource {name!r}"
+            wait, blocker = 0.0, ""
+            for name, _units in needs:
+                bucket = self._buckets.get(name)
+                if bucket is not None:
+                    bucket.refill(now)
+                    due = bucket.due()
+                    if due > wait:
+                        wait, blocker = due, f"rate {name!r}"
+            if wait > 0.0:
+                return wait, blocker
+            for name, units in needs:
+                if name in self._capacity:
+                    self._used[name] += units
+                bucket = self._buckets.get(name)
+                if bucket is not None:
+                    bucket.tokens -= 1.0
+            return 0.0, ""
+
+    def release(self, needs: tuple[tuple[str, int], ...], releaser: _Poked) -> list[_Poked]:
+        """Give ``needs`` back; returns the other waiters to poke (outside any lock)."""
+        with self._lock:
+            for name, units in needs:
+                if name in self._capacity:
+                    self._used[name] -= units
+            if not self._waiting:
+                return []
+            waiting = [w for w in self._waiting if w is not releaser]
+            self._waiting.clear()
+            return waiting
+
+    def forget(self, waiter: _Poked) -> None:
+        """``waiter`` (a finished run) no longer waits."""
+        with self._lock:
+            self._waiting.discard(waiter)
+
+
+def _mapping(value: Any, option: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise OptionError(f"{option} must map resource names to values, such as "
+                          f"{{'llm': 4}}, got {value!r}", option)
+    return dict(value)
+
+
+def make_limiter(limits: Any, rates: Any) -> Limiter | None:
+    """The limiter of a run's ``limits=`` and ``rates=`` options (None: neither)."""
+    if isinstance(limits, Limiter):
+        if rates is not None:
+            raise OptionError("rates= cannot be combined with a Limiter object; give the "
+                              "rates to Limiter(..., rates=...)", "rates")
+        return limits
+    if limits is None and rates is None:
+        return None
+    return Limiter(limits, rates)
+
+
+def check_uses(graph: StepGraph, limiter: Limiter | None) -> None:
+    """Refuse, before anything runs, a step using a resource the limiter does not
+    name, or more units than its capacity (it could never start)."""
+    known = limiter.names() if limiter is not None else []
+    for step in graph.values():
+        for name, units in step.uses:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                listed = ", ".join(map(repr, known)) or "none"
+                raise ResourceError(
+                    f"step {step.id!r} uses resource {name!r}, which limits= does not name "
+                    f"({hint}known: {listed}); add it, e.g. limits={{{name!r}: 4}}",
+                    step.id, name,
+                )
+            cap = limiter.capacity(name) if limiter is not None else None
+            if cap is not None and units > cap:
+                raise ResourceError(
+                    f"step {step.id!r} needs {units} units of {name!r} but its capacity is "
+                    f"{cap}, so it could never start; raise limits[{name!r}] to {units} "
+                    "or lower the step's uses", step.id, name,
+                )
+
+
+def step_priorities(graph: StepGraph, history: RunResult | None) -> dict[str, float]:
+    """Each step's remaining path (itself and its longest chain of dependents), from
+    ``history``'s measured durations, else ``Step(estimate=)``, else 1 unit per step.
+
+    Without history the answer is cached on the compiled plan.
+    """
+    if history is None:
+        plan = graph._compiled()
+        if plan.priorities is None:
+            plan.priorities = remaining_paths(graph, _durations(graph, None))
+        return plan.priorities
+    return remaining_paths(graph, _durations(graph, history))
+
+
+def _durations(graph: StepGraph, history: RunResult | None) -> dict[str, float]:
+    measured: dict[str, float] = {}
+    if history is not None:
+        for name in graph:
+            start, end = history.started.get(name), history.ended.get(name)
+            if start is not None and end is not None:
+                measured[name] = max(0.0, end - start)
+    given = {n: s.estimate for n, s in graph.items() if s.estimate is not None}
+    known = [*measured.values(), *(v for n, v in given.items() if n not in measured)]
+    default = sum(known) / len(known) if known else 1.0
+    return {n: measured.get(n, given.get(n, default)) for n in graph}
+
+
+class Owner(Protocol):
+    """What a gate needs of its run (all under the run's lock)."""
+
+    backend: Any
+
+    def waiting_room_free(self) -> float: ...
+    def admitted(self, node: Node) -> None: ...
+    def doomed(self, node: Node) -> None: ...
+    def announce(self, kind: EventKind, node: Node, reason: str) -> None: ...
+    def poke_later(self, gates: list[_Poked]) -> None: ...
+    def poke(self) -> None: ...
+
+
+class Gate:
+    """One run's waiting room in front of its slots. See the module docstring."""
+
+    __slots__ = (
+        "_announced",
+        "_fresh",
+        "_held",
+        "_limiter",
+        "_order",
+        "_priorities",
+        "_queues",
+        "_run",
+        "_timer",
+        "_timer_due",
+        "waits",
+    )
+
+    def __init__(self, run: Owner, limiter: Limiter | None,
+                 priorities: Mapping[str, float] | None) -> None:
+        self._run = run
+        self._limiter = limiter
+        self._priorities = priorities
+        self._order = itertools.count()
+        self._queues: dict[tuple[tuple[str, int], ...], list[tuple[float, int, Node]]] = {}
+        self._held: dict[Node, tuple[tuple[str, int], ...]] = {}
+        self._timer: Handle | None = None
+        self._timer_due = math.inf
+        self._announced: dict[Node, tuple[float, str]] = {}  # said WAITING: since, why
+        self.waits: list[Wait] = []  # the waits that ended, for the result
+        self._fresh: list[Node] = []  # put since the last pass
+
+    def put(self, node: Node) -> None:
+        """Under the lock: ``node`` has a call ready; it waits here until admitted."""
+        rank = -self._priorities.get(node.id, 0.0) if self._priorities is not None else 0.0
+        queue = self._queues.setdefault(node.step.uses, [])
+        heapq.heappush(queue, (rank, next(self._order), node))
+        self._fresh.append(node)
+
+    def admit(self, now: float) -> None:
+        """Under the lock: admit, best first, every waiting step whose slot and
+        resources are free; say WAITING for those that must wait."""
+        queues, run = self._queues, self._run
+        if not queues:
+            self._fresh.clear()
+            return
+        blocked: dict[Node, str] = {}
+        why_by_set: dict[tuple[tuple[str, int], ...], str] = {}
+        let_in: set[Node] = set()
+        while queues:
+            heads = sorted((queue[0], needs) for needs, queue in queues.items())
+            progressed = False
+            for (_rank, _seq, node), needs in heads:
+                if node.reason is not None or node.finished:
+                    self._pop(needs)
+                    self._waited(node, now)
+                    run.doomed(node)
+                    progressed = True
+                    break
+                if run.waiting_room_free() < 1:
+                    continue
+                wait, why = (0.0, "") if self._limiter is None else \
+                    self._limiter.try_acquire(needs, now, self)
+                if wait == 0.0:
+                    self._pop(needs)
+                    if needs:
+                        self._held[node] = needs
+                    blocked.pop(node, None)
+                    let_in.add(node)
+                    self._waited(node, now)
+                    run.admitted(node)
+                    progressed = True
+                    break
+                blocked.setdefault(node, why)
+                why_by_set.setdefault(needs, why)
+                if wait < math.inf:
+                    self._wake_in(wait, now)
+            if not progressed:
+                break
+        fresh, self._fresh = self._fresh, []
+        for node in fresh:  # behind a blocked step with the same needs: it waits too
+            behind = why_by_set.get(node.step.uses)
+            if behind is not None and node not in let_in and not node.finished:
+                blocked.setdefault(node, behind)
+        for node, why in blocked.items():
+            if node not in self._announced:
+                self._announced[node] = (now, why)
+                run.announce(EventKind.WAITING, node, why)
+
+    def _waited(self, node: Node, now: float) -> None:
+        since = self._announced.pop(node, None)
+        if since is not None:
+            self.waits.append(Wait(node.id, node.invoked, node.next_attempt, since[0], now,
+                                   since[1]))
+
+    def _pop(self, needs: tuple[tuple[str, int], ...]) -> None:
+        queue = self._queues[needs]
+        heapq.heappop(queue)
+        if not queue:
+            del self._queues[needs]
+
+    def _wake_in(self, delay: float, now: float) -> None:
+        due = now + delay
+        if self._timer is not None and self._timer_due <= due:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_due = due
+        self._timer = self._run.backend.call_later(delay, self._due)
+
+    def _due(self) -> None:
+        """On the timer thread: only hands over; the run's poke takes its lock and
+        admits (no user code runs in it)."""
+        self._timer = None
+        self._timer_due = math.inf
+        self._run.poke()
+
+    def claim(self, node: Node) -> tuple[tuple[str, int], ...]:
+        """Under the lock: the units admitted ``node`` holds, handed to its attempt."""
+        return self._held.pop(node, ())
+
+    def release(self, needs: tuple[tuple[str, int], ...]) -> None:
+        """Under the lock: an attempt (or a doomed admitted step) gives ``needs`` back;
+        other runs waiting on the limiter are poked once this run's lock is let go."""
+        if needs and self._limiter is not None:
+            others = self._limiter.release(needs, self)
+            if others:
+                self._run.poke_later(others)
+
+    def stop(self) -> None:
+        """Under the lock: the run stopped; give back everything, wait no more."""
+        for needs in self._held.values():
+            self.release(needs)
+        self._held.clear()
+        self._queues.clear()
+        now = self._run.backend.now()
+        for node in list(self._announced):
+            self._waited(node, now)
+        self._fresh.clear()
+        if self._limiter is not None:
+            self._limiter.forget(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def poke(self) -> None:
+        """Outside any lock: something this run waited for was released."""
+        self._run.poke()
+
+
+
+def make_gate(run: Owner, graph: StepGraph, limiter: Limiter | None, priority: str,
+              history: RunResult | None, max_concurrency: int | None) -> Gate | None:
+    """The run's gate, or None when nothing can make a step wait but a thread (the
+    hot path: no limits, and no ``max_concurrency`` to order steps for)."""
+    if limiter is None and not (max_concurrency and priority == "critical"):
+        return None
+    priorities = step_priorities(graph, history) if priority == "critical" else None
+    return Gate(run, limiter, priorities)
