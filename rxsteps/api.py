@@ -12,7 +12,9 @@ the moment its own dependencies have produced, and share the same options:
 - ``max_concurrency`` — how many actions of this run may run at once;
 - ``tracer_provider`` — an OpenTelemetry provider (default: the global one);
 - ``resume`` — a previous :class:`~rxsteps.RunResult` whose succeeded steps are reused;
-- ``on_event`` — a callback for every event (on a thread of its own, serially).
+- ``on_event`` — a callback for every event (on a thread of its own, serially);
+- ``store``, ``run_id``, ``fresh``, ``serializer`` — keep the run in a durable store
+  and resume it after a crash (:mod:`rxsteps.execution.durable`).
 
 Each builds one :class:`~rxsteps.execution.options.RunOptions` and starts the run
 through :func:`~rxsteps.execution.run.start_run`.
@@ -63,6 +65,10 @@ def run(
     on_event: Callable[[StepEvent], Any] | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> RunResult:
     """Run ``graph`` and block until every step has finished.
 
@@ -81,6 +87,13 @@ def run(
             on a thread of its own.
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         The :class:`~rxsteps.RunResult`.
@@ -90,6 +103,8 @@ def run(
             is ``__cause__`` and the partial result is ``.result``.
         CapacityError: The process ran out of worker threads (partial result attached).
         GraphError, InputError, OptionError, SchedulerError: Before anything ran.
+        StoreError: With ``store``, the store cannot be used; RunChangedError: the
+            stored run had another graph or inputs; RunLockedError: it runs elsewhere.
         KeyboardInterrupt: After cancelling the run; also a ``BaseException`` raised by
             an ``on_event`` callback, after ending the run.
 
@@ -98,7 +113,8 @@ def run(
         >>> run(StepGraph([Step("a", lambda: "done")]))["a"]
         'done'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
+                         store=store, run_id=run_id, fresh=fresh, serializer=serializer)
     backend = resolve_backend(scheduler)
     if backend.virtual:
         raise SchedulerError(
@@ -135,6 +151,10 @@ async def arun(
     on_event: Callable[[StepEvent], Any] | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> RunResult:
     """Run ``graph`` on the running event loop and await its result.
 
@@ -151,6 +171,13 @@ async def arun(
             on a thread of its own (never on this loop).
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         The :class:`~rxsteps.RunResult`.
@@ -159,6 +186,8 @@ async def arun(
         StepFailedError: With ``fail_fast``, the first failure (cause and partial
             result attached).
         GraphError, InputError, OptionError, SchedulerError: Before anything ran.
+        StoreError: With ``store``, the store cannot be used; RunChangedError: the
+            stored run had another graph or inputs; RunLockedError: it runs elsewhere.
         asyncio.CancelledError: The awaiting task was cancelled (the run was too).
 
     Example:
@@ -169,7 +198,8 @@ async def arun(
         >>> asyncio.run(arun(StepGraph([Step("hello", hello)])))["hello"]
         'hi'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
+                         store=store, run_id=run_id, fresh=fresh, serializer=serializer)
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Run] = loop.create_future()
 
@@ -197,6 +227,10 @@ def observe(
     max_concurrency: int | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> reactivex.Observable[StepEvent]:
     """A cold observable of the run's events: each subscription is a new run.
 
@@ -215,6 +249,13 @@ def observe(
         max_concurrency: Most actions of one run running at once.
         tracer_provider: OpenTelemetry tracer provider for the runs' spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         A cold ``reactivex.Observable`` of :class:`~rxsteps.StepEvent`.
@@ -229,7 +270,8 @@ def observe(
         >>> [e.kind.name for e in events.pipe(ops.to_list()).run()]
         ['STARTED', 'EMITTED', 'SUCCEEDED']
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
+                         store=store, run_id=run_id, fresh=fresh, serializer=serializer)
     preflight(graph, inputs)
     resolve_backend(scheduler)  # fail now on a bad scheduler
 
@@ -252,6 +294,10 @@ def start(
     on_event: Callable[[StepEvent], Any] | None = None,
     tracer_provider: Any = None,
     resume: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> RunHandle:
     """Start ``graph`` and return at once with a :class:`~rxsteps.RunHandle`.
 
@@ -269,12 +315,21 @@ def start(
         on_event: Called with every event, serially, on a thread of its own.
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         The :class:`~rxsteps.RunHandle` of the started run.
 
     Raises:
         GraphError, InputError, OptionError, SchedulerError: Before anything ran.
+        StoreError: With ``store``, the store cannot be used; RunChangedError: the
+            stored run had another graph or inputs; RunLockedError: it runs elsewhere.
 
     Example:
         >>> from reactivex import operators as ops
@@ -287,7 +342,8 @@ def start(
         >>> handle.result()["tokens"]
         'steps'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume)
+    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
+                         store=store, run_id=run_id, fresh=fresh, serializer=serializer)
     return RunHandle.start(graph, inputs, options)
 
 

@@ -14,13 +14,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OptionError
 from ..events import StepEvent
 from ..result import RunResult
+from ..stores import SERIALIZERS
 
 __all__ = ["RunOptions"]
 
@@ -36,6 +37,12 @@ class RunOptions:
         on_event: Called with every event, serially, on a thread of its own.
         tracer_provider: An OpenTelemetry tracer provider (default: the global one).
         resume: An earlier result whose succeeded steps are reused.
+        store: Where the run is kept: a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` (see :mod:`rxsteps.execution.durable`).
+        run_id: The run's id in ``store`` (a pipeline also takes a function of the
+            event's inputs); the same id again resumes it.
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How values are stored: ``"pickle"`` (default) or ``"json"``.
     """
 
     scheduler: Any = "threads"
@@ -44,6 +51,10 @@ class RunOptions:
     on_event: Callable[[StepEvent], Any] | None = None
     tracer_provider: Any = None
     resume: RunResult | None = None
+    store: Any = None
+    run_id: str | Callable[[Mapping[str, Any]], str] | None = None
+    fresh: bool = False
+    serializer: str = "pickle"
 
     def __post_init__(self) -> None:
         limit = self.max_concurrency
@@ -64,3 +75,25 @@ class RunOptions:
                 f"resume must be the RunResult of an earlier run, got "
                 f"{type(self.resume).__name__}", "resume",
             )
+        if self.store is not None or self.run_id is not None:
+            _check_durable(self.store, self.run_id, self.serializer, self.fresh)
+            if self.resume is not None:
+                raise OptionError("pass resume= or store=, not both: a stored run resumes "
+                                  "itself when run again with its run_id", "resume")
+
+
+def _check_durable(store: Any, run_id: Any, serializer: Any, fresh: Any) -> None:
+    """Refuse a bad combination of the durable options (called by RunOptions)."""
+    if store is None:
+        if run_id is not None:
+            raise OptionError("run_id= needs store= too (a path such as 'runs.db' or a "
+                              "Store): without a store nothing is kept", "run_id")
+        return
+    if run_id is None or not (isinstance(run_id, str) or callable(run_id)) or run_id == "":
+        raise OptionError(f"store= needs a run_id= (a non-empty str naming the run, such "
+                          f"as 'order-1234'), got {run_id!r}", "run_id")
+    if serializer not in SERIALIZERS:
+        raise OptionError(f"serializer must be one of {', '.join(SERIALIZERS)}, got "
+                          f"{serializer!r}", "serializer")
+    if not isinstance(fresh, bool):
+        raise OptionError(f"fresh must be True or False, got {fresh!r}", "fresh")

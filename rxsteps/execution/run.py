@@ -65,6 +65,7 @@ from ..retry import Retry
 from . import invoke
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
+from .durable import Recorder, open_durable
 from .inputs import check_resume, preflight
 from .node import InputNode, Mode, Node, Source
 from .options import RunOptions
@@ -109,6 +110,8 @@ class Run:
         inline_events: Deliver events on the thread that queued them (only for
             rxsteps' own observers, which never block).
         record: Keep every event for late subscribers (a run handle).
+        check: Called outside the lock with ``(step, value)`` for every value a step
+            produces; what it raises fails the step (a store's serializer check).
     """
 
     def __init__(
@@ -126,8 +129,10 @@ class Run:
         sequence: int | None = None,
         inline_events: bool = False,
         record: bool = False,
+        check: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.graph = graph
+        self._check = check
         self.inputs = preflight(graph, inputs, max_concurrency)
         self.backend = backend
         self._now = backend.now
@@ -396,6 +401,8 @@ class Run:
 
     def emit_value(self, attempt: ActiveAttempt, value: Any) -> bool:
         """A streaming attempt produced ``value``. False if the attempt no longer counts."""
+        if self._check is not None:
+            self._check(attempt.node.id, value)  # raises into the step: it fails
         with self.lock:
             if attempt.state is not RUNNING:
                 return False
@@ -418,6 +425,10 @@ class Run:
 
         Returns the next attempt for this worker to run inline, if ``inline``.
         """
+        if self._check is not None and error is None and value is not _NOTHING:
+            error = _checked(self._check, attempt.node.id, value)
+            if error is not None:
+                value = _NOTHING
         decision = (
             None if error is None
             else _retry_decision(attempt.node.step.retry, error, attempt.number)
@@ -761,6 +772,14 @@ def _retry_decision(
         return False, predicate_error
 
 
+def _checked(check: Callable[[str, Any], None], step: str, value: Any) -> BaseException | None:
+    try:
+        check(step, value)
+    except Exception as error:
+        return error
+    return None
+
+
 def delivery_context() -> contextvars.Context:
     """A copy of the caller's context in which no step is current (event callbacks)."""
     context = contextvars.copy_context()
@@ -832,12 +851,24 @@ def start_run(
     """
     if observer is None and options.on_event is not None:
         observer = _Callback(options.on_event)
-    execution = Run(
-        graph, inputs, backend or resolve_backend(options.scheduler),
-        fail_fast=options.fail_fast, max_concurrency=options.max_concurrency,
-        observer=observer, on_done=on_done, tracer_provider=options.tracer_provider,
-        resume=options.resume, sequence=sequence, inline_events=inline_events, record=record,
-    )
+    backend = backend or resolve_backend(options.scheduler)
+    resume, durable = options.resume, None
+    if options.store is not None:
+        durable, resume = open_durable(graph, preflight(graph, inputs, options.max_concurrency),
+                                       options, backend.now(), sequence)
+        observer, on_done = Recorder(durable, observer), durable.on_done(on_done)
+    try:
+        execution = Run(
+            graph, inputs, backend,
+            fail_fast=options.fail_fast, max_concurrency=options.max_concurrency,
+            observer=observer, on_done=on_done, tracer_provider=options.tracer_provider,
+            resume=resume, sequence=sequence, inline_events=inline_events, record=record,
+            check=None if durable is None else durable.check,
+        )
+    except BaseException:
+        if durable is not None:
+            durable.release("failed")
+        raise
     try:
         execution.start()
     except BaseException:
