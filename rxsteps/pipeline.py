@@ -89,6 +89,10 @@ def pipeline(
     fail_fast: bool = True,
     max_concurrency: int | None = None,
     tracer_provider: Any = None,
+    store: Any = None,
+    run_id: str | Callable[[Mapping[str, Any]], str] | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> reactivex.Observable[RunResult]:
     """A cold observable running ``graph`` once per input event.
 
@@ -116,6 +120,13 @@ def pipeline(
         fail_fast: Per run, as for :func:`rxsteps.run`; a failure is in the result.
         max_concurrency: Most actions of one run at once.
         tracer_provider: OpenTelemetry provider; runs carry ``rxsteps.sequence``.
+        store: Keep each event's run in this store (a path or a
+            :class:`~rxsteps.stores.Store`), as for :func:`rxsteps.run`.
+        run_id: With ``store``: a str, each event's run being kept as
+            ``f"{run_id}/{sequence}"``, or a function of the event's inputs returning
+            its run id (stable ids let a restarted pipeline skip finished events).
+        fresh: Forget what ``store`` keeps under those ids and start over.
+        serializer: ``"pickle"`` (default) or ``"json"``.
 
     Returns:
         An observable of :class:`~rxsteps.RunResult`; each subscription is a new
@@ -138,7 +149,8 @@ def pipeline(
     spec = PipelineSpec.build(
         graph, inputs, scheduler=scheduler, max_in_flight=max_in_flight, ordered=ordered,
         buffer=buffer, overflow=overflow, on_drop=on_drop, fail_fast=fail_fast,
-        max_concurrency=max_concurrency, tracer_provider=tracer_provider,
+        max_concurrency=max_concurrency, tracer_provider=tracer_provider, store=store,
+        run_id=run_id, fresh=fresh, serializer=serializer,
     )
 
     def subscribe(

@@ -45,7 +45,14 @@ from typing import Any, NoReturn
 
 from .._version import __version__
 from ..api import observe, run
-from ..errors import GraphError, InputError, RxStepsError, SchedulerError, StepFailedError
+from ..errors import (
+    GraphError,
+    InputError,
+    RxStepsError,
+    SchedulerError,
+    StepFailedError,
+    StoreError,
+)
 from ..events import StepEvent
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
@@ -102,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except (UsageError, TargetError, GraphError, InputError, SchedulerError,
+    except (UsageError, TargetError, GraphError, InputError, SchedulerError, StoreError,
             ImportError, OSError, ValueError) as error:
         if debug:
             traceback.print_exc()
@@ -215,6 +222,14 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
                          help="plain lines even on a terminal")
     command.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
                          help="show the traceback of a failed step (its own frames)")
+    command.add_argument("--store", metavar="FILE",
+                         help="keep the run in this SQLite file; with the same --run-id "
+                              "again, resume it (succeeded steps are not run again)")
+    command.add_argument("--run-id", metavar="ID", help="the run's id in --store")
+    command.add_argument("--fresh", action="store_true",
+                         help="forget what --store keeps under --run-id and start over")
+    command.add_argument("--serializer", choices=("pickle", "json"), default="pickle",
+                         help="how --store writes values (default: pickle)")
 
 
 def _positive(text: str) -> int:
@@ -311,7 +326,8 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
     result: RunResult | None = None
     try:
         result = run(graph, inputs, fail_fast=not args.keep_going,
-                     on_event=_ends_on_closed_pipe(reporter), **options)
+                     on_event=_ends_on_closed_pipe(reporter), **options,
+                     **_store_options(args))
     except StepFailedError as failure:
         result = failure.result
     except _PipeClosed:  # the run was cancelled as the reader went away
@@ -323,6 +339,18 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
         if not args.json:
             _print_outputs(graph, result)
     return result
+
+
+def _store_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``store=``, ``run_id=``, ``fresh=``, ``serializer=`` from the command line."""
+    if args.store is None and args.run_id is None:
+        if args.fresh:
+            raise UsageError("--fresh needs --store and --run-id")
+        return {}
+    if args.store is None or args.run_id is None:
+        raise UsageError("--store and --run-id go together: --store FILE --run-id ID")
+    return {"store": args.store, "run_id": args.run_id, "fresh": args.fresh,
+            "serializer": args.serializer}
 
 
 class _PipeClosed(BaseException):
