@@ -38,8 +38,8 @@ from rxsteps.stores import SQLiteStore
 SQLiteStore(db).close()  # the tables, before the first child
 streams = {{i for i in range(N) if i % 7 == 6}}  # generator steps, without dependents
 plain = [i for i in range(N) if i not in streams]
-deps = {{i: sorted(rng.sample([p for p in plain if p < i], min(3, len([p for p in plain if p < i]))))
-        for i in range(N)}}
+before = {{i: [p for p in plain if p < i] for i in range(N)}}
+deps = {{i: sorted(rng.sample(before[i], min(3, len(before[i])))) for i in range(N)}}
 ref = {{}}
 for i in range(N):
     total = sum(ref[d][-1] for d in deps[i])
