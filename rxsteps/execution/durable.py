@@ -6,13 +6,16 @@ unless ``fresh=True``), and turns its succeeded steps into a
 :class:`~rxsteps.RunResult` for the engine's ``resume=`` path — their values, every
 streamed one in order, feed their dependents as before and they are not called again.
 
-During the run: a :class:`Recorder` is the run's first observer. The engine delivers
-events serially, outside the run's lock, on the run's delivery thread, so recording
-never holds the lock and never blocks another run. It buffers a step's values and
-writes the step in one transaction at the step's end, *before* the event goes on to
-the user's observers, a handle's subscribers, or the caller of ``run()`` — whatever
-reports a step's success to the caller comes after its commit. A step whose end was
-not committed (the process died first) runs again on resume: at least once.
+During the run: :meth:`DurableRun.record` sees every batch of the run's queued events
+just before the run's event sink (:mod:`.sink`) delivers it — serially, outside the
+run's lock, on the run's delivery thread, so recording never holds the lock and never
+blocks another run. It buffers a step's values and writes the steps that ended in the
+batch in one transaction (a group commit: one per step end at most, fewer when ends
+queue up), *before* any of the batch goes on to the user's observers, a handle's
+subscribers, or the caller of ``run()`` — whatever reports a step's success comes
+after its commit. A step whose end was not committed (the process died first) runs
+again on resume: at least once. Dependents may start before their dependency's end is
+committed; a crash then re-runs the dependency, never a committed step.
 
 Values are checked as they are produced (:meth:`DurableRun.check`, called by the
 engine outside the lock): one the serializer cannot write fails its step with a
@@ -51,10 +54,11 @@ from ..stores import SERIALIZERS, Serializer, Store, open_store
 from ..stores.base import RunRecord, StepRecord
 from .options import RunOptions
 
-__all__ = ["DurableRun", "Recorder", "open_durable"]
+__all__ = ["DurableRun", "open_durable", "run_status"]
 
 log = logging.getLogger("rxsteps")
 
+_EMITTED, _STARTED = EventKind.EMITTED, EventKind.STARTED
 _TERMINAL = {EventKind.SUCCEEDED: "succeeded", EventKind.FAILED: "failed",
              EventKind.SKIPPED: "skipped", EventKind.CANCELLED: "cancelled"}
 
@@ -189,20 +193,31 @@ class DurableRun:
 
     # -- recording (the delivery thread, serially) --------------------------------------
 
-    def record(self, event: StepEvent) -> None:
-        """Take one event: buffer a value, count an attempt, write a step that ended."""
-        kind, step = event.kind, event.step
-        if kind is EventKind.EMITTED:
-            self._values.setdefault(step, []).append(self.serializer.dumps(event.value))
-        elif kind is EventKind.STARTED:
-            self._attempts[step] = max(self._attempts.get(step, 0), event.attempt)
-            self._started.setdefault(step, event.time + self._offset)
-        elif kind in _TERMINAL and event.reason != "resumed":
-            error = repr(event.error) if event.error is not None else event.reason
-            started = self._started.get(step)
-            self.store.record_step(self.run_id, self.owner, StepRecord(
-                step, _TERMINAL[kind], self._values.pop(step, []),
-                self._attempts.get(step, 0), started, event.time + self._offset, error))
+    def record(self, batch: list[Any]) -> None:
+        """Take a batch of queued events before they are delivered: buffer values,
+        count attempts, and write the steps that ended in it in one transaction."""
+        ended: list[StepRecord] = []
+        for event in batch:
+            if type(event) is not StepEvent:
+                continue  # a subscriber's call or the end of the stream
+            kind, step = event.kind, event.step
+            if kind is _EMITTED:
+                self._values.setdefault(step, []).append(self.serializer.dumps(event.value))
+            elif kind is _STARTED:
+                self._attempts[step] = max(self._attempts.get(step, 0), event.attempt)
+                self._started.setdefault(step, event.time + self._offset)
+            elif kind in _TERMINAL and event.reason != "resumed":
+                error = repr(event.error) if event.error is not None else event.reason
+                ended.append(StepRecord(
+                    step, _TERMINAL[kind], self._values.pop(step, []),
+                    self._attempts.get(step, 0), self._started.get(step),
+                    event.time + self._offset, error))
+        if ended:
+            try:
+                self.store.record_steps(self.run_id, self.owner, ended)
+            except Exception as error:  # those steps run again on resume: at least once
+                log.error("rxsteps: could not record %d step(s) of run %r in store %r",
+                          len(ended), self.run_id, self.store.name, exc_info=error)
 
     def on_done(self, then: Callable[[Any], None] | None) -> Callable[[Any], None]:
         """An ``on_done`` for the run that first ends it in the store, then calls ``then``
@@ -220,34 +235,6 @@ class DurableRun:
     def release(self, status: str) -> None:
         """End the run in the store with ``status`` and give the lease back."""
         self.store.release(self.run_id, self.owner, status)
-
-
-class Recorder:
-    """The run's observer when it has a store: records each event, then passes it on
-    to ``inner`` (the user's observer, if any)."""
-
-    __slots__ = ("durable", "inner")
-
-    def __init__(self, durable: DurableRun, inner: Any) -> None:
-        self.durable = durable
-        self.inner = inner
-
-    def on_next(self, event: StepEvent) -> None:
-        try:
-            self.durable.record(event)
-        except Exception as error:  # the step runs again on resume: at least once
-            log.error("rxsteps: could not record %r in store %r", event,
-                      self.durable.store.name, exc_info=error)
-        if self.inner is not None:
-            self.inner.on_next(event)
-
-    def on_error(self, error: BaseException) -> None:
-        if self.inner is not None:
-            self.inner.on_error(error)
-
-    def on_completed(self) -> None:
-        if self.inner is not None:
-            self.inner.on_completed()
 
 
 def run_status(result: RunResult | None) -> str:

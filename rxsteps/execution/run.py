@@ -65,7 +65,7 @@ from ..retry import Retry
 from . import invoke
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
-from .durable import Recorder, open_durable
+from .durable import open_durable
 from .inputs import check_resume, preflight
 from .node import InputNode, Mode, Node, Source
 from .options import RunOptions
@@ -112,6 +112,8 @@ class Run:
         record: Keep every event for late subscribers (a run handle).
         check: Called outside the lock with ``(step, value)`` for every value a step
             produces; what it raises fails the step (a store's serializer check).
+        recorder: Called with each batch of events before it is delivered, outside
+            the lock, serially (a durable run's store).
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class Run:
         inline_events: bool = False,
         record: bool = False,
         check: Callable[[str, Any], None] | None = None,
+        recorder: Callable[[list[Any]], None] | None = None,
     ) -> None:
         self.graph = graph
         self._check = check
@@ -151,7 +154,7 @@ class Run:
         self._on_done = on_done
         self._observer = observer
         self._disposed = False
-        self._events = observer is not None or record
+        self._events = observer is not None or record or recorder is not None
         self._log: list[StepEvent] | None = [] if record else None
         self._subscribers: dict[str, list[Any]] = {}
         self._event_subscribers: list[Any] = []
@@ -159,6 +162,7 @@ class Run:
             self._deliver_event, self._deliver_error, self._deliver_completed,
             on_fatal=self._fatal,
             context=None if inline_events or backend.virtual else delivery_context(),
+            before=recorder,
         )
         self._ready_other: deque[Node] = deque()
         self._active: set[ActiveAttempt] = set()
@@ -856,7 +860,7 @@ def start_run(
     if options.store is not None:
         durable, resume = open_durable(graph, preflight(graph, inputs, options.max_concurrency),
                                        options, backend.now(), sequence)
-        observer, on_done = Recorder(durable, observer), durable.on_done(on_done)
+        on_done = durable.on_done(on_done)
     try:
         execution = Run(
             graph, inputs, backend,
@@ -864,6 +868,7 @@ def start_run(
             observer=observer, on_done=on_done, tracer_provider=options.tracer_provider,
             resume=resume, sequence=sequence, inline_events=inline_events, record=record,
             check=None if durable is None else durable.check,
+            recorder=None if durable is None else durable.record,
         )
     except BaseException:
         if durable is not None:

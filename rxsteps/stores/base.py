@@ -8,9 +8,9 @@ lease that keeps two processes from running one ``run_id`` at once. Beside it, o
 text and every value the step emitted, in order, serialised.
 
 The engine (:mod:`rxsteps.execution.durable`) is the store's only writer during a run:
-it calls :meth:`Store.claim` once before anything runs, :meth:`Store.record_step`
-once per step end (one transaction each), and :meth:`Store.release` when the run is
-over. This module imports only the model, so the engine and the CLI can both use it.
+it calls :meth:`Store.claim` once before anything runs, :meth:`Store.record_steps`
+with the steps that ended since its last call (one transaction each), and
+:meth:`Store.release` when the run is over. This module imports only the model, so the engine and the CLI can both use it.
 
 Example:
     >>> record = StepRecord("a", "succeeded", [b"1"], attempts=1, started=0.0, ended=0.5)
@@ -114,8 +114,8 @@ class Store(Protocol):
         """
         ...
 
-    def record_step(self, run_id: str, owner: str, record: StepRecord) -> None:
-        """Store one finished step, values and all, in one transaction."""
+    def record_steps(self, run_id: str, owner: str, records: list[StepRecord]) -> None:
+        """Store finished steps, values and all, in one transaction: all or none."""
         ...
 
     def release(self, run_id: str, owner: str, status: str) -> None:

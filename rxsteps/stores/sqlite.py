@@ -205,19 +205,18 @@ class SQLiteStore:
             )
         return before
 
-    def record_step(self, run_id: str, owner: str, record: StepRecord) -> None:
-        """Store one finished step in one transaction."""
-        with self._write(f"record step {record.step!r}") as conn:
-            conn.execute("DELETE FROM step_values WHERE run_id = ? AND step = ?",
-                         (run_id, record.step))
-            if record.values:
-                conn.executemany(
-                    "INSERT INTO step_values VALUES (?, ?, ?, ?)",
-                    [(run_id, record.step, i, v) for i, v in enumerate(record.values)])
-            conn.execute(
+    def record_steps(self, run_id: str, owner: str, records: list[StepRecord]) -> None:
+        """Store finished steps in one transaction."""
+        with self._write(f"record step {records[0].step!r}") as conn:
+            conn.executemany("DELETE FROM step_values WHERE run_id = ? AND step = ?",
+                             [(run_id, r.step) for r in records])
+            conn.executemany(
+                "INSERT INTO step_values VALUES (?, ?, ?, ?)",
+                [(run_id, r.step, i, v) for r in records for i, v in enumerate(r.values)])
+            conn.executemany(
                 "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, record.step, record.status, record.attempts, record.started,
-                 record.ended, record.error))
+                [(run_id, r.step, r.status, r.attempts, r.started, r.ended, r.error)
+                 for r in records])
 
     def release(self, run_id: str, owner: str, status: str) -> None:
         """End the run with ``status`` and clear its lease."""

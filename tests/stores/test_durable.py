@@ -362,8 +362,9 @@ class MemoryStore:
                                           dict(before.steps) if before else {})
         return before
 
-    def record_step(self, run_id: str, owner: str, record: Any) -> None:
-        self.data[run_id].steps[record.step] = record
+    def record_steps(self, run_id: str, owner: str, records: list[Any]) -> None:
+        for record in records:
+            self.data[run_id].steps[record.step] = record
 
     def release(self, run_id: str, owner: str, status: str) -> None:
         self.data[run_id].status, self.data[run_id].owner = status, None
