@@ -10,7 +10,8 @@ text and every value the step emitted, in order, serialised.
 The engine (:mod:`rxsteps.execution.durable`) is the store's only writer during a run:
 it calls :meth:`Store.claim` once before anything runs, :meth:`Store.record_steps`
 with the steps that ended since its last call (one transaction each), and
-:meth:`Store.release` when the run is over. This module imports only the model, so the engine and the CLI can both use it.
+:meth:`Store.release` when the run is over. This module imports only the model, so
+the engine and the CLI can both use it.
 
 Example:
     >>> record = StepRecord("a", "succeeded", [b"1"], attempts=1, started=0.0, ended=0.5)
