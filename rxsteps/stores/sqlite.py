@@ -1,11 +1,14 @@
 """The default store: one SQLite file, from the standard library (:class:`SQLiteStore`).
 
-State: the file (tables ``meta``, ``runs``, ``steps``, ``step_values``) and, per
+State: the file (tables ``meta``, ``runs``, ``steps``) and, per
 thread, one connection (``threading.local``; a forked child opens its own). The file
 is in WAL mode with ``synchronous=NORMAL`` — a committed step survives the death of
 the process (not necessarily a power cut) — and every write is one ``BEGIN IMMEDIATE``
 transaction, so several threads and processes can share a file; a writer that finds
 it locked waits up to ``busy_timeout`` seconds.
+
+A step is one row of ``steps`` (``WITHOUT ROWID``), its values packed into one blob
+(:func:`pack`): a step end is one row written, whatever it emitted.
 
 The lease: a run's ``owner`` column holds ``host:pid:token`` while a process runs it.
 :meth:`SQLiteStore.claim` takes it in the same transaction that reads the run, so of
@@ -36,7 +39,7 @@ from typing import Any
 from ..errors import RunLockedError, StoreError
 from .base import SCHEMA_VERSION, RunRecord, StepRecord
 
-__all__ = ["SQLiteStore", "owner_alive"]
+__all__ = ["SQLiteStore", "owner_alive", "pack", "unpack"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,11 +50,29 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL,
     attempts INTEGER NOT NULL, started REAL, ended REAL, error TEXT,
-    PRIMARY KEY (run_id, step));
-CREATE TABLE IF NOT EXISTS step_values (
-    run_id TEXT NOT NULL, step TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
-    PRIMARY KEY (run_id, step, seq));
+    count INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (run_id, step)) WITHOUT ROWID;
 """
+
+
+def pack(values: list[bytes]) -> bytes:
+    """A step's values as one blob: each value's length (4 bytes, big-endian), then it.
+
+    Example:
+        >>> unpack(pack([b"a", b"", b"bc"]))
+        [b'a', b'', b'bc']
+    """
+    return b"".join(len(v).to_bytes(4, "big") + v for v in values)
+
+
+def unpack(blob: bytes) -> list[bytes]:
+    """The values :func:`pack` packed, in order."""
+    values, at = [], 0
+    while at < len(blob):
+        size = int.from_bytes(blob[at:at + 4], "big")
+        values.append(blob[at + 4:at + 4 + size])
+        at += 4 + size
+    return values
 
 
 def owner_alive(owner: str) -> bool:
@@ -208,15 +229,10 @@ class SQLiteStore:
     def record_steps(self, run_id: str, owner: str, records: list[StepRecord]) -> None:
         """Store finished steps in one transaction."""
         with self._write(f"record step {records[0].step!r}") as conn:
-            conn.executemany("DELETE FROM step_values WHERE run_id = ? AND step = ?",
-                             [(run_id, r.step) for r in records])
             conn.executemany(
-                "INSERT INTO step_values VALUES (?, ?, ?, ?)",
-                [(run_id, r.step, i, v) for r in records for i, v in enumerate(r.values)])
-            conn.executemany(
-                "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, r.step, r.status, r.attempts, r.started, r.ended, r.error)
-                 for r in records])
+                "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, r.step, r.status, r.attempts, r.started, r.ended, r.error,
+                  len(r.values), pack(r.values)) for r in records])
 
     def release(self, run_id: str, owner: str, status: str) -> None:
         """End the run with ``status`` and clear its lease."""
@@ -252,7 +268,6 @@ class SQLiteStore:
 
     @staticmethod
     def _forget(conn: sqlite3.Connection, run_id: str) -> bool:
-        conn.execute("DELETE FROM step_values WHERE run_id = ?", (run_id,))
         conn.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
         return conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount > 0
 
@@ -262,16 +277,11 @@ class SQLiteStore:
         if row is None:
             return None
         record = _run(row)
-        values: dict[str, list[bytes]] = {}
-        for step, data in conn.execute(
-            "SELECT step, data FROM step_values WHERE run_id = ? ORDER BY step, seq", (run_id,)
-        ):
-            values.setdefault(step, []).append(bytes(data))
-        for step, status, attempts, started, ended, error in conn.execute(
-            "SELECT step, status, attempts, started, ended, error FROM steps "
+        for step, status, attempts, started, ended, error, data in conn.execute(
+            "SELECT step, status, attempts, started, ended, error, data FROM steps "
             "WHERE run_id = ?", (run_id,)
         ):
-            record.steps[step] = StepRecord(step, status, values.get(step, []), attempts,
+            record.steps[step] = StepRecord(step, status, unpack(bytes(data)), attempts,
                                             started, ended, error)
         return record
 
