@@ -72,7 +72,8 @@ class Attempt:
         attempt: The attempt number, from 1.
         start: Monotonic start time.
         end: Monotonic end time.
-        outcome: ``"succeeded"``, ``"failed"``, ``"timeout"`` or ``"cancelled"``.
+        outcome: ``"succeeded"``, ``"failed"``, ``"timeout"``, ``"cancelled"`` or
+            ``"cached"`` (answered from a store's cache, not called).
         error: The exception of a failed or timed-out attempt.
 
     Example:
@@ -120,6 +121,8 @@ class RunResult(Mapping[str, Any]):
         sequence: The event number when the run came from a pipeline, else ``None``.
         failure: The :class:`~rxsteps.StepFailedError` that stopped a fail-fast run,
             else ``None``.
+        cached: The steps whose every call was answered from the store's cache
+            (``Step(..., cache=True)``), not made.
 
     Example:
         >>> from rxsteps import Step, StepGraph, run
@@ -132,6 +135,7 @@ class RunResult(Mapping[str, Any]):
         "_emitted",
         "_values",
         "attempts",
+        "cached",
         "end",
         "ended",
         "errors",
@@ -161,7 +165,9 @@ class RunResult(Mapping[str, Any]):
         end: float,
         sequence: int | None = None,
         failure: BaseException | None = None,
+        cached: frozenset[str] = frozenset(),
     ) -> None:
+        self.cached = cached
         self.graph = graph
         self.failure = failure
         self.inputs = MappingProxyType(dict(inputs))
@@ -192,6 +198,7 @@ class RunResult(Mapping[str, Any]):
             "reasons": dict(self.reasons), "started": dict(self.started),
             "ended": dict(self.ended), "attempts": list(self.attempts),
             "start": self.start, "end": self.end, "sequence": self.sequence,
+            "cached": self.cached,
         }
         return (_rebuild_result, (fields,))
 

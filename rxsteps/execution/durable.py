@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -52,7 +53,10 @@ from ..graph import StepGraph
 from ..result import RunResult, StepStatus
 from ..stores import SERIALIZERS, Serializer, Store, open_store
 from ..stores.base import RunRecord, StepRecord
+from .caching import StepCache
+from .node import Node
 from .options import RunOptions
+from .sink import Call
 
 __all__ = ["DurableRun", "open_durable", "run_status"]
 
@@ -101,6 +105,13 @@ class DurableRun:
         self._values: dict[str, list[bytes]] = {}
         self._attempts: dict[str, int] = {}
         self._started: dict[str, float] = {}
+        self.cache: StepCache | None = None
+
+    def prepare(self, nodes: Mapping[str, Node]) -> None:
+        """Wrap the cached steps' actions (before the run starts); see :mod:`.caching`."""
+        if any(node.step.cache is not False for node in nodes.values()):
+            self.cache = StepCache(self.store, self.serializer)
+            self.cache.wrap(nodes)
 
     def open(self, graph: StepGraph, inputs: Mapping[str, Any], *, fresh: bool,
              now: float) -> RunResult | None:
@@ -197,7 +208,7 @@ class DurableRun:
         """Take a batch of queued events before they are delivered: buffer values,
         count attempts, and write the steps that ended in it in one transaction."""
         ended: list[StepRecord] = []
-        for event in batch:
+        for at, event in enumerate(batch):
             if type(event) is not StepEvent:
                 continue  # a subscriber's call or the end of the stream
             kind, step = event.kind, event.step
@@ -207,6 +218,9 @@ class DurableRun:
                 self._attempts[step] = max(self._attempts.get(step, 0), event.attempt)
                 self._started.setdefault(step, event.time + self._offset)
             elif kind in _TERMINAL and event.reason != "resumed":
+                if kind is EventKind.SUCCEEDED and self.cache is not None and \
+                        self.cache.fully_cached(step):
+                    _flag_cached(batch, at, event)
                 error = repr(event.error) if event.error is not None else event.reason
                 ended.append(StepRecord(
                     step, _TERMINAL[kind], self._values.pop(step, []),
@@ -223,6 +237,8 @@ class DurableRun:
         """An ``on_done`` for the run that first ends it in the store, then calls ``then``
         — so a caller told the run is over can run the same ``run_id`` again at once."""
         def done(execution: Any) -> None:
+            if self.cache is not None and execution.result is not None:
+                self.cache.mark(execution.result)
             try:
                 self.release(run_status(execution.result))
             except Exception as error:
@@ -235,6 +251,16 @@ class DurableRun:
     def release(self, status: str) -> None:
         """End the run in the store with ``status`` and give the lease back."""
         self.store.release(self.run_id, self.owner, status)
+
+
+def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> None:
+    """Replace a SUCCEEDED event in the batch about to be delivered (and the calls to
+    handle subscribers carrying it) by one saying the step's value came from the cache."""
+    flagged = dataclasses.replace(event, reason="cached")
+    batch[at] = flagged
+    for item in batch[at + 1:]:
+        if type(item) is Call and item.args and item.args[0] is event:
+            item.args = (flagged, *item.args[1:])
 
 
 def run_status(result: RunResult | None) -> str:

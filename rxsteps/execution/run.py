@@ -870,6 +870,8 @@ def start_run(
             check=None if durable is None else durable.check,
             recorder=None if durable is None else durable.record,
         )
+        if durable is not None:
+            durable.prepare(execution.nodes)
     except BaseException:
         if durable is not None:
             durable.release("failed")

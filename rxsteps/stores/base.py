@@ -134,3 +134,12 @@ class Store(Protocol):
     def delete(self, run_id: str) -> bool:
         """Forget a run; ``False`` if there was none."""
         ...
+
+    def cache_get(self, key: str, ttl: float | None) -> list[bytes] | None:
+        """The serialised values cached under ``key`` (``Step(cache=...)``), or
+        ``None`` when there are none or they are older than ``ttl`` seconds."""
+        ...
+
+    def cache_put(self, key: str, step: str, values: list[bytes]) -> None:
+        """Cache a step's serialised values under ``key`` (replacing older ones)."""
+        ...

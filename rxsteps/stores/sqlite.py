@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS steps (
     attempts INTEGER NOT NULL, started REAL, ended REAL, error TEXT,
     count INTEGER NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY, step TEXT NOT NULL, created REAL NOT NULL,
+    count INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -187,8 +190,8 @@ class SQLiteStore:
                     "pass another store= path; nothing was changed", self.path)
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)  # IF NOT EXISTS: adds what an older file lacks
             if version is None:
-                conn.executescript(_SCHEMA)
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                              (str(SCHEMA_VERSION),))
         except sqlite3.Error as error:
@@ -256,6 +259,19 @@ class SQLiteStore:
         """Forget a run and its steps."""
         with self._write(f"delete run {run_id!r}") as conn:
             return self._forget(conn, run_id)
+
+    def cache_get(self, key: str, ttl: float | None) -> list[bytes] | None:
+        """The values cached under ``key``, unless older than ``ttl`` seconds."""
+        rows = self._read("SELECT created, data FROM cache WHERE key = ?", (key,))
+        if not rows or (ttl is not None and time.time() - rows[0][0] > ttl):
+            return None
+        return unpack(bytes(rows[0][1]))
+
+    def cache_put(self, key: str, step: str, values: list[bytes]) -> None:
+        """Cache ``values`` (a step's, serialised) under ``key``."""
+        with self._write(f"cache step {step!r}") as conn:
+            conn.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?)",
+                         (key, step, time.time(), len(values), pack(values)))
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""

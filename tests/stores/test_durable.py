@@ -354,6 +354,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.data: dict[str, RunRecord] = {}
+        self.cached: dict[str, list[bytes]] = {}
 
     def claim(self, run: RunRecord, *, fresh: bool) -> RunRecord | None:
         before = None if fresh else self.data.get(run.run_id)
@@ -378,6 +379,12 @@ class MemoryStore:
     def delete(self, run_id: str) -> bool:
         return self.data.pop(run_id, None) is not None
 
+    def cache_get(self, key: str, ttl: float | None) -> list[bytes] | None:
+        return self.cached.get(key)
+
+    def cache_put(self, key: str, step: str, values: list[bytes]) -> None:
+        self.cached[key] = values
+
 
 def test_a_store_object_plugs_in() -> None:
     store, calls = MemoryStore(), Calls()
@@ -386,6 +393,14 @@ def test_a_store_object_plugs_in() -> None:
     assert run(chain(calls), {"q": 1}, store=store, run_id="r1")["c"] == 20
     assert calls.counts == {"a": 1, "b": 1, "c": 2}
     assert store.data["r1"].status == "succeeded"
+    def five() -> int:
+        calls("s")
+        return 5
+
+    cached = StepGraph([Step("s", five, cache=True)])
+    run(cached, store=store, run_id="c1")
+    assert run(cached, store=store, run_id="c2").cached == {"s"}
+    assert calls.counts["s"] == 1
 
 
 # -- the command line -------------------------------------------------------------------------
