@@ -59,6 +59,7 @@ from ..result import RunResult, StepStatus
 from .failures import describe_error, format_traceback, location
 from .progress import Reporter
 from .reporters import make_reporter
+from .runs import Toolkit, add_runs_command
 from .target import TargetError, load_graph
 from .values import one_line, stream_text
 
@@ -207,10 +208,13 @@ def _parser() -> _Parser:
                       help="where to write dag.png and timeline.png (default: ./rxsteps-demo)")
     _add_run_options(demo)
     demo.set_defaults(command=_demo_command)
+
+    add_runs_command(commands, Toolkit(_add_run_options, _execute, _exit_status,
+                                       _check_picture))
     return parser
 
 
-def _add_run_options(command: argparse.ArgumentParser) -> None:
+def _add_run_options(command: argparse.ArgumentParser, *, store: bool = True) -> None:
     command.add_argument("--scheduler", choices=("threads", "asyncio"), default="threads",
                          help="where actions run (default: threads)")
     command.add_argument("--max-concurrency", type=_positive, metavar="N",
@@ -222,6 +226,8 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
                          help="plain lines even on a terminal")
     command.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
                          help="show the traceback of a failed step (its own frames)")
+    if not store:  # rxsteps runs resume: the store and the run are given already
+        return
     command.add_argument("--store", metavar="FILE",
                          help="keep the run in this SQLite file; with the same --run-id "
                               "again, resume it (succeeded steps are not run again)")

@@ -220,7 +220,7 @@ class DurableRun:
             elif kind in _TERMINAL and event.reason != "resumed":
                 if kind is EventKind.SUCCEEDED and self.cache is not None and \
                         self.cache.fully_cached(step):
-                    _flag_cached(batch, at, event)
+                    event = _flag_cached(batch, at, event)
                 error = repr(event.error) if event.error is not None else event.reason
                 ended.append(StepRecord(
                     step, _TERMINAL[kind], self._values.pop(step, []),
@@ -253,7 +253,7 @@ class DurableRun:
         self.store.release(self.run_id, self.owner, status)
 
 
-def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> None:
+def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> StepEvent:
     """Replace a SUCCEEDED event in the batch about to be delivered (and the calls to
     handle subscribers carrying it) by one saying the step's value came from the cache."""
     flagged = dataclasses.replace(event, reason="cached")
@@ -261,6 +261,7 @@ def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> None:
     for item in batch[at + 1:]:
         if type(item) is Call and item.args and item.args[0] is event:
             item.args = (flagged, *item.args[1:])
+    return flagged
 
 
 def run_status(result: RunResult | None) -> str:
