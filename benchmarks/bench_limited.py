@@ -143,7 +143,7 @@ def render(out: dict[str, Any]) -> str:
             row.append("skipped" if record.get("status") == "skipped"
                        else cell(record, lambda r: f"{r['ratio']:.3f}"))
         rows.append(row)
-    some = next((r for r in out.values() if r.get("status") == "ok"), {})
+    some: dict[str, Any] = next((r for r in out.values() if r.get("status") == "ok"), {})
     return (f"### Makespan with short capacity, {some.get('steps', 0)} sleeping steps "
             "(÷ max(critical path, work ÷ slots); target ≤ 1.10)\n\n"
             + markdown(["system", *(f"{s} slots" for s in SLOTS)], rows))

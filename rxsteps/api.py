@@ -12,7 +12,9 @@ the moment its own dependencies have produced, and share the same options:
 - ``max_concurrency`` — how many actions of this run may run at once;
 - ``tracer_provider`` — an OpenTelemetry provider (default: the global one);
 - ``resume`` — a previous :class:`~rxsteps.RunResult` whose succeeded steps are reused;
-- ``on_event`` — a callback for every event (on a thread of its own, serially).
+- ``on_event`` — a callback for every event (on a thread of its own, serially);
+- ``store``, ``run_id``, ``fresh``, ``serializer`` — keep the run in a durable store
+  and resume it after a crash (:mod:`rxsteps.execution.durable`).
 
 Each builds one :class:`~rxsteps.execution.options.RunOptions` and starts the run
 through :func:`~rxsteps.execution.run.start_run`.
@@ -68,6 +70,10 @@ def run(
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
     history: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> RunResult:
     """Run ``graph`` and block until every step has finished.
 
@@ -94,6 +100,13 @@ def run(
             remaining path first (``"critical"``, the default) or first come
             (``"fifo"``).
         history: An earlier result whose measured durations weigh the priorities.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         The :class:`~rxsteps.RunResult`.
@@ -103,6 +116,8 @@ def run(
             is ``__cause__`` and the partial result is ``.result``.
         CapacityError: The process ran out of worker threads (partial result attached).
         GraphError, InputError, OptionError, SchedulerError: Before anything ran.
+        StoreError: With ``store``, the store cannot be used; RunChangedError: the
+            stored run had another graph or inputs; RunLockedError: it runs elsewhere.
         KeyboardInterrupt: After cancelling the run; also a ``BaseException`` raised by
             an ``on_event`` callback, after ending the run.
 
@@ -112,7 +127,8 @@ def run(
         'done'
     """
     options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
-                         limits, rates, priority, history)
+                         limits, rates, priority, history, store=store, run_id=run_id,
+                         fresh=fresh, serializer=serializer)
     backend = resolve_backend(scheduler)
     if backend.virtual:
         raise SchedulerError(
@@ -153,6 +169,10 @@ async def arun(
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
     history: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> RunResult:
     """Run ``graph`` on the running event loop and await its result.
 
@@ -177,6 +197,13 @@ async def arun(
             remaining path first (``"critical"``, the default) or first come
             (``"fifo"``).
         history: An earlier result whose measured durations weigh the priorities.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         The :class:`~rxsteps.RunResult`.
@@ -185,6 +212,8 @@ async def arun(
         StepFailedError: With ``fail_fast``, the first failure (cause and partial
             result attached).
         GraphError, InputError, OptionError, SchedulerError: Before anything ran.
+        StoreError: With ``store``, the store cannot be used; RunChangedError: the
+            stored run had another graph or inputs; RunLockedError: it runs elsewhere.
         asyncio.CancelledError: The awaiting task was cancelled (the run was too).
 
     Example:
@@ -196,7 +225,8 @@ async def arun(
         'hi'
     """
     options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
-                         limits, rates, priority, history)
+                         limits, rates, priority, history, store=store, run_id=run_id,
+                         fresh=fresh, serializer=serializer)
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Run] = loop.create_future()
 
@@ -228,6 +258,10 @@ def observe(
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
     history: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> reactivex.Observable[StepEvent]:
     """A cold observable of the run's events: each subscription is a new run.
 
@@ -254,6 +288,13 @@ def observe(
             remaining path first (``"critical"``, the default) or first come
             (``"fifo"``).
         history: An earlier result whose measured durations weigh the priorities.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         A cold ``reactivex.Observable`` of :class:`~rxsteps.StepEvent`.
@@ -269,7 +310,8 @@ def observe(
         ['STARTED', 'EMITTED', 'SUCCEEDED']
     """
     options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
-                         limits, rates, priority, history)
+                         limits, rates, priority, history, store=store, run_id=run_id,
+                         fresh=fresh, serializer=serializer)
     preflight(graph, inputs, limiter=options.limiter)
     resolve_backend(scheduler)  # fail now on a bad scheduler
 
@@ -296,6 +338,10 @@ def start(
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
     history: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> RunHandle:
     """Start ``graph`` and return at once with a :class:`~rxsteps.RunHandle`.
 
@@ -321,12 +367,21 @@ def start(
             remaining path first (``"critical"``, the default) or first come
             (``"fifo"``).
         history: An earlier result whose measured durations weigh the priorities.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         The :class:`~rxsteps.RunHandle` of the started run.
 
     Raises:
         GraphError, InputError, OptionError, SchedulerError: Before anything ran.
+        StoreError: With ``store``, the store cannot be used; RunChangedError: the
+            stored run had another graph or inputs; RunLockedError: it runs elsewhere.
 
     Example:
         >>> from reactivex import operators as ops
@@ -340,7 +395,8 @@ def start(
         'steps'
     """
     options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
-                         limits, rates, priority, history)
+                         limits, rates, priority, history, store=store, run_id=run_id,
+                         fresh=fresh, serializer=serializer)
     return RunHandle.start(graph, inputs, options)
 
 

@@ -21,7 +21,12 @@ so a program can react without parsing text. The hierarchy::
     ├── StepTimeoutError (TimeoutError)  .step, .timeout, .attempt
     ├── StepCancelledError ──────── raised by StepContext.raise_if_cancelled()
     ├── CapacityError (RuntimeError)  .cap, .threads, .abandoned: no worker thread left
-    └── BufferOverflowError (OverflowError)  .name, .buffer: a pipeline input overflowed
+    ├── BufferOverflowError (OverflowError)  .name, .buffer: a pipeline input overflowed
+    └── StoreError ──────────────── .store: a durable store (``store=``) refused or failed
+        ├── StoreValueError (TypeError)  .step: a step's value cannot be serialised
+        ├── RunChangedError (ValueError)  .run_id, .changed: graph or inputs differ from
+        │                               the stored run's
+        └── RunLockedError ──────── .run_id, .owner: another live process runs it now
 
 Example:
     >>> from rxsteps import Step, StepGraph, CycleError
@@ -50,6 +55,8 @@ __all__ = [
     "OptionError",
     "OptionTypeError",
     "ResourceError",
+    "RunChangedError",
+    "RunLockedError",
     "RxStepsError",
     "RxStepsWarning",
     "SchedulerError",
@@ -58,6 +65,8 @@ __all__ = [
     "StepFailedError",
     "StepTimeoutError",
     "StepTypeError",
+    "StoreError",
+    "StoreValueError",
     "ZipWarning",
 ]
 
@@ -440,6 +449,88 @@ class BufferOverflowError(RxStepsError, OverflowError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.name, self.buffer))
+
+
+class StoreError(RxStepsError):
+    """A durable store (``store=``) cannot be opened, read or written.
+
+    ``.store`` describes the store (a path or a DSN without its password). The
+    message says what failed and what to do; the database error is ``__cause__``.
+
+    Example:
+        >>> str(StoreError("store 'runs.db' is not an rxsteps database", "runs.db"))
+        "store 'runs.db' is not an rxsteps database"
+    """
+
+    def __init__(self, message: str, store: str = "") -> None:
+        super().__init__(message)
+        self.store = store
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.store))
+
+
+class StoreValueError(StoreError, TypeError):
+    """A step produced a value its run's store cannot serialise; the step fails.
+
+    Attributes:
+        step: The step whose value it was.
+
+    Example:
+        >>> str(StoreValueError("step 'a': cannot serialise ...", "runs.db", "a"))
+        "step 'a': cannot serialise ..."
+    """
+
+    def __init__(self, message: str, store: str = "", step: str = "") -> None:
+        super().__init__(message, store)
+        self.step = step
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.store, self.step))
+
+
+class RunChangedError(StoreError, ValueError):
+    """A stored run is resumed with another graph or other inputs.
+
+    Attributes:
+        run_id: The run.
+        changed: What differs, such as ``["step 'c' added", "input 'query'"]``.
+
+    Example:
+        >>> str(RunChangedError("run 'r1' ... changed", "runs.db", "r1", ["input 'q'"]))
+        "run 'r1' ... changed"
+    """
+
+    def __init__(self, message: str, store: str = "", run_id: str = "",
+                 changed: Sequence[str] = ()) -> None:
+        super().__init__(message, store)
+        self.run_id = run_id
+        self.changed = list(changed)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.store, self.run_id, self.changed))
+
+
+class RunLockedError(StoreError):
+    """Another live process (or another run in this one) holds the stored run.
+
+    Attributes:
+        run_id: The run.
+        owner: Who holds it (``host:pid:token``).
+
+    Example:
+        >>> str(RunLockedError("run 'r1' is running elsewhere", "runs.db", "r1", "h:1:x"))
+        "run 'r1' is running elsewhere"
+    """
+
+    def __init__(self, message: str, store: str = "", run_id: str = "",
+                 owner: str = "") -> None:
+        super().__init__(message, store)
+        self.run_id = run_id
+        self.owner = owner
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.store, self.run_id, self.owner))
 
 
 def _rebuild_failed(

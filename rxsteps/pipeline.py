@@ -93,6 +93,10 @@ def pipeline(
     limits: Mapping[str, int] | Limiter | None = None,
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
+    store: Any = None,
+    run_id: str | Callable[[Mapping[str, Any]], str] | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> reactivex.Observable[RunResult]:
     """A cold observable running ``graph`` once per input event.
 
@@ -128,6 +132,13 @@ def pipeline(
         priority: When capacity is short, start the waiting step with the longest
             remaining path first (``"critical"``, the default) or first come
             (``"fifo"``).
+        store: Keep each event's run in this store (a path or a
+            :class:`~rxsteps.stores.Store`), as for :func:`rxsteps.run`.
+        run_id: With ``store``: a str, each event's run being kept as
+            ``f"{run_id}/{sequence}"``, or a function of the event's inputs returning
+            its run id (stable ids let a restarted pipeline skip finished events).
+        fresh: Forget what ``store`` keeps under those ids and start over.
+        serializer: ``"pickle"`` (default) or ``"json"``.
 
     Returns:
         An observable of :class:`~rxsteps.RunResult`; each subscription is a new
@@ -151,7 +162,8 @@ def pipeline(
         graph, inputs, scheduler=scheduler, max_in_flight=max_in_flight, ordered=ordered,
         buffer=buffer, overflow=overflow, on_drop=on_drop, fail_fast=fail_fast,
         max_concurrency=max_concurrency, tracer_provider=tracer_provider, limits=limits,
-        rates=rates, priority=priority,
+        rates=rates, priority=priority, store=store, run_id=run_id, fresh=fresh,
+        serializer=serializer,
     )
 
     def subscribe(

@@ -105,7 +105,8 @@ class Attempt:
         attempt: The attempt number, from 1.
         start: Monotonic start time.
         end: Monotonic end time.
-        outcome: ``"succeeded"``, ``"failed"``, ``"timeout"`` or ``"cancelled"``.
+        outcome: ``"succeeded"``, ``"failed"``, ``"timeout"``, ``"cancelled"`` or
+            ``"cached"`` (answered from a store's cache, not called).
         error: The exception of a failed or timed-out attempt.
 
     Example:
@@ -154,6 +155,8 @@ class RunResult(Mapping[str, Any]):
         sequence: The event number when the run came from a pipeline, else ``None``.
         failure: The :class:`~rxsteps.StepFailedError` that stopped a fail-fast run,
             else ``None``.
+        cached: The steps whose every call was answered from the store's cache
+            (``Step(..., cache=True)``), not made.
 
     Example:
         >>> from rxsteps import Step, StepGraph, run
@@ -166,6 +169,7 @@ class RunResult(Mapping[str, Any]):
         "_emitted",
         "_values",
         "attempts",
+        "cached",
         "end",
         "ended",
         "errors",
@@ -197,7 +201,9 @@ class RunResult(Mapping[str, Any]):
         sequence: int | None = None,
         failure: BaseException | None = None,
         waits: list[Wait] | None = None,
+        cached: frozenset[str] = frozenset(),
     ) -> None:
+        self.cached = cached
         self.graph = graph
         self.waits = tuple(waits or ())
         self.failure = failure
@@ -230,6 +236,7 @@ class RunResult(Mapping[str, Any]):
             "ended": dict(self.ended), "attempts": list(self.attempts),
             "start": self.start, "end": self.end, "sequence": self.sequence,
             "waits": list(self.waits),
+            "cached": self.cached,
         }
         return (_rebuild_result, (fields,))
 

@@ -70,6 +70,14 @@ class Step:
             run's ``limits=`` gives their capacities and rates.
         estimate: Expected seconds per attempt, for critical-path priority when
             capacity is short (default: the mean of the other estimates, or 1 unit).
+        cache: Reuse an earlier value of this step, from the run's ``store=``, when it
+            is called with the same input values (``True``) or the same key
+            (a function of the step's arguments returning a str), at the same
+            ``version``. Streaming steps replay every cached value. Without a store
+            nothing is cached.
+        cache_ttl: Seconds a cached value stays usable (``None``: for ever).
+        version: Part of the cache key (default: a hash of the action's code, so an
+            edited function misses); change it to invalidate what is cached.
 
     Raises:
         TypeError: The action is not callable and has no ``invoke``/``ainvoke``, or
@@ -91,6 +99,9 @@ class Step:
     description: str = ""
     uses: tuple[tuple[str, int], ...] = ()
     estimate: float | None = None
+    cache: bool | Callable[..., str] = False
+    cache_ttl: float | None = None
+    version: str | None = None
     kind: ActionKind = field(init=False)
     _fits: bool = field(init=False, repr=False)  # surely callable with one arg per dependency
 
@@ -106,6 +117,9 @@ class Step:
         description: str = "",
         uses: str | Mapping[str, int] | None = None,
         estimate: float | None = None,
+        cache: bool | Callable[..., str] = False,
+        cache_ttl: float | None = None,
+        version: str | None = None,
     ) -> None:
         if not isinstance(id, str) or not id:
             raise StepDefinitionError(f"a step id must be a non-empty string, got {id!r}",
@@ -120,6 +134,11 @@ class Step:
             raise StepDefinitionError(
                 f"step {id!r}: join must be one of {', '.join(JOINS)}, got {join!r}", id, "join"
             )
+        if cache is not False or cache_ttl is not None or version is not None:
+            _check_cache(id, cache, cache_ttl, version)
+        _set_cache(self, cache)
+        _set_cache_ttl(self, cache_ttl)
+        _set_version(self, version)
         # frozen: the fields are written through their slots' descriptors (half the
         # cost of object.__setattr__; building 10,000 steps is part of every run)
         _set_id(self, id)
@@ -190,10 +209,10 @@ class Step:
 
 
 _set_id, _set_action, _set_depends, _set_timeout, _set_retry, _set_join, _set_description, \
-    _set_uses, _set_estimate, _set_kind, _set_fits = (
+    _set_uses, _set_estimate, _set_kind, _set_fits, _set_cache, _set_cache_ttl, _set_version = (
         Step.__dict__[name].__set__
         for name in ("id", "action", "depends", "timeout", "retry", "join", "description",
-                     "uses", "estimate", "kind", "_fits")
+                     "uses", "estimate", "kind", "_fits", "cache", "cache_ttl", "version")
     )
 
 
@@ -201,6 +220,8 @@ def _check_uses(step: str, uses: Any) -> tuple[tuple[str, int], ...]:
     """``uses`` as sorted ``(name, units)`` pairs (sorted: one key per distinct set)."""
     if isinstance(uses, str):
         uses = {uses: 1}
+    elif isinstance(uses, tuple):  # the stored form, from dataclasses.replace()
+        uses = dict(uses)
     if not isinstance(uses, Mapping):
         raise StepTypeError(f"step {step!r}: uses must be a resource name or a mapping of "
                             f"name to units, such as {{'llm': 1}}, got {uses!r}", step, "uses")
@@ -250,6 +271,23 @@ def _check_depends(step: str, depends: Iterable[str]) -> tuple[str, ...]:
             raise StepTypeError(f"step {step!r}: dependency names must be strings, got "
                                 f"{name!r}", step, "depends")
     return deps
+
+
+def _check_cache(step: str, cache: Any, ttl: Any, version: Any) -> None:
+    if not (isinstance(cache, bool) or callable(cache)):
+        raise StepTypeError(f"step {step!r}: cache must be True, False or a function of the "
+                            f"step's arguments returning a key, got {cache!r}", step, "cache")
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))
+                            or not ttl > 0):
+        raise StepDefinitionError(f"step {step!r}: cache_ttl must be a positive number of "
+                                  f"seconds or None, got {ttl!r}", step, "cache_ttl")
+    if version is not None and not isinstance(version, str):
+        raise StepTypeError(f"step {step!r}: version must be a str, got {version!r}", step,
+                            "version")
+    if (ttl is not None or version is not None) and cache is False:
+        which = "cache_ttl" if ttl is not None else "version"
+        raise StepDefinitionError(f"step {step!r}: {which}= has no effect without cache=; "
+                                  "pass cache=True", step, which)
 
 
 def _check_timeout(step: str, timeout: Any) -> float | None:

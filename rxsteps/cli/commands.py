@@ -45,13 +45,21 @@ from typing import Any, NoReturn
 
 from .._version import __version__
 from ..api import observe, run
-from ..errors import GraphError, InputError, RxStepsError, SchedulerError, StepFailedError
+from ..errors import (
+    GraphError,
+    InputError,
+    RxStepsError,
+    SchedulerError,
+    StepFailedError,
+    StoreError,
+)
 from ..events import StepEvent
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
 from .failures import describe_error, format_traceback, location
 from .progress import Reporter
 from .reporters import make_reporter
+from .runs import Toolkit, add_runs_command
 from .target import TargetError, load_graph
 from .values import one_line, stream_text
 
@@ -102,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except (UsageError, TargetError, GraphError, InputError, SchedulerError,
+    except (UsageError, TargetError, GraphError, InputError, SchedulerError, StoreError,
             ImportError, OSError, ValueError) as error:
         if debug:
             traceback.print_exc()
@@ -200,10 +208,13 @@ def _parser() -> _Parser:
                       help="where to write dag.png and timeline.png (default: ./rxsteps-demo)")
     _add_run_options(demo)
     demo.set_defaults(command=_demo_command)
+
+    add_runs_command(commands, Toolkit(_add_run_options, _execute, _exit_status,
+                                       _check_picture))
     return parser
 
 
-def _add_run_options(command: argparse.ArgumentParser) -> None:
+def _add_run_options(command: argparse.ArgumentParser, *, store: bool = True) -> None:
     command.add_argument("--scheduler", choices=("threads", "asyncio"), default="threads",
                          help="where actions run (default: threads)")
     command.add_argument("--max-concurrency", type=_positive, metavar="N",
@@ -215,6 +226,16 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
                          help="plain lines even on a terminal")
     command.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
                          help="show the traceback of a failed step (its own frames)")
+    if not store:  # rxsteps runs resume: the store and the run are given already
+        return
+    command.add_argument("--store", metavar="FILE",
+                         help="keep the run in this SQLite file; with the same --run-id "
+                              "again, resume it (succeeded steps are not run again)")
+    command.add_argument("--run-id", metavar="ID", help="the run's id in --store")
+    command.add_argument("--fresh", action="store_true",
+                         help="forget what --store keeps under --run-id and start over")
+    command.add_argument("--serializer", choices=("pickle", "json"), default="pickle",
+                         help="how --store writes values (default: pickle)")
 
 
 def _positive(text: str) -> int:
@@ -311,7 +332,8 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
     result: RunResult | None = None
     try:
         result = run(graph, inputs, fail_fast=not args.keep_going,
-                     on_event=_ends_on_closed_pipe(reporter), **options)
+                     on_event=_ends_on_closed_pipe(reporter), **options,
+                     **_store_options(args))
     except StepFailedError as failure:
         result = failure.result
     except _PipeClosed:  # the run was cancelled as the reader went away
@@ -323,6 +345,18 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
         if not args.json:
             _print_outputs(graph, result)
     return result
+
+
+def _store_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``store=``, ``run_id=``, ``fresh=``, ``serializer=`` from the command line."""
+    if args.store is None and args.run_id is None:
+        if args.fresh:
+            raise UsageError("--fresh needs --store and --run-id")
+        return {}
+    if args.store is None or args.run_id is None:
+        raise UsageError("--store and --run-id go together: --store FILE --run-id ID")
+    return {"store": args.store, "run_id": args.run_id, "fresh": args.fresh,
+            "serializer": args.serializer}
 
 
 class _PipeClosed(BaseException):

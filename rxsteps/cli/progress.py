@@ -378,6 +378,8 @@ class PlainReporter(Reporter):
             detail = f"({self.elapsed(step, event.time):.3f} s)"
             if event.error is not None:
                 detail += f" {describe_error(event.error)}"
+            elif event.reason:  # "cached" or "resumed": the value came from a store
+                detail += f" {event.reason}"
         elif event.reason:
             detail = event.reason
         self._write(event.time, kind.value, step, detail)

@@ -87,12 +87,18 @@ class PipelineSpec:
     limits: Any = None
     rates: Any = None
     priority: str = "critical"
+    store: Any = None
+    run_id: str | Callable[[Mapping[str, Any]], str] | None = None
+    fresh: bool = False
+    serializer: str = "pickle"
 
     @property
     def options(self) -> RunOptions:
         """The options each event's run gets."""
         return RunOptions(self.scheduler, self.fail_fast, self.max_concurrency, None,
-                          self.tracer_provider, limits=self.limits, priority=self.priority)
+                          self.tracer_provider, limits=self.limits, priority=self.priority,
+                          store=self.store, run_id=self.run_id, fresh=self.fresh,
+                          serializer=self.serializer)
 
     @classmethod
     def build(cls, graph: StepGraph, inputs: Mapping[str, Any], **options: Any) -> PipelineSpec:
@@ -130,7 +136,9 @@ class PipelineSpec:
         preflight(graph, given, options.get("max_concurrency"), limiter)
         resolve_backend(options.get("scheduler", "threads"))  # fail now on a bad scheduler
         constants = {k: v for k, v in given.items() if k not in streams}
-        return cls(graph, tuple(streams), tuple(streams.values()), constants, **options)
+        spec = cls(graph, tuple(streams), tuple(streams.values()), constants, **options)
+        spec.options  # noqa: B018 -- checks the run options now, not at the first event
+        return spec
 
 
 _Start = tuple[int, int, dict[str, Any]]  # (ticket, sequence, inputs) of a run to start

@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import OptionError
 from ..events import StepEvent
 from ..result import RunResult
+from ..stores import SERIALIZERS
 from .limits import PRIORITIES, Limiter, make_limiter
 
 __all__ = ["RunOptions"]
@@ -45,6 +46,12 @@ class RunOptions:
         history: An earlier result whose measured durations weigh the priorities.
         limiter: The :class:`~rxsteps.Limiter` made of ``limits`` and ``rates`` (None:
             neither was given).
+        store: Where the run is kept: a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` (see :mod:`rxsteps.execution.durable`).
+        run_id: The run's id in ``store`` (a pipeline also takes a function of the
+            event's inputs); the same id again resumes it.
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How values are stored: ``"pickle"`` (default) or ``"json"``.
     """
 
     scheduler: Any = "threads"
@@ -58,6 +65,10 @@ class RunOptions:
     priority: str = "critical"
     history: RunResult | None = None
     limiter: Limiter | None = field(init=False, default=None)
+    store: Any = None
+    run_id: str | Callable[[Mapping[str, Any]], str] | None = None
+    fresh: bool = False
+    serializer: str = "pickle"
 
     def __post_init__(self) -> None:
         limit = self.max_concurrency
@@ -87,3 +98,25 @@ class RunOptions:
                 f"{type(self.history).__name__}", "history",
             )
         object.__setattr__(self, "limiter", make_limiter(self.limits, self.rates))
+        if self.store is not None or self.run_id is not None:
+            _check_durable(self.store, self.run_id, self.serializer, self.fresh)
+            if self.resume is not None:
+                raise OptionError("pass resume= or store=, not both: a stored run resumes "
+                                  "itself when run again with its run_id", "resume")
+
+
+def _check_durable(store: Any, run_id: Any, serializer: Any, fresh: Any) -> None:
+    """Refuse a bad combination of the durable options (called by RunOptions)."""
+    if store is None:
+        if run_id is not None:
+            raise OptionError("run_id= needs store= too (a path such as 'runs.db' or a "
+                              "Store): without a store nothing is kept", "run_id")
+        return
+    if run_id is None or not (isinstance(run_id, str) or callable(run_id)) or run_id == "":
+        raise OptionError(f"store= needs a run_id= (a non-empty str naming the run, such "
+                          f"as 'order-1234'), got {run_id!r}", "run_id")
+    if serializer not in SERIALIZERS:
+        raise OptionError(f"serializer must be one of {', '.join(SERIALIZERS)}, got "
+                          f"{serializer!r}", "serializer")
+    if not isinstance(fresh, bool):
+        raise OptionError(f"fresh must be True or False, got {fresh!r}", "fresh")

@@ -65,6 +65,7 @@ from ..retry import Retry
 from . import invoke
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
+from .durable import open_durable
 from .inputs import check_resume, preflight
 from .limits import Gate, Limiter, make_gate
 from .node import InputNode, Mode, Node, Source
@@ -113,6 +114,10 @@ class Run:
         limiter: Named resources' capacities and rates (see :mod:`.limits`).
         priority: ``"critical"`` or ``"fifo"``: who goes first when capacity is short.
         history: An earlier result whose durations weigh the priorities.
+        check: Called outside the lock with ``(step, value)`` for every value a step
+            produces; what it raises fails the step (a store's serializer check).
+        recorder: Called with each batch of events before it is delivered, outside
+            the lock, serially (a durable run's store).
     """
 
     def __init__(
@@ -133,8 +138,11 @@ class Run:
         limiter: Limiter | None = None,
         priority: str = "critical",
         history: RunResult | None = None,
+        check: Callable[[str, Any], None] | None = None,
+        recorder: Callable[[list[Any]], None] | None = None,
     ) -> None:
         self.graph = graph
+        self._check = check
         self.inputs = preflight(graph, inputs, max_concurrency, limiter)
         self.backend = backend
         self._now = backend.now
@@ -156,7 +164,7 @@ class Run:
         self._on_done = on_done
         self._observer = observer
         self._disposed = False
-        self._events = observer is not None or record
+        self._events = observer is not None or record or recorder is not None
         self._log: list[StepEvent] | None = [] if record else None
         self._subscribers: dict[str, list[Any]] = {}
         self._event_subscribers: list[Any] = []
@@ -164,6 +172,7 @@ class Run:
             self._deliver_event, self._deliver_error, self._deliver_completed,
             on_fatal=self._fatal,
             context=None if inline_events or backend.virtual else delivery_context(),
+            before=recorder,
         )
         self._ready_other: deque[Node] = deque()
         self._active: set[ActiveAttempt] = set()
@@ -441,6 +450,8 @@ class Run:
 
     def emit_value(self, attempt: ActiveAttempt, value: Any) -> bool:
         """A streaming attempt produced ``value``. False if the attempt no longer counts."""
+        if self._check is not None:
+            self._check(attempt.node.id, value)  # raises into the step: it fails
         with self.lock:
             if attempt.state is not RUNNING:
                 return False
@@ -463,6 +474,10 @@ class Run:
 
         Returns the next attempt for this worker to run inline, if ``inline``.
         """
+        if self._check is not None and error is None and value is not _NOTHING:
+            error = _checked(self._check, attempt.node.id, value)
+            if error is not None:
+                value = _NOTHING
         decision = (
             None if error is None
             else _retry_decision(attempt.node.step.retry, error, attempt.number)
@@ -864,6 +879,14 @@ def _retry_decision(
         return False, predicate_error
 
 
+def _checked(check: Callable[[str, Any], None], step: str, value: Any) -> BaseException | None:
+    try:
+        check(step, value)
+    except Exception as error:
+        return error
+    return None
+
+
 def delivery_context() -> contextvars.Context:
     """A copy of the caller's context in which no step is current (event callbacks)."""
     context = contextvars.copy_context()
@@ -935,13 +958,29 @@ def start_run(
     """
     if observer is None and options.on_event is not None:
         observer = _Callback(options.on_event)
-    execution = Run(
-        graph, inputs, backend or resolve_backend(options.scheduler),
-        fail_fast=options.fail_fast, max_concurrency=options.max_concurrency,
-        observer=observer, on_done=on_done, tracer_provider=options.tracer_provider,
-        resume=options.resume, sequence=sequence, inline_events=inline_events, record=record,
-        limiter=options.limiter, priority=options.priority, history=options.history,
-    )
+    backend = backend or resolve_backend(options.scheduler)
+    resume, durable = options.resume, None
+    if options.store is not None:
+        durable, resume = open_durable(graph, preflight(graph, inputs, options.max_concurrency,
+                                                         options.limiter),
+                                       options, backend.now(), sequence)
+        on_done = durable.on_done(on_done)
+    try:
+        execution = Run(
+            graph, inputs, backend,
+            fail_fast=options.fail_fast, max_concurrency=options.max_concurrency,
+            observer=observer, on_done=on_done, tracer_provider=options.tracer_provider,
+            resume=resume, sequence=sequence, inline_events=inline_events, record=record,
+            limiter=options.limiter, priority=options.priority, history=options.history,
+            check=None if durable is None else durable.check,
+            recorder=None if durable is None else durable.record,
+        )
+        if durable is not None:
+            durable.prepare(execution.nodes)
+    except BaseException:
+        if durable is not None:
+            durable.release("failed")
+        raise
     try:
         execution.start()
     except BaseException:

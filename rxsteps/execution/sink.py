@@ -22,6 +22,10 @@ the run goes on. One that raises a ``BaseException`` (``SystemExit``,
 user events are delivered, and the end of the stream still is, so the run's caller
 wakes up and re-raises it.
 
+A sink may be given ``before``: it is called with each batch of queued items before
+they are delivered, on the same thread (a durable run's store writes the steps that
+ended in the batch, so nothing reports them succeeded before they are committed).
+
 Example:
     >>> seen = []
     >>> sink = EventSink(seen.append, lambda e: None, lambda: seen.append("done"))
@@ -68,6 +72,7 @@ class EventSink:
     ``on_error`` or ``on_completed``."""
 
     __slots__ = (
+        "_before",
         "_context",
         "_draining",
         "_lock",
@@ -88,7 +93,9 @@ class EventSink:
         *,
         on_fatal: Callable[[BaseException], None] | None = None,
         context: contextvars.Context | None = None,
+        before: Callable[[list[Any]], None] | None = None,
     ) -> None:
+        self._before = before
         self._on_next = on_next
         self._on_error = on_error
         self._on_completed = on_completed
@@ -150,10 +157,21 @@ class EventSink:
                 self._draining = True
             try:
                 while queue:
-                    self._deliver(queue.popleft())
+                    if self._before is None:
+                        self._deliver(queue.popleft())
+                    else:
+                        self._deliver_batch(queue)
             finally:
                 with self._lock:
                     self._draining = False
+
+    def _deliver_batch(self, queue: deque[Any]) -> None:
+        """Hand everything queued to ``before`` (a store commits the step ends among
+        them in one transaction), then deliver it."""
+        batch = [queue.popleft() for _ in range(len(queue))]
+        self._guard(self._before, batch)  # type: ignore[arg-type]
+        for item in batch:
+            self._deliver(item)
 
     def _deliver(self, item: Any) -> None:
         if type(item) is _End:

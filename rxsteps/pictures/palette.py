@@ -115,6 +115,7 @@ OUTCOMES: dict[str, str] = {
     "failed": "failed",
     "timeout": "timed out",
     "cancelled": "cancelled",
+    "cached": "cached",
 }
 
 

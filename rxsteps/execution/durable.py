@@ -1,0 +1,292 @@
+"""Durable runs: what ``store=`` and ``run_id=`` add to a run (:class:`DurableRun`).
+
+Before the run: :meth:`DurableRun.open` claims the run's lease in the store, refuses a
+stored run whose graph shape or inputs differ (:class:`~rxsteps.RunChangedError`,
+unless ``fresh=True``), and turns its succeeded steps into a
+:class:`~rxsteps.RunResult` for the engine's ``resume=`` path — their values, every
+streamed one in order, feed their dependents as before and they are not called again.
+
+During the run: :meth:`DurableRun.record` sees every batch of the run's queued events
+just before the run's event sink (:mod:`.sink`) delivers it — serially, outside the
+run's lock, on the run's delivery thread, so recording never holds the lock and never
+blocks another run. It buffers a step's values and writes the steps that ended in the
+batch in one transaction (a group commit: one per step end at most, fewer when ends
+queue up), *before* any of the batch goes on to the user's observers, a handle's
+subscribers, or the caller of ``run()`` — whatever reports a step's success comes
+after its commit. A step whose end was not committed (the process died first) runs
+again on resume: at least once. Dependents may start before their dependency's end is
+committed; a crash then re-runs the dependency, never a committed step.
+
+Values are checked as they are produced (:meth:`DurableRun.check`, called by the
+engine outside the lock): one the serializer cannot write fails its step with a
+:class:`~rxsteps.StoreValueError` naming it; nothing else is lost.
+
+State: ``store``, ``run_id``, ``owner`` (this run's lease token), ``serializer``,
+``_values`` and ``_attempts``/``_started`` per step (written on the delivery thread
+only, serially).
+
+Example:
+    >>> import os, tempfile
+    >>> from rxsteps import Step, StepGraph, run
+    >>> path = os.path.join(tempfile.mkdtemp(), "runs.db")
+    >>> graph = StepGraph([Step("a", lambda: 1)])
+    >>> run(graph, store=path, run_id="r1")["a"]
+    1
+    >>> run(graph, store=path, run_id="r1").reasons["a"]  # not called again
+    'resumed'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import OptionError, RunChangedError, StoreError, StoreValueError
+from ..events import EventKind, StepEvent
+from ..graph import StepGraph
+from ..result import RunResult, StepStatus
+from ..stores import SERIALIZERS, Serializer, Store, open_store
+from ..stores.base import RunRecord, StepRecord
+from .caching import StepCache
+from .node import Node
+from .options import RunOptions
+from .sink import Call
+
+__all__ = ["DurableRun", "open_durable", "run_status"]
+
+log = logging.getLogger("rxsteps")
+
+_EMITTED, _STARTED = EventKind.EMITTED, EventKind.STARTED
+_TERMINAL = {EventKind.SUCCEEDED: "succeeded", EventKind.FAILED: "failed",
+             EventKind.SKIPPED: "skipped", EventKind.CANCELLED: "cancelled"}
+
+
+def open_durable(graph: StepGraph, inputs: Mapping[str, Any], options: RunOptions,
+                 now: float, sequence: int | None) -> tuple[DurableRun, RunResult | None]:
+    """Open the store of a run about to start; return it and what to resume from.
+
+    A pipeline's runs (``sequence`` set) are kept as ``f"{run_id}/{sequence}"``, or
+    under what ``run_id(inputs)`` returns when ``run_id`` is a function.
+    """
+    run_id = options.run_id
+    if callable(run_id):
+        run_id = run_id(inputs)
+        if not isinstance(run_id, str) or not run_id:
+            raise OptionError(f"run_id= must return a non-empty str for each event, got "
+                              f"{run_id!r}", "run_id")
+    elif sequence is not None:
+        run_id = f"{run_id}/{sequence}"
+    assert isinstance(run_id, str)
+    durable = DurableRun(options.store, run_id, options.serializer)
+    return durable, durable.open(graph, inputs, fresh=options.fresh, now=now)
+
+
+class DurableRun:
+    """One run's link to its store; see the module docstring.
+
+    Args:
+        store: A path or a :class:`~rxsteps.stores.Store`.
+        run_id: The run's id in the store.
+        serializer: ``"pickle"`` or ``"json"``.
+    """
+
+    def __init__(self, store: Any, run_id: str, serializer: str = "pickle") -> None:
+        self.store: Store = open_store(store)
+        self.run_id = run_id
+        self.serializer: Serializer = SERIALIZERS[serializer]
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._offset = 0.0
+        self._values: dict[str, list[bytes]] = {}
+        self._attempts: dict[str, int] = {}
+        self._started: dict[str, float] = {}
+        self.cache: StepCache | None = None
+
+    def prepare(self, nodes: Mapping[str, Node]) -> None:
+        """Wrap the cached steps' actions (before the run starts); see :mod:`.caching`."""
+        if any(node.step.cache is not False for node in nodes.values()):
+            self.cache = StepCache(self.store, self.serializer)
+            self.cache.wrap(nodes)
+
+    def open(self, graph: StepGraph, inputs: Mapping[str, Any], *, fresh: bool,
+             now: float) -> RunResult | None:
+        """Claim the run; return the stored steps to resume from (``None``: new run).
+
+        Raises:
+            RunLockedError: Another live process runs it.
+            RunChangedError: The stored run had another graph shape or other inputs.
+            StoreValueError: An input cannot be serialised.
+        """
+        self._offset = time.time() - now
+        shape = {step.id: list(step.depends) for step in graph.values()}
+        encoded = self._encode_inputs(inputs)
+        stored = self.store.claim(
+            RunRecord(self.run_id, shape, encoded, self.serializer.name, "running",
+                      0.0, 0.0, self.owner), fresh=fresh)
+        if stored is None:
+            return None
+        try:
+            self._compare(stored, shape, inputs)
+        except BaseException:
+            self.release("failed" if stored.status == "running" else stored.status)
+            raise
+        return self._resume(graph, inputs, stored)
+
+    def _encode_inputs(self, inputs: Mapping[str, Any]) -> bytes:
+        try:
+            return self.serializer.dumps(dict(inputs))
+        except Exception as error:
+            raise StoreValueError(
+                f"run {self.run_id!r}: the inputs cannot be serialised with "
+                f"{self.serializer.name} ({type(error).__name__}: {error}); pass "
+                "serializer='pickle' or plain data", self.store.name) from error
+
+    def _compare(self, stored: RunRecord, shape: dict[str, list[str]],
+                 inputs: Mapping[str, Any]) -> None:
+        changed = [f"step {s!r} added" for s in shape if s not in stored.shape]
+        changed += [f"step {s!r} removed" for s in stored.shape if s not in shape]
+        changed += [f"step {s!r} depends on {shape[s]} (was {stored.shape[s]})"
+                    for s in shape if s in stored.shape and shape[s] != stored.shape[s]]
+        try:
+            before = SERIALIZERS[stored.serializer].loads(stored.inputs)
+        except Exception as error:
+            raise StoreError(f"run {self.run_id!r}: its stored inputs cannot be read "
+                             f"({type(error).__name__}: {error}); pass fresh=True to start "
+                             "over", self.store.name) from error
+        for name in sorted(set(inputs) | set(before)):
+            if name not in inputs or name not in before or not _same(inputs[name],
+                                                                      before[name]):
+                changed.append(f"input {name!r}")
+        if changed:
+            raise RunChangedError(
+                f"cannot resume run {self.run_id!r} from store {self.store.name!r}: "
+                f"changed since it was stored: {', '.join(changed)}; pass fresh=True to "
+                "start over, or another run_id", self.store.name, self.run_id, changed)
+
+    def _resume(self, graph: StepGraph, inputs: Mapping[str, Any],
+                stored: RunRecord) -> RunResult | None:
+        loads = SERIALIZERS[stored.serializer].loads
+        emitted: dict[str, list[Any]] = {}
+        status: dict[str, StepStatus] = {}
+        for step_id, record in stored.steps.items():
+            if record.status != "succeeded" or step_id not in graph:
+                continue
+            try:
+                emitted[step_id] = [loads(v) for v in record.values]
+            except Exception as error:
+                raise StoreError(
+                    f"run {self.run_id!r}: the stored values of step {step_id!r} cannot be "
+                    f"read ({type(error).__name__}: {error}); pass fresh=True to start over",
+                    self.store.name) from error
+            status[step_id] = StepStatus.SUCCEEDED
+        if not status:
+            return None
+        return RunResult(graph=graph, inputs=inputs, emitted=emitted, status=status,
+                         errors={}, reasons={}, started={}, ended={}, attempts=[],
+                         start=0.0, end=0.0)
+
+    def check(self, step: str, value: Any) -> None:
+        """Raise :class:`~rxsteps.StoreValueError` if ``value`` cannot be written
+        (called by the engine, outside the lock, as a step produces it)."""
+        try:
+            self.serializer.dumps(value)
+        except Exception as error:
+            raise StoreValueError(
+                f"step {step!r}: its value {_short(value)} cannot be serialised with "
+                f"{self.serializer.name} for store {self.store.name!r} "
+                f"({type(error).__name__}: {error}); {_FIX[self.serializer.name]}",
+                self.store.name, step) from error
+
+    # -- recording (the delivery thread, serially) --------------------------------------
+
+    def record(self, batch: list[Any]) -> None:
+        """Take a batch of queued events before they are delivered: buffer values,
+        count attempts, and write the steps that ended in it in one transaction."""
+        ended: list[StepRecord] = []
+        for at, event in enumerate(batch):
+            if type(event) is not StepEvent:
+                continue  # a subscriber's call or the end of the stream
+            kind, step = event.kind, event.step
+            if kind is _EMITTED:
+                self._values.setdefault(step, []).append(self.serializer.dumps(event.value))
+            elif kind is _STARTED:
+                self._attempts[step] = max(self._attempts.get(step, 0), event.attempt)
+                self._started.setdefault(step, event.time + self._offset)
+            elif kind in _TERMINAL and event.reason != "resumed":
+                if kind is EventKind.SUCCEEDED and self.cache is not None and \
+                        self.cache.fully_cached(step):
+                    event = _flag_cached(batch, at, event)
+                error = repr(event.error) if event.error is not None else event.reason
+                ended.append(StepRecord(
+                    step, _TERMINAL[kind], self._values.pop(step, []),
+                    self._attempts.get(step, 0), self._started.get(step),
+                    event.time + self._offset, error))
+        if ended:
+            try:
+                self.store.record_steps(self.run_id, self.owner, ended)
+            except Exception as error:  # those steps run again on resume: at least once
+                log.error("rxsteps: could not record %d step(s) of run %r in store %r",
+                          len(ended), self.run_id, self.store.name, exc_info=error)
+
+    def on_done(self, then: Callable[[Any], None] | None) -> Callable[[Any], None]:
+        """An ``on_done`` for the run that first ends it in the store, then calls ``then``
+        — so a caller told the run is over can run the same ``run_id`` again at once."""
+        def done(execution: Any) -> None:
+            if self.cache is not None and execution.result is not None:
+                self.cache.mark(execution.result)
+            try:
+                self.release(run_status(execution.result))
+            except Exception as error:
+                log.error("rxsteps: could not end run %r in store %r", self.run_id,
+                          self.store.name, exc_info=error)
+            if then is not None:
+                then(execution)
+        return done
+
+    def release(self, status: str) -> None:
+        """End the run in the store with ``status`` and give the lease back."""
+        self.store.release(self.run_id, self.owner, status)
+
+
+def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> StepEvent:
+    """Replace a SUCCEEDED event in the batch about to be delivered (and the calls to
+    handle subscribers carrying it) by one saying the step's value came from the cache."""
+    flagged = dataclasses.replace(event, reason="cached")
+    batch[at] = flagged
+    for item in batch[at + 1:]:
+        if type(item) is Call and item.args and item.args[0] is event:
+            item.args = (flagged, *item.args[1:])
+    return flagged
+
+
+def run_status(result: RunResult | None) -> str:
+    """The status a finished run is stored with."""
+    if result is None:
+        return "cancelled"
+    statuses = set(result.status.values())
+    if StepStatus.FAILED in statuses:
+        return "failed"
+    if StepStatus.CANCELLED in statuses:
+        return "cancelled"
+    return "succeeded"
+
+
+_FIX = {"pickle": "return a picklable value (plain data, no lambdas, locks or sockets)",
+        "json": "return JSON data (dicts, lists, str, numbers), or pass serializer='pickle'"}
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # values that do not compare (arrays…): trust the caller
+        return True
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

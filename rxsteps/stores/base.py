@@ -1,0 +1,145 @@
+"""What a durable store keeps, and the protocol a store implements: :class:`Store`.
+
+A store holds *runs*, each under a ``run_id`` the user picks. A run row keeps the
+graph's shape (step id to its dependencies), the serialised inputs, which serializer
+wrote the values, the run's status and, while a process runs it, its *owner* — the
+lease that keeps two processes from running one ``run_id`` at once. Beside it, one
+:class:`StepRecord` per finished step: status, attempts, wall-clock times, the error's
+text and every value the step emitted, in order, serialised.
+
+The engine (:mod:`rxsteps.execution.durable`) is the store's only writer during a run:
+it calls :meth:`Store.claim` once before anything runs, :meth:`Store.record_steps`
+with the steps that ended since its last call (one transaction each), and
+:meth:`Store.release` when the run is over. This module imports only the model, so
+the engine and the CLI can both use it.
+
+Example:
+    >>> record = StepRecord("a", "succeeded", [b"1"], attempts=1, started=0.0, ended=0.5)
+    >>> record.duration
+    0.5
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+__all__ = ["RunRecord", "StepRecord", "Store"]
+
+#: The schema version this rxsteps writes; a store written by a newer one is refused.
+SCHEMA_VERSION = 1
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """One finished step of a stored run.
+
+    Attributes:
+        step: The step id.
+        status: ``"succeeded"``, ``"failed"``, ``"skipped"`` or ``"cancelled"``.
+        values: Every value it emitted, in order, serialised.
+        attempts: How many attempts it took.
+        started: Wall-clock time (``time.time()``) its first attempt began, or ``None``.
+        ended: Wall-clock time it finished.
+        error: ``repr`` of the error of a failed step, or the reason it was skipped.
+    """
+
+    step: str
+    status: str
+    values: list[bytes]
+    attempts: int = 0
+    started: float | None = None
+    ended: float | None = None
+    error: str | None = None
+
+    @property
+    def duration(self) -> float:
+        """Seconds from its first start to its end (0 if it never started)."""
+        if self.started is None or self.ended is None:
+            return 0.0
+        return self.ended - self.started
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """A stored run, as :meth:`Store.load` returns it.
+
+    Attributes:
+        run_id: The run's id.
+        shape: Step id to its dependencies, as the graph had them.
+        inputs: The run's inputs, serialised with ``serializer``.
+        serializer: ``"pickle"`` or ``"json"``: how values and inputs were written.
+        status: ``"running"``, ``"succeeded"``, ``"failed"`` or ``"cancelled"``.
+        created: Wall-clock time the run was first started.
+        updated: Wall-clock time of its last write.
+        owner: Who runs it now (``host:pid:token``), or ``None``.
+        steps: The finished steps, by id.
+    """
+
+    run_id: str
+    shape: dict[str, list[str]]
+    inputs: bytes
+    serializer: str
+    status: str
+    created: float
+    updated: float
+    owner: str | None = None
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What ``store=`` accepts besides a path: any object with these methods.
+
+    Every method may be called from any thread; an implementation serialises its own
+    writes. Errors are :class:`~rxsteps.StoreError`\\ s naming the store.
+    """
+
+    name: str
+    """How messages name the store (a path, or a DSN without its password)."""
+
+    def claim(self, run: RunRecord, *, fresh: bool) -> RunRecord | None:
+        """Take the lease of ``run.run_id`` for ``run.owner``, in one transaction.
+
+        Creates the run if it is new; with ``fresh`` first deletes what was stored.
+
+        Args:
+            run: The run as it starts now (shape, inputs, serializer, owner).
+            fresh: Forget what was stored under this id and start over.
+
+        Returns:
+            The run as it was stored (its steps included), or ``None`` if it is new.
+
+        Raises:
+            RunLockedError: A live owner holds the run.
+        """
+        ...
+
+    def record_steps(self, run_id: str, owner: str, records: list[StepRecord]) -> None:
+        """Store finished steps, values and all, in one transaction: all or none."""
+        ...
+
+    def release(self, run_id: str, owner: str, status: str) -> None:
+        """End the run with ``status`` and give its lease back."""
+        ...
+
+    def load(self, run_id: str) -> RunRecord | None:
+        """The stored run with its steps, or ``None``."""
+        ...
+
+    def runs(self) -> list[RunRecord]:
+        """Every stored run, newest first, without their steps."""
+        ...
+
+    def delete(self, run_id: str) -> bool:
+        """Forget a run; ``False`` if there was none."""
+        ...
+
+    def cache_get(self, key: str, ttl: float | None) -> list[bytes] | None:
+        """The serialised values cached under ``key`` (``Step(cache=...)``), or
+        ``None`` when there are none or they are older than ``ttl`` seconds."""
+        ...
+
+    def cache_put(self, key: str, step: str, values: list[bytes]) -> None:
+        """Cache a step's serialised values under ``key`` (replacing older ones)."""
+        ...

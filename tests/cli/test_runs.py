@@ -1,0 +1,90 @@
+"""``rxsteps runs``: list, show, draw, resume and delete the runs of a store (subprocess)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FLOW = '''
+import os
+from rxsteps import Step, StepGraph
+
+def fetch(q):
+    with open("fetch.calls", "a") as f:
+        f.write("x")
+    return q * 2
+
+def answer(f):
+    if os.path.exists("broken"):
+        raise ConnectionError("model down")
+    return f + "!"
+
+graph = StepGraph([Step("fetch", fetch, ["q"]), Step("answer", answer, ["fetch"])],
+                  inputs=["q"])
+'''
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "flow.py").write_text(FLOW)
+    (tmp_path / "broken").write_text("")
+    done = cli(tmp_path, "run", "flow:graph", "-i", "q=ab", "--plain", "--store", "runs.db",
+               "--run-id", "order-1")
+    assert done.returncode == 1, done
+    return tmp_path
+
+
+def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rxsteps.cli", *args], cwd=folder,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_list_and_show(folder: Path) -> None:
+    listed = cli(folder, "runs", "list", "--store", "runs.db")
+    assert listed.returncode == 0
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["run", "status", "steps", "updated"]
+    assert row.split()[:3] == ["order-1", "failed", "2"]
+    shown = cli(folder, "runs", "show", "--store", "runs.db", "order-1")
+    assert shown.returncode == 1  # the run failed
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("run order-1: failed; created ")
+    assert lines[2].split()[:2] == ["fetch", "succeeded"]
+    assert lines[3].split()[:2] == ["answer", "failed"]
+    assert lines[3].endswith("ConnectionError('model down')")
+
+
+def test_resume_takes_the_stored_inputs_and_skips_what_succeeded(folder: Path) -> None:
+    (folder / "broken").unlink()
+    done = cli(folder, "runs", "resume", "--store", "runs.db", "order-1", "flow:graph",
+               "--plain")
+    assert done.returncode == 0, done.stderr
+    assert "succeeded  fetch  (0.000 s) resumed" in done.stdout
+    assert done.stdout.rstrip().endswith("abab!")
+    assert (folder / "fetch.calls").read_text() == "x"
+
+
+def test_draw_writes_the_dag_and_the_timeline(folder: Path) -> None:
+    pytest.importorskip("matplotlib")
+    done = cli(folder, "runs", "draw", "--store", "runs.db", "order-1", "-o", "dag.png",
+               "--timeline", "timeline.png")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["wrote dag.png", "wrote timeline.png"]
+    assert (folder / "dag.png").stat().st_size > 1000
+    assert (folder / "timeline.png").stat().st_size > 1000
+
+
+def test_delete_by_id_and_by_age(folder: Path) -> None:
+    missing = cli(folder, "runs", "delete", "--store", "runs.db", "nope")
+    assert missing.returncode == 2
+    assert missing.stderr == "rxsteps: error: no run 'nope' in store 'runs.db'\n"
+    kept = cli(folder, "runs", "delete", "--store", "runs.db", "--older-than", "1")
+    assert kept.returncode == 0 and kept.stdout == ""
+    gone = cli(folder, "runs", "delete", "--store", "runs.db", "order-1")
+    assert gone.stdout == "deleted order-1\n"
+    shown = cli(folder, "runs", "show", "--store", "runs.db", "order-1")
+    assert shown.stderr == ("rxsteps: error: no run 'order-1' in store 'runs.db' "
+                            "(runs: none)\n")

@@ -1,0 +1,179 @@
+"""Step caching on a run's store: hits, misses, keys, versions, time to live, flags."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rxsteps import (
+    EventKind,
+    Step,
+    StepDefinitionError,
+    StepEvent,
+    StepGraph,
+    StepTypeError,
+    arun,
+    run,
+)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "runs.db")
+
+
+def counting(calls: list[str]) -> Any:
+    def upper(q: str) -> str:
+        calls.append(q)
+        return q.upper()
+    return upper
+
+
+def test_a_second_run_reuses_the_value_without_calling(db: str) -> None:
+    calls: list[str] = []
+    graph = StepGraph([Step("up", counting(calls), ["q"], cache=True),
+                       Step("after", lambda u: u + "!", ["up"])], inputs=["q"])
+    first = run(graph, {"q": "a"}, store=db, run_id="r1")
+    events: list[StepEvent] = []
+    second = run(graph, {"q": "a"}, store=db, run_id="r2", on_event=events.append)
+    assert calls == ["a"] and dict(second) == dict(first) == {"up": "A", "after": "A!"}
+    assert first.cached == frozenset() and second.cached == frozenset({"up"})
+    ends = {e.step: e.reason for e in events if e.kind is EventKind.SUCCEEDED}
+    assert ends == {"up": "cached", "after": None}
+    assert [(a.step, a.outcome) for a in second.attempts] == [("up", "cached"),
+                                                              ("after", "succeeded")]
+
+
+def test_other_inputs_miss(db: str) -> None:
+    calls: list[str] = []
+    graph = StepGraph([Step("up", counting(calls), ["q"], cache=True)], inputs=["q"])
+    run(graph, {"q": "a"}, store=db, run_id="r1")
+    assert run(graph, {"q": "b"}, store=db, run_id="r2")["up"] == "B"
+    assert calls == ["a", "b"]
+
+
+def test_a_new_version_or_new_code_misses(db: str) -> None:
+    calls: list[str] = []
+    step = counting(calls)
+    run(StepGraph([Step("up", step, ["q"], cache=True, version="v1")], inputs=["q"]),
+        {"q": "a"}, store=db, run_id="r1")
+    run(StepGraph([Step("up", step, ["q"], cache=True, version="v2")], inputs=["q"]),
+        {"q": "a"}, store=db, run_id="r2")
+    assert calls == ["a", "a"]
+    run(StepGraph([Step("up", lambda q: q * 2, ["q"], cache=True)], inputs=["q"]),
+        {"q": "a"}, store=db, run_id="r3")
+    edited = run(StepGraph([Step("up", lambda q: q * 3, ["q"], cache=True)], inputs=["q"]),
+                 {"q": "a"}, store=db, run_id="r4")
+    assert edited["up"] == "aaa" and edited.cached == frozenset()
+
+
+def test_a_key_function_decides_what_is_the_same_call(db: str) -> None:
+    calls: list[str] = []
+    graph = StepGraph([Step("up", counting(calls), ["q"], cache=str.lower)], inputs=["q"])
+    run(graph, {"q": "Hello"}, store=db, run_id="r1")
+    assert run(graph, {"q": "HELLO"}, store=db, run_id="r2")["up"] == "HELLO"
+    assert calls == ["Hello"]
+
+
+def test_an_entry_older_than_its_ttl_misses(db: str) -> None:
+    calls: list[str] = []
+    graph = StepGraph([Step("up", counting(calls), ["q"], cache=True, cache_ttl=60)],
+                      inputs=["q"])
+    run(graph, {"q": "a"}, store=db, run_id="r1")
+    run(graph, {"q": "a"}, store=db, run_id="r2")
+    assert calls == ["a"]
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE cache SET created = created - 61")
+    run(graph, {"q": "a"}, store=db, run_id="r3")
+    assert calls == ["a", "a"]
+
+
+def test_a_streaming_step_replays_its_values_in_order(db: str) -> None:
+    calls: list[int] = []
+
+    def tokens(n: int) -> Iterator[int]:
+        calls.append(n)
+        yield from range(n)
+
+    graph = StepGraph([Step("t", tokens, ["n"], cache=True),
+                       Step("seen", lambda t: t * 10, ["t"])], inputs=["n"])
+    run(graph, {"n": 3}, store=db, run_id="r1")
+    again = run(graph, {"n": 3}, store=db, run_id="r2")
+    assert calls == [3]
+    assert again.emitted("t") == [0, 1, 2] and again.emitted("seen") == [0, 10, 20]
+
+
+def test_a_coroutine_step_caches(db: str) -> None:
+    calls: list[str] = []
+
+    async def fetch(q: str) -> str:
+        calls.append(q)
+        return q * 2
+
+    graph = StepGraph([Step("f", fetch, ["q"], cache=True)], inputs=["q"])
+    asyncio.run(arun(graph, {"q": "x"}, store=db, run_id="r1"))
+    again = asyncio.run(arun(graph, {"q": "x"}, store=db, run_id="r2"))
+    assert again["f"] == "xx" and calls == ["x"] and again.cached == {"f"}
+
+
+def test_without_a_store_nothing_is_cached() -> None:
+    calls: list[str] = []
+    graph = StepGraph([Step("up", counting(calls), ["q"], cache=True)], inputs=["q"])
+    run(graph, {"q": "a"})
+    run(graph, {"q": "a"})
+    assert calls == ["a", "a"]
+
+
+def test_an_async_generator_cannot_be_cached(db: str) -> None:
+    async def tokens() -> AsyncIterator[int]:
+        yield 1
+
+    with pytest.raises(StepDefinitionError) as caught:
+        run(StepGraph([Step("t", tokens, cache=True)]), store=db, run_id="r1")
+    assert str(caught.value) == (
+        "step 't': cache= works with functions, generators and coroutine functions; this "
+        "action is a asyncgen; drop cache= or wrap it in a function")
+    # refused before anything ran, and the run is not left held
+    assert run(StepGraph([Step("t", lambda: 1)]), store=db, run_id="r1")["t"] == 1
+
+
+def test_a_key_function_must_return_a_str(db: str) -> None:
+    key: Any = len  # not a str: refused when called
+    graph = StepGraph([Step("up", str.upper, ["q"], cache=key)], inputs=["q"])
+    result = run(graph, {"q": "a"}, store=db, run_id="r1", fail_fast=False)
+    assert isinstance(result.errors["up"], StepTypeError)
+    assert str(result.errors["up"]) == ("step 'up': its cache key function returned int 1; "
+                                        "it must return a str")
+
+
+@pytest.mark.parametrize(("options", "error", "message"), [
+    ({"cache": 3}, StepTypeError,
+     "step 's': cache must be True, False or a function of the step's arguments returning "
+     "a key, got 3"),
+    ({"cache": True, "cache_ttl": 0}, StepDefinitionError,
+     "step 's': cache_ttl must be a positive number of seconds or None, got 0"),
+    ({"cache": True, "version": 2}, StepTypeError, "step 's': version must be a str, got 2"),
+    ({"version": "v2"}, StepDefinitionError,
+     "step 's': version= has no effect without cache=; pass cache=True"),
+])
+def test_bad_cache_options_are_refused(options: dict[str, Any], error: type,
+                                       message: str) -> None:
+    with pytest.raises(error) as caught:
+        Step("s", lambda: 1, **options)
+    assert str(caught.value) == message
+
+
+def test_the_timeline_draws_cached_attempts_in_their_own_style(db: str) -> None:
+    pytest.importorskip("matplotlib")
+    graph = StepGraph([Step("up", str.upper, ["q"], cache=True)], inputs=["q"])
+    run(graph, {"q": "a"}, store=db, run_id="r1")
+    figure = run(graph, {"q": "a"}, store=db, run_id="r2").timeline()
+    legends = [*figure.legends, *(ax.get_legend() for ax in figure.axes)]
+    labels = [t.get_text() for legend in legends if legend is not None
+              for t in legend.get_texts()]
+    assert "cached" in labels

@@ -1,0 +1,448 @@
+"""Durable runs: store=, run_id=, resume after a stop, refusals, serializers, leases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import reactivex
+from reactivex import operators as ops
+
+from rxsteps import (
+    EventKind,
+    OptionError,
+    RunChangedError,
+    RunLockedError,
+    Step,
+    StepEvent,
+    StepFailedError,
+    StepGraph,
+    StepStatus,
+    StoreError,
+    StoreValueError,
+    arun,
+    pipeline,
+    run,
+    start,
+)
+from rxsteps.stores import SQLiteStore, Store, open_store
+from rxsteps.stores.base import RunRecord
+
+
+class Calls:
+    """Counts calls per step, thread-safely."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> None:
+        with self._lock:
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+
+def chain(calls: Calls, *, fail_c: list[bool] | None = None) -> StepGraph:
+    """a -> b (streams a, a+1) -> c (fails while fail_c[0]), with input q."""
+    def a(q: int) -> int:
+        calls("a")
+        return q
+
+    def b(x: int) -> Any:
+        calls("b")
+        yield x
+        yield x + 1
+
+    def c(y: int) -> int:
+        calls("c")
+        if fail_c and fail_c[0]:
+            raise ConnectionError("flaky")
+        return y * 10
+
+    return StepGraph([Step("a", a, ["q"]), Step("b", b, ["a"]), Step("c", c, ["b"])],
+                     inputs=["q"])
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "runs.db")
+
+
+# -- resume ---------------------------------------------------------------------------
+
+
+def test_a_failed_run_resumes_without_calling_its_succeeded_steps_again(db: str) -> None:
+    calls, broken = Calls(), [True]
+    graph = chain(calls, fail_c=broken)
+    with pytest.raises(StepFailedError):
+        run(graph, {"q": 1}, store=db, run_id="r1")
+    assert calls.counts == {"a": 1, "b": 1, "c": 1}  # fail-fast: c's first call
+    broken[0] = False
+    result = run(graph, {"q": 1}, store=db, run_id="r1")
+    assert calls.counts == {"a": 1, "b": 1, "c": 3}  # c again, once per value of b
+    assert result["c"] == 20 and result.emitted("c") == [10, 20]
+    assert result.emitted("b") == [1, 2]  # every streamed value, in order
+    assert result.reasons["a"] == result.reasons["b"] == "resumed"
+
+
+def test_a_finished_run_run_again_calls_nothing(db: str) -> None:
+    calls = Calls()
+    graph = chain(calls)
+    first = run(graph, {"q": 3}, store=db, run_id="r1")
+    again = run(graph, {"q": 3}, store=db, run_id="r1")
+    assert dict(again) == dict(first) == {"a": 3, "b": 4, "c": 40}
+    assert calls.counts == {"a": 1, "b": 1, "c": 2}
+    assert all(s is StepStatus.SUCCEEDED for s in again.status.values())
+
+
+def test_other_run_ids_are_other_runs(db: str) -> None:
+    calls = Calls()
+    run(chain(calls), {"q": 1}, store=db, run_id="r1")
+    run(chain(calls), {"q": 1}, store=db, run_id="r2")
+    assert calls.counts["a"] == 2
+
+
+def test_fresh_starts_over(db: str) -> None:
+    calls = Calls()
+    run(chain(calls), {"q": 1}, store=db, run_id="r1")
+    run(chain(calls), {"q": 2}, store=db, run_id="r1", fresh=True)
+    assert calls.counts["a"] == 2
+    assert run(chain(calls), {"q": 2}, store=db, run_id="r1")["a"] == 2
+    assert calls.counts["a"] == 2
+
+
+def test_arun_and_start_resume_too(db: str) -> None:
+    calls = Calls()
+    graph = chain(calls)
+    assert asyncio.run(arun(graph, {"q": 1}, store=db, run_id="r1"))["c"] == 20
+    assert start(graph, {"q": 1}, store=db, run_id="r1").result()["c"] == 20
+    assert calls.counts == {"a": 1, "b": 1, "c": 2}
+
+
+def test_a_pipeline_keeps_one_run_per_event(db: str) -> None:
+    calls = Calls()
+
+    def double(x: int) -> int:
+        calls("a")
+        return x * 2
+
+    graph = StepGraph([Step("a", double, ["x"])], inputs=["x"])
+    for _ in range(2):
+        out = pipeline(graph, {"x": reactivex.of(1, 2, 3)}, store=db, run_id="batch")
+        assert [r["a"] for r in out.pipe(ops.to_list()).run()] == [2, 4, 6]
+    assert calls.counts == {"a": 3}
+    by_value = pipeline(graph, {"x": reactivex.of(3, 1)}, store=db,
+                        run_id=lambda inputs: f"x={inputs['x']}")
+    assert [r["a"] for r in by_value.pipe(ops.to_list()).run()] == [6, 2]
+    ids = sorted(r.run_id for r in open_store(db).runs())
+    assert ids == ["batch/0", "batch/1", "batch/2", "x=1", "x=3"]
+
+
+# -- what is recorded, and when ---------------------------------------------------------
+
+
+def test_each_step_is_committed_before_anyone_hears_it_succeeded(db: str) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def watch(event: StepEvent) -> None:
+        if event.kind is EventKind.SUCCEEDED:
+            # another connection: only committed rows are visible
+            with sqlite3.connect(db) as conn:
+                row = conn.execute("SELECT status FROM steps WHERE step = ?",
+                                   (event.step,)).fetchone()
+            seen.append((event.step, row and row[0]))
+
+    run(chain(Calls()), {"q": 1}, store=db, run_id="r1", on_event=watch)
+    assert sorted(seen) == [("a", "succeeded"), ("b", "succeeded"), ("c", "succeeded")]
+
+
+def test_the_store_keeps_statuses_attempts_values_and_errors(db: str) -> None:
+    calls, broken = Calls(), [True]
+    with pytest.raises(StepFailedError):
+        run(chain(calls, fail_c=broken), {"q": 1}, store=db, run_id="r1")
+    stored = open_store(db).load("r1")
+    assert stored is not None and stored.status == "failed" and stored.owner is None
+    assert stored.shape == {"a": ["q"], "b": ["a"], "c": ["b"]}
+    assert {s: r.status for s, r in stored.steps.items()} == {
+        "a": "succeeded", "b": "succeeded", "c": "failed"}
+    assert len(stored.steps["b"].values) == 2 and stored.steps["b"].attempts == 1
+    assert stored.steps["c"].error == "ConnectionError('flaky')"
+    assert stored.steps["a"].duration >= 0
+
+
+def test_json_serializer_stores_readable_values(db: str) -> None:
+    run(chain(Calls()), {"q": 1}, store=db, run_id="r1", serializer="json")
+    stored = open_store(db).load("r1")
+    assert stored is not None and stored.serializer == "json"
+    assert [json.loads(v) for v in stored.steps["b"].values] == [1, 2]
+    assert run(chain(Calls()), {"q": 1}, store=db, run_id="r1")["c"] == 20
+
+
+def test_an_unserialisable_value_fails_only_its_step(db: str) -> None:
+    graph = StepGraph([Step("ok", lambda: 1), Step("bad", lambda: threading.Lock()),
+                       Step("after", lambda b: b, ["bad"])])
+    result = run(graph, store=db, run_id="r1", fail_fast=False)
+    error = result.errors["bad"]
+    assert isinstance(error, StoreValueError) and error.step == "bad"
+    assert str(error).startswith("step 'bad': its value <unlocked _thread.lock object at ")
+    assert "cannot be serialised with pickle for store" in str(error)
+    assert str(error).endswith("(TypeError: cannot pickle '_thread.lock' object); return a "
+                               "picklable value (plain data, no lambdas, locks or sockets)")
+    assert isinstance(error.__cause__, TypeError)
+    assert result["ok"] == 1 and result.status["after"] is StepStatus.SKIPPED
+    stored = open_store(db).load("r1")
+    assert stored is not None and stored.steps["ok"].status == "succeeded"
+
+
+def test_an_unserialisable_streamed_value_fails_its_step(db: str) -> None:
+    def tokens() -> Any:
+        yield "fine"
+        yield {1, 2}  # not JSON
+
+    result = run(StepGraph([Step("t", tokens)]), store=db, run_id="r1", serializer="json",
+                 fail_fast=False)
+    assert isinstance(result.errors["t"], StoreValueError)
+    assert str(result.errors["t"]).endswith(
+        "(TypeError: Object of type set is not JSON serializable); return JSON data "
+        "(dicts, lists, str, numbers), or pass serializer='pickle'")
+
+
+# -- refusals -----------------------------------------------------------------------------
+
+
+def test_changed_steps_are_refused_naming_them(db: str) -> None:
+    run(chain(Calls()), {"q": 1}, store=db, run_id="r1")
+    other = StepGraph([Step("a", lambda q: q, ["q"]), Step("b", lambda a: a, ["q"]),
+                       Step("d", lambda b: b, ["b"])], inputs=["q"])
+    with pytest.raises(RunChangedError) as caught:
+        run(other, {"q": 1}, store=db, run_id="r1")
+    assert caught.value.changed == ["step 'd' added", "step 'c' removed",
+                                    "step 'b' depends on ['q'] (was ['a'])"]
+    assert str(caught.value) == (
+        f"cannot resume run 'r1' from store {db!r}: changed since it was stored: step 'd' "
+        "added, step 'c' removed, step 'b' depends on ['q'] (was ['a']); pass fresh=True "
+        "to start over, or another run_id")
+    # refused, the run is not held: the right graph still resumes it
+    assert run(chain(Calls()), {"q": 1}, store=db, run_id="r1")["c"] == 20
+
+
+def test_changed_inputs_are_refused_naming_them(db: str) -> None:
+    run(chain(Calls()), {"q": 1}, store=db, run_id="r1")
+    with pytest.raises(RunChangedError, match=r"changed since it was stored: input 'q'; "):
+        run(chain(Calls()), {"q": 2}, store=db, run_id="r1")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"store": "x.db"}, "store= needs a run_id= (a non-empty str naming the run, such as "
+                        "'order-1234'), got None"),
+    ({"run_id": "r"}, "run_id= needs store= too (a path such as 'runs.db' or a Store): "
+                      "without a store nothing is kept"),
+    ({"store": "x.db", "run_id": "r", "serializer": "yaml"},
+     "serializer must be one of pickle, json, got 'yaml'"),
+    ({"store": 42, "run_id": "r"}, "store must be a path to an SQLite file or a Store "
+                                   "object (rxsteps.stores.Store), got int"),
+])
+def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(OptionError) as caught:
+        run(StepGraph([Step("a", lambda: 1)]), **options)
+    assert str(caught.value) == message
+
+
+def test_a_run_held_by_a_live_owner_is_refused(db: str) -> None:
+    release, entered = threading.Event(), threading.Event()
+
+    def hold() -> int:
+        entered.set()
+        release.wait(10)
+        return 1
+
+    graph = StepGraph([Step("a", hold)])
+    handle = start(graph, store=db, run_id="r1")
+    assert entered.wait(10)
+    with pytest.raises(RunLockedError) as caught:
+        run(graph, store=db, run_id="r1")
+    assert str(caught.value).startswith(f"run 'r1' in store {db!r} is being run by ")
+    assert str(caught.value).endswith("(host:pid); wait for it to end, or pick another run_id")
+    release.set()
+    assert handle.result()["a"] == 1
+    assert run(graph, store=db, run_id="r1").reasons["a"] == "resumed"
+
+
+def test_a_lease_of_a_dead_process_is_taken_over(db: str) -> None:
+    run(StepGraph([Step("a", lambda: 1)]), store=db, run_id="r1")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    with sqlite3.connect(db) as conn:
+        host = open_store(db).load("r1")
+        conn.execute("UPDATE runs SET owner = ?", (f"{os.uname().nodename}:{dead}:x",))
+    assert host is not None
+    assert run(StepGraph([Step("a", lambda: 1)]), store=db, run_id="r1")["a"] == 1
+
+
+# -- bad stores ----------------------------------------------------------------------------
+
+
+def test_a_store_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "nowhere" / "runs.db")
+    with pytest.raises(StoreError) as caught:
+        run(StepGraph([Step("a", lambda: 1)]), store=path, run_id="r1")
+    assert str(caught.value) == (
+        f"store {path!r} cannot be created: directory {str(tmp_path / 'nowhere')!r} does "
+        "not exist; create it or pass another store= path")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only directories")
+def test_an_unwritable_store_is_refused(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(StoreError, match=r"cannot be opened for writing; pass a store= "
+                                             r"path in a directory you can write"):
+            SQLiteStore(tmp_path / "runs.db")
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_a_store_path_that_cannot_be_a_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        SQLiteStore(tmp_path)  # a directory
+    assert str(caught.value) == (
+        f"store {str(tmp_path)!r} cannot be opened for writing; pass a store= path in a "
+        "directory you can write (could not open: unable to open database file)")
+
+
+def test_a_corrupted_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    junk = b"this is not a database" * 100
+    path.write_bytes(junk)
+    with pytest.raises(StoreError) as caught:
+        run(StepGraph([Step("a", lambda: 1)]), store=str(path), run_id="r1")
+    assert str(caught.value).startswith(
+        f"store {str(path)!r} is not an SQLite database or is damaged; nothing was "
+        "changed — move it aside and pass another store= path (could not open: ")
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    assert path.read_bytes() == junk
+
+
+def test_a_newer_schema_is_refused_and_its_runs_kept(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    run(StepGraph([Step("a", lambda: 1)]), store=SQLiteStore(path), run_id="r1")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError) as caught:
+        SQLiteStore(path)
+    assert str(caught.value) == (
+        f"store {str(path)!r} has schema version 99, written by a newer rxsteps (this one "
+        "reads up to 1); upgrade rxsteps or pass another store= path; nothing was changed")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM steps").fetchone() == (1,)
+
+
+# -- other stores ----------------------------------------------------------------------------
+
+
+class MemoryStore:
+    """A store in a dict: the protocol is all a store needs."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.data: dict[str, RunRecord] = {}
+        self.cached: dict[str, list[bytes]] = {}
+
+    def claim(self, run: RunRecord, *, fresh: bool) -> RunRecord | None:
+        before = None if fresh else self.data.get(run.run_id)
+        self.data[run.run_id] = RunRecord(run.run_id, run.shape, run.inputs, run.serializer,
+                                          "running", 0, 0, run.owner,
+                                          dict(before.steps) if before else {})
+        return before
+
+    def record_steps(self, run_id: str, owner: str, records: list[Any]) -> None:
+        for record in records:
+            self.data[run_id].steps[record.step] = record
+
+    def release(self, run_id: str, owner: str, status: str) -> None:
+        self.data[run_id].status, self.data[run_id].owner = status, None
+
+    def load(self, run_id: str) -> RunRecord | None:
+        return self.data.get(run_id)
+
+    def runs(self) -> list[RunRecord]:
+        return list(self.data.values())
+
+    def delete(self, run_id: str) -> bool:
+        return self.data.pop(run_id, None) is not None
+
+    def cache_get(self, key: str, ttl: float | None) -> list[bytes] | None:
+        return self.cached.get(key)
+
+    def cache_put(self, key: str, step: str, values: list[bytes]) -> None:
+        self.cached[key] = values
+
+
+def test_a_store_object_plugs_in() -> None:
+    store, calls = MemoryStore(), Calls()
+    assert isinstance(store, Store)
+    run(chain(calls), {"q": 1}, store=store, run_id="r1")
+    assert run(chain(calls), {"q": 1}, store=store, run_id="r1")["c"] == 20
+    assert calls.counts == {"a": 1, "b": 1, "c": 2}
+    assert store.data["r1"].status == "succeeded"
+    def five() -> int:
+        calls("s")
+        return 5
+
+    cached = StepGraph([Step("s", five, cache=True)])
+    run(cached, store=store, run_id="c1")
+    assert run(cached, store=store, run_id="c2").cached == {"s"}
+    assert calls.counts["s"] == 1
+
+
+# -- the command line -------------------------------------------------------------------------
+
+FLOW = '''
+import os
+from rxsteps import Step, StepGraph
+
+def count(name):
+    with open(name + ".calls", "a") as f:
+        f.write("x")
+
+def a():
+    count("a")
+    return 1
+
+def b(x):
+    count("b")
+    if os.path.exists("broken"):
+        raise RuntimeError("broken")
+    return x + 1
+
+graph = StepGraph([Step("a", a), Step("b", b, ["a"])])
+'''
+
+
+def test_the_cli_resumes_a_stored_run(tmp_path: Path) -> None:
+    (tmp_path / "flow.py").write_text(FLOW)
+    (tmp_path / "broken").write_text("")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "rxsteps.cli", "run", "flow:graph",
+                               "--plain", "--store", "runs.db", *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+
+    assert cli("--run-id", "r1").returncode == 1
+    (tmp_path / "broken").unlink()
+    done = cli("--run-id", "r1")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a.calls").read_text() == "x"
+    assert (tmp_path / "b.calls").read_text() == "xx"
+    missing = cli()
+    assert missing.returncode == 2
+    assert missing.stderr == ("rxsteps: error: --store and --run-id go together: --store "
+                              "FILE --run-id ID\n")
