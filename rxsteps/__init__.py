@@ -40,6 +40,7 @@ from .handle import RunHandle, StepObservable
 from .pipeline import pipeline
 from .result import Attempt, RunResult, StepStatus
 from .retry import Retry
+from .routing import Route, routes
 from .step import Step
 from .streaming import apipeline, astream
 
@@ -56,6 +57,7 @@ __all__ = [
     "OptionError",
     "OptionTypeError",
     "Retry",
+    "Route",
     "RunHandle",
     "RunResult",
     "RxStepsError",
@@ -80,6 +82,7 @@ __all__ = [
     "current",
     "observe",
     "pipeline",
+    "routes",
     "run",
     "start",
 ]

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import enum
 import os
@@ -34,7 +35,10 @@ from .step import Step
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Attempt", "RunResult", "StepStatus"]
+__all__ = ["CONDITION_FALSE", "Attempt", "RunResult", "StepStatus"]
+
+#: The reason of a step skipped because its own condition (``Step(when=...)``) was false.
+CONDITION_FALSE = "condition false"
 
 _V = TypeVar("_V")
 
@@ -226,6 +230,47 @@ class RunResult(Mapping[str, Any]):
 
     # -- queries ----------------------------------------------------------------------
 
+    def skipped_by_condition(self, step_id: str) -> bool:
+        """Whether ``step_id`` was skipped because of a condition, not a failure.
+
+        True for a step whose own condition (``Step(when=...)``) was false, and for one
+        skipped because a dependency it needs was skipped by a condition; false for a
+        step skipped because a dependency failed or emitted nothing, and for every
+        step that was not skipped.
+
+        Args:
+            step_id: A step of the graph.
+
+        Returns:
+            Whether a condition, directly or through its dependencies, skipped it.
+
+        Raises:
+            KeyError: ``step_id`` is not a step of this run.
+
+        Example:
+            >>> from rxsteps import Step, StepGraph, run
+            >>> result = run(StepGraph([
+            ...     Step("a", lambda: 1, when=lambda: False),
+            ...     Step("b", lambda a: a, ["a"]),
+            ... ]))
+            >>> result.reasons["b"], result.skipped_by_condition("b")
+            ("dependency 'a' skipped", True)
+        """
+        if step_id not in self.status:
+            raise KeyError(f"no step {step_id!r} in this run")
+        seen: set[str] = set()
+        while step_id not in seen and self.status.get(step_id) is StepStatus.SKIPPED:
+            seen.add(step_id)
+            reason = self.reasons.get(step_id, "")
+            if reason == CONDITION_FALSE:
+                return True
+            prefix, _, rest = reason.partition(" ")
+            name, quoted, tail = rest.rpartition(" ")
+            if prefix != "dependency" or tail != "skipped" or not quoted:
+                return False
+            step_id = _unquote(name)
+        return False
+
     def emitted(self, step_id: str) -> list[Any]:
         """Every value the step emitted, in order (empty if it produced none)."""
         if step_id not in self.status:
@@ -355,6 +400,15 @@ def _picklable(value: Any) -> bool:
 
 def _rebuild_result(fields: dict[str, Any]) -> RunResult:
     return RunResult(**fields)
+
+
+def _unquote(text: str) -> str:
+    """A step id from its ``repr`` in a reason (``'a'`` -> ``a``)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, str) else text
 
 
 def _frozen(mapping: Mapping[str, _V]) -> Mapping[str, _V]:

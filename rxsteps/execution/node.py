@@ -78,6 +78,8 @@ class Node(Source):
     __slots__ = (
         "all_done",
         "busy",
+        "by_condition",
+        "checked",
         "deps",
         "ended",
         "error",
@@ -91,6 +93,7 @@ class Node(Source):
         "next_attempt",
         "reason",
         "retry_timer",
+        "skipped_calls",
         "snapshots",
         "started",
         "step",
@@ -121,6 +124,9 @@ class Node(Source):
         self.all_done = 0  # dependencies completed
         self.lacking = 0
         self.limit: float = _INFINITY
+        self.checked = -1  # the call whose condition said yes (steps with ``when``)
+        self.skipped_calls = 0  # calls its condition skipped
+        self.by_condition = False  # skipped by a condition (its own or a dependency's)
         if not deps:
             self.fired = 1  # a root is called once, with no arguments
             self.limit = 1

@@ -60,9 +60,9 @@ from ..context import _CURRENT
 from ..errors import CapacityError, StepCancelledError, StepFailedError, StepTimeoutError
 from ..events import EventKind, StepEvent
 from ..graph import StepGraph
-from ..result import Attempt, RunResult, StepStatus
+from ..result import CONDITION_FALSE, Attempt, RunResult, StepStatus
 from ..retry import Retry
-from . import invoke
+from . import conditions, invoke
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
 from .inputs import check_resume, preflight
@@ -156,6 +156,7 @@ class Run:
             context=None if inline_events or backend.virtual else delivery_context(),
         )
         self._ready_other: deque[Node] = deque()
+        self._checks: list[conditions.Check] = []  # calls waiting for their condition
         self._active: set[ActiveAttempt] = set()
         self._running = 0
         self._attempts: list[Attempt] = []
@@ -540,8 +541,36 @@ class Run:
             if dependent.reason is None and not dependent.finished:
                 dependent.dep_emitted(node)
                 if not dependent.busy and dependent.pending():
-                    dependent.busy = True
-                    self._queue(dependent)
+                    self._ready(dependent)
+
+    def _ready(self, node: Node) -> None:
+        """``node`` has a call available: queue it, or first ask its condition."""
+        node.busy = True
+        if node.step.when is None or node.checked == node.invoked:
+            self._queue(node)
+        else:
+            index = node.invoked
+            self._checks.append(conditions.Check(node, index, node.args(index)))
+
+    def _answered(self, answer: conditions.Answer) -> None:
+        """A condition answered (under the lock again): queue, skip or fail the call."""
+        node, index, _ = answer.check
+        if self.state is not _LIVE or node.finished or node.invoked != index:
+            return
+        if node.reason is not None:  # doomed while its condition was asked
+            node.busy = False
+        elif answer.error is not None:
+            self._fail(node, answer.error)
+            return
+        elif answer.ok:
+            node.checked = index
+            self._queue(node)
+            return
+        else:
+            node.skipped_calls += 1
+            node.call_done()
+            node.busy = False
+        self._settle(node)
 
     def _queue(self, node: Node) -> None:
         if node.mode is _SYNC:
@@ -594,11 +623,13 @@ class Run:
             if n.reason is not None:
                 self._end(n, StepStatus.SKIPPED)
             elif n.pending():
-                n.busy = True
-                self._queue(n)
+                self._ready(n)
                 continue
             elif not n.exhausted():
                 continue
+            elif n.skipped_calls and n.skipped_calls == n.invoked:
+                n.reason, n.by_condition = CONDITION_FALSE, True
+                self._end(n, StepStatus.SKIPPED)
             elif n.invoked == 0 and n.deps:
                 empty = n.empty_dependency()
                 n.reason = (
@@ -614,8 +645,13 @@ class Run:
                     continue
                 if n.status is _SUCCEEDED:
                     dependent.dep_completed(n)
-                elif dependent.reason is None:
+                elif dependent.reason is not None:
+                    pass
+                elif n.by_condition and n.id in dependent.step.optional:
+                    conditions.stand_in(dependent, n)
+                else:
                     dependent.reason = f"dependency {n.id!r} {n.status.value}"
+                    dependent.by_condition = n.by_condition
                 work.append(dependent)
 
     def _end(self, node: Node, status: StepStatus, **fields: Any) -> None:
@@ -651,6 +687,10 @@ class Run:
             if again:
                 self._schedule_retry(node, attempt, error)
                 return
+        self._fail(node, error, attempt=attempt.number, index=attempt.index)
+
+    def _fail(self, node: Node, error: BaseException, **fields: Any) -> None:
+        """``node`` failed for good with ``error``: stop the run, or skip its dependents."""
         node.error = error
         node.busy = False
         failure = None
@@ -658,7 +698,7 @@ class Run:
             failure = StepFailedError(node.id, error)
             failure.__cause__ = error
             self.failure = failure  # before _end, which completes the run if it was last
-        self._end(node, StepStatus.FAILED, attempt=attempt.number, index=attempt.index)
+        self._end(node, StepStatus.FAILED, **fields)
         if self.state is not _LIVE:
             return
         if failure is not None:
@@ -725,7 +765,23 @@ class Run:
             invoke.launch(self, attempt)
         if self._sink.queue:
             self._sink.flush(inline=self._quiet_end())
+        if self._checks:
+            self._ask_conditions()
 
+    def _ask_conditions(self) -> None:
+        """Ask the conditions of the calls waiting for one — user code, so here,
+        outside the lock — and carry out what their answers decide."""
+        with self.lock:
+            checks, self._checks = self._checks, []
+        if not checks:
+            return
+        answers = conditions.ask_all(self.context, checks)
+        with self.lock:
+            for answer in answers:
+                self._answered(answer)
+            launches = self._take_ready()
+            wake = self.drivers.should_wake()
+        self.after(launches, wake)
 
     def _quiet_end(self) -> bool:
         """Whether the run's end may be delivered on this thread: nothing but rxsteps'
