@@ -284,8 +284,13 @@ class RunResult(Mapping[str, Any]):
 
     @property
     def ok(self) -> bool:
-        """Whether every step succeeded."""
-        return all(s is StepStatus.SUCCEEDED for s in self.status.values())
+        """Whether every step succeeded, or was skipped by a condition (a branch not
+        taken is not a failure; see :meth:`skipped_by_condition`)."""
+        return all(
+            status is StepStatus.SUCCEEDED
+            or (status is StepStatus.SKIPPED and self.skipped_by_condition(step_id))
+            for step_id, status in self.status.items()
+        )
 
     def raise_for_errors(self) -> None:
         """Raise an ``ExceptionGroup`` of every step failure, if there was any.

@@ -589,6 +589,9 @@ class Run:
             ready.popleft()
             if attempt is not DOOMED:
                 launches.append(attempt)
+        if self._checks:  # this transition's calls waiting for a condition go with it
+            launches = _Launches(launches)
+            launches.checks, self._checks = self._checks, []
         return launches
 
     def begin(self, node: Node) -> ActiveAttempt | None:
@@ -765,14 +768,17 @@ class Run:
             invoke.launch(self, attempt)
         if self._sink.queue:
             self._sink.flush(inline=self._quiet_end())
-        if self._checks:
-            self._ask_conditions()
+        if type(launches) is _Launches:
+            self._ask_conditions(launches.checks)
+        elif self._checks:  # left by a transition that launches nothing (a driver's)
+            with self.lock:
+                checks, self._checks = self._checks, []
+            self._ask_conditions(checks)
 
-    def _ask_conditions(self) -> None:
-        """Ask the conditions of the calls waiting for one — user code, so here,
-        outside the lock — and carry out what their answers decide."""
-        with self.lock:
-            checks, self._checks = self._checks, []
+    def _ask_conditions(self, checks: list[conditions.Check]) -> None:
+        """Ask the conditions of the calls this transition made available — user code,
+        so here, outside the lock, on the thread that made them available (never
+        another step's thread, mid-stream) — and carry out what the answers decide."""
         if not checks:
             return
         answers = conditions.ask_all(self.context, checks)
@@ -790,6 +796,15 @@ class Run:
         per run (~95 µs on the 2-core machine; a 5-step run costs ~200)."""
         return (self.state is _DONE and not self._events and not self.backend.remote
                 and not (self.tracer is not None and self.tracer.enabled))
+
+
+class _Launches(list[ActiveAttempt]):
+    """What :meth:`Run._take_ready` returns when its transition also made calls
+    available that wait for their condition (``checks``): asked by :meth:`Run.after`."""
+
+    __slots__ = ("checks",)
+
+    checks: list[conditions.Check]
 
 
 class _SpanEnd:
