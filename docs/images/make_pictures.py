@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rxsteps import Retry, RunResult, Step, StepGraph, StepStatus, current, run
+from rxsteps import Retry, RunResult, Step, StepGraph, StepStatus, current, routes, run
 from rxsteps.cli.demo import build_graph as build_demo_graph
 from rxsteps.cli.demo import demo_inputs
 
@@ -237,6 +237,45 @@ def big() -> None:
     draw_graph(cyclic_graph(), HERE / "drawing-cycle.png", validate=False)
 
 
+# -- guides/control-flow.md ---------------------------------------------------------------
+
+
+def control_flow_graph() -> StepGraph:
+    """The guide's router: a plan picks the tools; the answer merges what ran."""
+
+    def plan(question: str) -> list[str]:
+        time.sleep(0.05)
+        return ["web"] if "news" in question else ["maths"]
+
+    def tool(name: str) -> Callable[..., str]:
+        def action(question: str, route: Any) -> str:
+            time.sleep(0.1)
+            return f"{name}: {question}"
+
+        return action
+
+    def fail(question: str) -> str:
+        raise ConnectionError("index offline")
+
+    return StepGraph([
+        Step("plan", plan, ["question"]),
+        Step("web", tool("web"), ["question", "plan"], when=routes("plan", "web")),
+        Step("maths", tool("maths"), ["question", "plan"], when=routes("plan", "maths")),
+        Step("cite", lambda web: web, ["web"]),
+        Step("archive", fail, ["question"]),
+        Step("quote", lambda found: found, ["archive"]),
+        Step("answer", takes(0.05), ["web", "maths", "cite"],
+             optional=["web", "maths", "cite"]),
+    ], inputs=["question"])
+
+
+def control_flow() -> None:
+    graph = control_flow_graph()
+    result = run(graph, inputs={"question": "today's news"}, fail_fast=False)
+    assert result.reasons["maths"] == "condition false", result.reasons
+    graph.draw(HERE / "control-flow-dag.png", result=result)
+
+
 PICTURES: dict[str, Callable[[], None]] = {
     "getting-started": getting_started,
     "drawing": drawing,
@@ -244,6 +283,7 @@ PICTURES: dict[str, Callable[[], None]] = {
     "eager": eager,
     "waves": waves,
     "big": big,
+    "control-flow": control_flow,
 }
 
 
