@@ -271,6 +271,37 @@ class RunResult(Mapping[str, Any]):
             step_id = _unquote(name)
         return False
 
+    def partial(self, step_id: str) -> list[Any] | None:
+        """The item results of a mapped step (``Step(..., map=...)``), kept even when
+        some items failed.
+
+        Args:
+            step_id: A step of the graph.
+
+        Returns:
+            The list of results in item order for a mapped step that succeeded; for one
+            whose items failed (``fail_fast=False``), the same list with ``None``
+            where an item failed (the error, a
+            :class:`~rxsteps.MapItemsFailedError`, says which); else ``None``.
+
+        Raises:
+            KeyError: ``step_id`` is not a step of this run.
+
+        Example:
+            >>> from rxsteps import Step, StepGraph, run
+            >>> graph = StepGraph([Step("xs", lambda: [2, 0]),
+            ...                    Step("inv", lambda x: 1 / x, ["xs"], map="xs")])
+            >>> run(graph, fail_fast=False).partial("inv")
+            [0.5, None]
+        """
+        if step_id not in self.status:
+            raise KeyError(f"no step {step_id!r} in this run")
+        if self.status[step_id] is StepStatus.SUCCEEDED and step_id in self._values:
+            value = self._values[step_id]
+            return value if isinstance(value, list) else None
+        values = getattr(self.errors.get(step_id), "values", None)
+        return list(values) if isinstance(values, list) else None
+
     def emitted(self, step_id: str) -> list[Any]:
         """Every value the step emitted, in order (empty if it produced none)."""
         if step_id not in self.status:

@@ -77,6 +77,11 @@ class Step:
             *failed* still skips this step, as without ``optional``.
         defaults: The value passed for each skipped optional dependency (``None``
             for one not named here).
+        map: A dependency to map over: the action is called once per item of its
+            value (the item in that dependency's place, the other dependencies as
+            usual), the items in parallel within ``max_concurrency``, each with the
+            step's ``timeout`` and ``retry``; the step's value is the list of results
+            in item order. The action must return one value (not stream).
 
     Raises:
         TypeError: The action or ``when`` is not callable (``when`` must be a plain
@@ -84,8 +89,8 @@ class Step:
             dependency, or ``depends``/``retry``/``optional``/``defaults`` have the
             wrong type.
         ValueError: An empty id, a timeout that is not a positive number, an
-            unknown ``join``, or an ``optional``/``defaults`` name that is not a
-            dependency.
+            unknown ``join``, an ``optional``/``defaults``/``map`` name that is not a
+            dependency, or a streaming action with ``map``.
 
     Example:
         >>> Step("twice", lambda x: 2 * x, depends=["x"]).kind
@@ -106,6 +111,7 @@ class Step:
     when: Callable[..., Any] | None = None
     optional: frozenset[str] = frozenset()
     defaults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    map: str | None = None
     kind: ActionKind = field(init=False)
     _fits: bool = field(init=False, repr=False)  # surely callable with one arg per dependency
 
@@ -122,6 +128,7 @@ class Step:
         when: Callable[..., Any] | None = None,
         optional: Iterable[str] = (),
         defaults: Mapping[str, Any] | None = None,
+        map: str | None = None,
     ) -> None:
         if not isinstance(id, str) or not id:
             raise StepDefinitionError(f"a step id must be a non-empty string, got {id!r}",
@@ -174,6 +181,7 @@ class Step:
             kind = _kind_of(id, action)
         _set_kind(self, kind)
         _set_fits(self, fits)
+        _set_map(self, None if map is None else _check_map(id, map, deps, kind))
 
     @property
     def streaming(self) -> bool:
@@ -203,10 +211,10 @@ class Step:
 
 
 _set_id, _set_action, _set_depends, _set_timeout, _set_retry, _set_join, _set_description, \
-    _set_when, _set_optional, _set_defaults, _set_kind, _set_fits = (
+    _set_when, _set_optional, _set_defaults, _set_map, _set_kind, _set_fits = (
         Step.__dict__[name].__set__
         for name in ("id", "action", "depends", "timeout", "retry", "join", "description",
-                     "when", "optional", "defaults", "kind", "_fits")
+                     "when", "optional", "defaults", "map", "kind", "_fits")
     )
 _NO_NAMES: frozenset[str] = frozenset()
 _NO_DEFAULTS: Mapping[str, Any] = MappingProxyType({})
@@ -256,6 +264,24 @@ def _check_when(step: str, when: Callable[..., Any], deps: tuple[str, ...]
         except TypeError:
             raise _arity_error(step, "when", when, signature, deps) from None
     return when
+
+
+def _check_map(step: str, name: Any, deps: tuple[str, ...], kind: ActionKind) -> str:
+    if not isinstance(name, str):
+        raise StepTypeError(f"step {step!r}: map must be the name of one dependency, got "
+                            f"{name!r}", step, "map")
+    if name not in deps:
+        raise StepDefinitionError(
+            f"step {step!r}: map={name!r} is not in depends {list(deps)!r}; add it to "
+            "depends", step, "map",
+        )
+    if kind in ("generator", "asyncgen"):
+        raise StepDefinitionError(
+            f"step {step!r}: map={name!r} needs an action that returns one value per item; "
+            f"this one is a{'n async' if kind == 'asyncgen' else ''} generator (it streams): "
+            "return a list instead", step, "map",
+        )
+    return name
 
 
 def _check_optional(step: str, optional: Iterable[str], deps: tuple[str, ...]) -> frozenset[str]:

@@ -89,6 +89,7 @@ class Node(Source):
         "lacking",
         "last_attempt",
         "limit",
+        "mapping",
         "mode",
         "next_attempt",
         "reason",
@@ -127,6 +128,7 @@ class Node(Source):
         self.checked = -1  # the call whose condition said yes (steps with ``when``)
         self.skipped_calls = 0  # calls its condition skipped
         self.by_condition = False  # skipped by a condition (its own or a dependency's)
+        self.mapping: Any = None  # a mapped call's items in flight: a mapping.MapState
         if not deps:
             self.fired = 1  # a root is called once, with no arguments
             self.limit = 1

@@ -57,12 +57,18 @@ from ..backends.loops import LoopLease, lend, on_loop_thread
 from ..backends.pool import on_worker_thread
 from ..backends.resolve import resolve_backend
 from ..context import _CURRENT
-from ..errors import CapacityError, StepCancelledError, StepFailedError, StepTimeoutError
+from ..errors import (
+    CapacityError,
+    MapItemsFailedError,
+    StepCancelledError,
+    StepFailedError,
+    StepTimeoutError,
+)
 from ..events import EventKind, StepEvent
 from ..graph import StepGraph
 from ..result import CONDITION_FALSE, Attempt, RunResult, StepStatus
 from ..retry import Retry
-from . import conditions, invoke
+from . import conditions, invoke, mapping
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
 from .inputs import check_resume, preflight
@@ -401,7 +407,7 @@ class Run:
             if attempt.state is not RUNNING:
                 return False
             attempt.emitted = True
-            self._append(attempt.node, value, attempt)
+            self._append(attempt.node, value, attempt.number, attempt.index)
             launches = self._take_ready()
             wake = self.drivers.should_wake()
         self.after(launches, wake)
@@ -506,8 +512,11 @@ class Run:
             self._running -= 1
 
     def _succeeded(self, node: Node, attempt: ActiveAttempt, value: Any, now: float) -> None:
+        if node.mapping is not None:
+            self._item_succeeded(node, attempt, value, now)
+            return
         if value is not _NOTHING:
-            self._append(node, value, attempt)
+            self._append(node, value, attempt.number, attempt.index)
         self._attempts.append(
             Attempt(node.id, attempt.index, attempt.number, attempt.start, now, "succeeded")
         )
@@ -530,11 +539,10 @@ class Run:
                 for observer in self._subscribers.pop(node.id):
                     self._sink.put(Call(_end_of_step, observer, node.status, node.error, node.id))
 
-    def _append(self, node: Node, value: Any, attempt: ActiveAttempt) -> None:
+    def _append(self, node: Node, value: Any, number: int, index: int) -> None:
         node.values.append(value)
         if self._events:
-            self._emit(EventKind.EMITTED, node, value=value, attempt=attempt.number,
-                       index=attempt.index)
+            self._emit(EventKind.EMITTED, node, value=value, attempt=number, index=index)
             for observer in self._subscribers.get(node.id, ()):
                 self._sink.put(Call(observer.on_next, value))
         for dependent in node.dependents:
@@ -547,7 +555,10 @@ class Run:
         """``node`` has a call available: queue it, or first ask its condition."""
         node.busy = True
         if node.step.when is None or node.checked == node.invoked:
-            self._queue(node)
+            if node.step.map is None:
+                self._queue(node)
+            else:
+                self._start_map(node)
         else:
             index = node.invoked
             self._checks.append(conditions.Check(node, index, node.args(index)))
@@ -564,13 +575,74 @@ class Run:
             return
         elif answer.ok:
             node.checked = index
-            self._queue(node)
+            if node.step.map is None:
+                self._queue(node)
+            else:
+                self._start_map(node)
             return
         else:
             node.skipped_calls += 1
             node.call_done()
             node.busy = False
         self._settle(node)
+
+    # -- mapped steps (see mapping.py) ----------------------------------------------------
+
+    def _start_map(self, node: Node) -> None:
+        """A mapped call is ready: queue one attempt per item of the mapped value."""
+        try:
+            state = mapping.start(node, node.args(node.invoked))
+        except Exception as error:  # MapTypeError, or the user's iterable raised
+            self._fail(node, error)
+            return
+        node.mapping = state
+        if not state.items:
+            self._map_done(node)
+        for _ in state.items:
+            self._queue(node)
+
+    def _item_succeeded(self, node: Node, attempt: ActiveAttempt, value: Any,
+                        now: float) -> None:
+        self._attempts.append(
+            Attempt(node.id, attempt.index, attempt.number, attempt.start, now, "succeeded")
+        )
+        node.mapping.succeeded(attempt.index, None if value is _NOTHING else value)
+        if node.mapping.complete:
+            self._map_done(node)
+
+    def _item_failed(self, node: Node, attempt: ActiveAttempt, error: BaseException) -> None:
+        """An item failed for good: fail the step now (fail-fast), or at the end."""
+        error.add_note(f"in item {attempt.index} of step {node.id!r}")
+        if self.fail_fast:
+            node.mapping = None
+            self._fail(node, error, attempt=attempt.number, index=attempt.index)
+            return
+        node.mapping.failed(attempt.index, error)
+        if node.mapping.complete:
+            self._map_done(node)
+
+    def _map_done(self, node: Node) -> None:
+        """Every item ended: the list of results, or the group of the items' errors."""
+        state, node.mapping = node.mapping, None
+        if state.errors:
+            self._fail(node, MapItemsFailedError(node.id, state.errors, state.results))
+            return
+        self._append(node, state.results, 1, node.invoked)
+        node.last_attempt = 1
+        node.call_done()
+        node.busy = False
+        self._settle(node)
+
+    def item_retry_due(self, node: Node, index: int, number: int) -> None:
+        """An item's retry backoff passed: queue its next attempt."""
+        with self.lock:
+            if self.state is not _LIVE or node.finished or node.mapping is None:
+                return
+            node.mapping.retry(index, number)
+            self._queue(node)
+            launches = self._take_ready()
+            wake = self.drivers.should_wake()
+        self.after(launches, wake)
 
     def _queue(self, node: Node) -> None:
         if node.mode is _SYNC:
@@ -605,9 +677,14 @@ class Run:
             self._settle(node)
             return DOOMED
         self._running += 1
-        index = node.invoked
-        attempt = ActiveAttempt(node, index, node.next_attempt, self._now())
-        attempt.args = node.args(index)
+        if node.mapping is None:
+            index = node.invoked
+            attempt = ActiveAttempt(node, index, node.next_attempt, self._now())
+            attempt.args = node.args(index)
+        else:  # the next item of a mapped call
+            index, number = node.mapping.next_call()
+            attempt = ActiveAttempt(node, index, number, self._now())
+            attempt.args = node.mapping.args(node.args(node.invoked), index)
         self._active.add(attempt)
         if node.started is None:
             node.started = attempt.start
@@ -690,6 +767,9 @@ class Run:
             if again:
                 self._schedule_retry(node, attempt, error)
                 return
+        if node.mapping is not None:
+            self._item_failed(node, attempt, error)
+            return
         self._fail(node, error, attempt=attempt.number, index=attempt.index)
 
     def _fail(self, node: Node, error: BaseException, **fields: Any) -> None:
@@ -719,6 +799,11 @@ class Run:
         self._emit(EventKind.RETRYING, node, error=error, attempt=attempt.number,
                    index=attempt.index, delay=delay)
         number = attempt.number + 1
+        if node.mapping is not None:  # items retry on their own
+            index = attempt.index
+            node.retry_timer = self.backend.call_later(
+                delay, lambda: self.item_retry_due(node, index, number))
+            return
         node.next_attempt = number
         node.retry_timer = self.backend.call_later(delay, lambda: self.retry_due(node, number))
 
