@@ -241,7 +241,8 @@ def big() -> None:
 
 
 def control_flow_graph() -> StepGraph:
-    """The guide's router: a plan picks the tools; the answer merges what ran."""
+    """The guide's router: a plan picks the tools, the web branch cites each of its 12
+    pages (a mapped step); the answer merges what ran."""
 
     def plan(question: str) -> list[str]:
         time.sleep(0.05)
@@ -261,7 +262,8 @@ def control_flow_graph() -> StepGraph:
         Step("plan", plan, ["question"]),
         Step("web", tool("web"), ["question", "plan"], when=routes("plan", "web")),
         Step("maths", tool("maths"), ["question", "plan"], when=routes("plan", "maths")),
-        Step("cite", lambda web: web, ["web"]),
+        Step("pages", lambda web: [f"page {i}" for i in range(12)], ["web"]),
+        Step("cite", takes(0.05), ["pages"], map="pages"),
         Step("archive", fail, ["question"]),
         Step("quote", lambda found: found, ["archive"]),
         Step("answer", takes(0.05), ["web", "maths", "cite"],
@@ -271,8 +273,10 @@ def control_flow_graph() -> StepGraph:
 
 def control_flow() -> None:
     graph = control_flow_graph()
-    result = run(graph, inputs={"question": "today's news"}, fail_fast=False)
+    result = run(graph, inputs={"question": "today's news"}, fail_fast=False,
+                 max_concurrency=4)
     assert result.reasons["maths"] == "condition false", result.reasons
+    assert len(result["cite"]) == 12
     graph.draw(HERE / "control-flow-dag.png", result=result)
 
 
