@@ -21,6 +21,8 @@ from .errors import (
     DuplicateStepError,
     GraphError,
     InputError,
+    MapItemsFailedError,
+    MapTypeError,
     MissingDependencyError,
     OptionError,
     OptionTypeError,
@@ -46,6 +48,7 @@ from .handle import RunHandle, StepObservable
 from .pipeline import pipeline
 from .result import Attempt, RunResult, StepStatus, Wait
 from .retry import Retry
+from .routing import Route, routes
 from .step import Step
 from .streaming import apipeline, astream
 
@@ -59,12 +62,15 @@ __all__ = [
     "GraphError",
     "InputError",
     "Limiter",
+    "MapItemsFailedError",
+    "MapTypeError",
     "MissingDependencyError",
     "OptionError",
     "OptionTypeError",
     "Rate",
     "ResourceError",
     "Retry",
+    "Route",
     "RunChangedError",
     "RunHandle",
     "RunLockedError",
@@ -94,6 +100,7 @@ __all__ = [
     "current",
     "observe",
     "pipeline",
+    "routes",
     "run",
     "start",
 ]

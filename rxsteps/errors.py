@@ -19,6 +19,9 @@ so a program can react without parsing text. The hierarchy::
     ├── StepFailedError ─────────── .step, .result (the partial RunResult); __cause__ is
     │                               the step's own exception
     ├── StepTimeoutError (TimeoutError)  .step, .timeout, .attempt
+    ├── MapTypeError (TypeError) ── .step, .dependency: map= over a value with no items
+    ├── MapItemsFailedError (ExceptionGroup)  .step, .failed (indexes), .values: items
+    │                               of a mapped step failed (fail_fast=False)
     ├── StepCancelledError ──────── raised by StepContext.raise_if_cancelled()
     ├── CapacityError (RuntimeError)  .cap, .threads, .abandoned: no worker thread left
     ├── BufferOverflowError (OverflowError)  .name, .buffer: a pipeline input overflowed
@@ -51,6 +54,8 @@ __all__ = [
     "DuplicateStepError",
     "GraphError",
     "InputError",
+    "MapItemsFailedError",
+    "MapTypeError",
     "MissingDependencyError",
     "OptionError",
     "OptionTypeError",
@@ -338,6 +343,87 @@ class StepFailedError(RxStepsError):
         except Exception:
             error = RuntimeError(f"{type(self.error).__name__}: {self.error}")
         return (_rebuild_failed, (type(self), self.step, error, self.result))
+
+
+class MapTypeError(RxStepsError, TypeError):
+    """A mapped step (``Step(..., map="docs")``) got a value it cannot map over.
+
+    ``.step`` names the mapped step, ``.dependency`` the dependency it maps over; the
+    step fails with this error, the value's own ``TypeError`` as its cause.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, run
+        >>> graph = StepGraph([Step("docs", lambda: 12),
+        ...                    Step("sums", lambda d: d, ["docs"], map="docs")])
+        >>> error = run(graph, fail_fast=False).errors["sums"]
+        >>> error.step, error.dependency, str(error).split(", ")[1]
+        ('sums', 'docs', 'whose value is an int')
+    """
+
+    def __init__(self, step: str, dependency: str, value: Any) -> None:
+        kind = type(value).__name__
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        super().__init__(
+            f"step {step!r} maps over dependency {dependency!r}, whose value is "
+            f"{article} {kind}, not a list or other iterable of items"
+        )
+        self.step, self.dependency = step, dependency
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_map_type, (str(self), self.step, self.dependency))
+
+
+def _rebuild_map_type(message: str, step: str, dependency: str) -> MapTypeError:
+    error = MapTypeError.__new__(MapTypeError)
+    Exception.__init__(error, message)
+    error.step, error.dependency = step, dependency
+    return error
+
+
+class MapItemsFailedError(ExceptionGroup[Exception], RxStepsError):
+    """Items of a mapped step failed, in a run with ``fail_fast=False``.
+
+    The members are the items' exceptions, in item order, each with a note naming its
+    index; ``.failed`` lists the indexes and ``.values`` the results of every item
+    (``None`` where one failed), so the successful items' values are kept
+    (:meth:`rxsteps.RunResult.partial`).
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, run
+        >>> graph = StepGraph([Step("docs", lambda: [1, 0, 2]),
+        ...                    Step("inv", lambda d: 1 / d, ["docs"], map="docs")])
+        >>> result = run(graph, fail_fast=False)
+        >>> result.errors["inv"].failed, result.partial("inv")
+        ([1], [1.0, None, 0.5])
+    """
+
+    step: str
+    failed: list[int]
+    values: list[Any]
+
+    def __new__(cls, step: str, errors: dict[int, Exception], values: list[Any]
+                ) -> MapItemsFailedError:
+        failed = sorted(errors)
+        names = ", ".join(map(str, failed))
+        count = len(values)
+        self = super().__new__(
+            cls, f"step {step!r}: {len(failed)} of {count} item{'s' * (count != 1)} "
+            f"failed (index{'es' * (len(failed) != 1)} {names})",
+            [errors[i] for i in failed],
+        )
+        self.step, self.failed, self.values = step, failed, values
+        return self
+
+    def __init__(self, step: str, errors: dict[int, Exception], values: list[Any]) -> None:
+        super().__init__(self.message, self.exceptions)
+
+    def derive(self, excs: Any) -> Any:
+        """``split`` and ``subgroup`` give plain groups (their items are a subset)."""
+        return ExceptionGroup(self.message, excs)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        errors = dict(zip(self.failed, self.exceptions, strict=True))
+        return (MapItemsFailedError, (self.step, errors, self.values))
 
 
 class StepTimeoutError(RxStepsError, TimeoutError):

@@ -46,7 +46,13 @@ from typing import TYPE_CHECKING, Any, overload
 
 from ._pictures import pictures
 from .critical import planned_critical_path
-from .errors import CycleError, DuplicateStepError, MissingDependencyError, ZipWarning
+from .errors import (
+    CycleError,
+    DuplicateStepError,
+    MissingDependencyError,
+    StepDefinitionError,
+    ZipWarning,
+)
 from .retry import Retry
 from .step import Join, Step, step_decorator_depends
 
@@ -371,6 +377,13 @@ class _Plan:
             raise CycleError(_cycle(steps, waiting))
         for step in steps.values():
             step.check_arity()
+            if step.map is not None and step.map in steps and steps[step.map].streaming:
+                raise StepDefinitionError(
+                    f"step {step.id!r}: map={step.map!r} over a streaming step (a generator) "
+                    "is not supported yet; map over a step that collects its values "
+                    f"(Step(..., [{step.map!r}], join='collect')) instead",
+                    step.id, "map",
+                )
         _warn_about_zips(steps)
         return cls(order, dependents)
 

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import enum
 import os
@@ -34,7 +35,10 @@ from .step import Step
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Attempt", "RunResult", "StepStatus", "Wait"]
+__all__ = ["CONDITION_FALSE", "Attempt", "RunResult", "StepStatus", "Wait"]
+
+#: The reason of a step skipped because its own condition (``Step(when=...)``) was false.
+CONDITION_FALSE = "condition false"
 
 _V = TypeVar("_V")
 
@@ -271,6 +275,78 @@ class RunResult(Mapping[str, Any]):
 
     # -- queries ----------------------------------------------------------------------
 
+    def skipped_by_condition(self, step_id: str) -> bool:
+        """Whether ``step_id`` was skipped because of a condition, not a failure.
+
+        True for a step whose own condition (``Step(when=...)``) was false, and for one
+        skipped because a dependency it needs was skipped by a condition; false for a
+        step skipped because a dependency failed or emitted nothing, and for every
+        step that was not skipped.
+
+        Args:
+            step_id: A step of the graph.
+
+        Returns:
+            Whether a condition, directly or through its dependencies, skipped it.
+
+        Raises:
+            KeyError: ``step_id`` is not a step of this run.
+
+        Example:
+            >>> from rxsteps import Step, StepGraph, run
+            >>> result = run(StepGraph([
+            ...     Step("a", lambda: 1, when=lambda: False),
+            ...     Step("b", lambda a: a, ["a"]),
+            ... ]))
+            >>> result.reasons["b"], result.skipped_by_condition("b")
+            ("dependency 'a' skipped", True)
+        """
+        if step_id not in self.status:
+            raise KeyError(f"no step {step_id!r} in this run")
+        seen: set[str] = set()
+        while step_id not in seen and self.status.get(step_id) is StepStatus.SKIPPED:
+            seen.add(step_id)
+            reason = self.reasons.get(step_id, "")
+            if reason == CONDITION_FALSE:
+                return True
+            prefix, _, rest = reason.partition(" ")
+            name, quoted, tail = rest.rpartition(" ")
+            if prefix != "dependency" or tail != "skipped" or not quoted:
+                return False
+            step_id = _unquote(name)
+        return False
+
+    def partial(self, step_id: str) -> list[Any] | None:
+        """The item results of a mapped step (``Step(..., map=...)``), kept even when
+        some items failed.
+
+        Args:
+            step_id: A step of the graph.
+
+        Returns:
+            The list of results in item order for a mapped step that succeeded; for one
+            whose items failed (``fail_fast=False``), the same list with ``None``
+            where an item failed (the error, a
+            :class:`~rxsteps.MapItemsFailedError`, says which); else ``None``.
+
+        Raises:
+            KeyError: ``step_id`` is not a step of this run.
+
+        Example:
+            >>> from rxsteps import Step, StepGraph, run
+            >>> graph = StepGraph([Step("xs", lambda: [2, 0]),
+            ...                    Step("inv", lambda x: 1 / x, ["xs"], map="xs")])
+            >>> run(graph, fail_fast=False).partial("inv")
+            [0.5, None]
+        """
+        if step_id not in self.status:
+            raise KeyError(f"no step {step_id!r} in this run")
+        if self.status[step_id] is StepStatus.SUCCEEDED and step_id in self._values:
+            value = self._values[step_id]
+            return value if isinstance(value, list) else None
+        values = getattr(self.errors.get(step_id), "values", None)
+        return list(values) if isinstance(values, list) else None
+
     def emitted(self, step_id: str) -> list[Any]:
         """Every value the step emitted, in order (empty if it produced none)."""
         if step_id not in self.status:
@@ -284,8 +360,13 @@ class RunResult(Mapping[str, Any]):
 
     @property
     def ok(self) -> bool:
-        """Whether every step succeeded."""
-        return all(s is StepStatus.SUCCEEDED for s in self.status.values())
+        """Whether every step succeeded, or was skipped by a condition (a branch not
+        taken is not a failure; see :meth:`skipped_by_condition`)."""
+        return all(
+            status is StepStatus.SUCCEEDED
+            or (status is StepStatus.SKIPPED and self.skipped_by_condition(step_id))
+            for step_id, status in self.status.items()
+        )
 
     def raise_for_errors(self) -> None:
         """Raise an ``ExceptionGroup`` of every step failure, if there was any.
@@ -400,6 +481,15 @@ def _picklable(value: Any) -> bool:
 
 def _rebuild_result(fields: dict[str, Any]) -> RunResult:
     return RunResult(**fields)
+
+
+def _unquote(text: str) -> str:
+    """A step id from its ``repr`` in a reason (``'a'`` -> ``a``)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, str) else text
 
 
 def _frozen(mapping: Mapping[str, _V]) -> Mapping[str, _V]:

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from .errors import StepDefinitionError, StepTypeError
 from .retry import Retry
+from .routing import Route
 
 __all__ = ["JOINS", "ActionKind", "Join", "Step"]
 
@@ -78,16 +79,40 @@ class Step:
         cache_ttl: Seconds a cached value stays usable (``None``: for ever).
         version: Part of the cache key (default: a hash of the action's code, so an
             edited function misses); change it to invalidate what is cached.
+        when: A condition: a plain function given the same arguments as the action,
+            asked before each call (never under the run's lock, and without taking a
+            thread slot of ``max_concurrency``). False skips the call; a step none of
+            whose calls ran ends SKIPPED with the reason ``"condition false"``, and the
+            dependents that need it are skipped too. If it raises, the step fails
+            with that exception, like an action.
+        optional: Dependencies this step can do without: when one of them is skipped
+            by a condition (its own, or a required dependency's), this step still
+            runs and gets the dependency's default in its place. A dependency that
+            *failed* still skips this step, as without ``optional``.
+        defaults: The value passed for each skipped optional dependency (``None``
+            for one not named here).
+        map: A dependency to map over: the action is called once per item of its
+            value (the item in that dependency's place, the other dependencies as
+            usual), the items in parallel within ``max_concurrency``, each with the
+            step's ``timeout`` and ``retry``; the step's value is the list of results
+            in item order. The action must return one value (not stream).
 
     Raises:
-        TypeError: The action is not callable and has no ``invoke``/``ainvoke``, or
-            ``depends``/``retry`` have the wrong type.
-        ValueError: An empty id, a timeout that is not a positive number, or an
-            unknown ``join``.
+        TypeError: The action or ``when`` is not callable (``when`` must be a plain
+            function, not ``async``), ``when`` cannot take one argument per
+            dependency, or ``depends``/``retry``/``optional``/``defaults`` have the
+            wrong type.
+        ValueError: An empty id, a timeout that is not a positive number, an
+            unknown ``join``, an ``optional``/``defaults``/``map`` name that is not a
+            dependency, or a streaming action with ``map``.
 
     Example:
         >>> Step("twice", lambda x: 2 * x, depends=["x"]).kind
         'function'
+        >>> merge = Step("merge", lambda a, b: [a, b], depends=["a", "b"],
+        ...              optional=["a"], defaults={"a": "none"})
+        >>> sorted(merge.optional), dict(merge.defaults)
+        (['a'], {'a': 'none'})
     """
 
     id: str
@@ -102,6 +127,10 @@ class Step:
     cache: bool | Callable[..., str] = False
     cache_ttl: float | None = None
     version: str | None = None
+    when: Callable[..., Any] | None = None
+    optional: frozenset[str] = frozenset()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    map: str | None = None
     kind: ActionKind = field(init=False)
     _fits: bool = field(init=False, repr=False)  # surely callable with one arg per dependency
 
@@ -120,6 +149,10 @@ class Step:
         cache: bool | Callable[..., str] = False,
         cache_ttl: float | None = None,
         version: str | None = None,
+        when: Callable[..., Any] | None = None,
+        optional: Iterable[str] = (),
+        defaults: Mapping[str, Any] | None = None,
+        map: str | None = None,
     ) -> None:
         if not isinstance(id, str) or not id:
             raise StepDefinitionError(f"a step id must be a non-empty string, got {id!r}",
@@ -150,6 +183,11 @@ class Step:
         _set_description(self, description)
         _set_uses(self, () if uses is None else _check_uses(id, uses))
         _set_estimate(self, None if estimate is None else _check_estimate(id, estimate))
+        _set_when(self, None if when is None else _check_when(id, when, deps))
+        optional_names = _check_optional(id, optional, deps) if optional else _NO_NAMES
+        _set_optional(self, optional_names)
+        _set_defaults(self, _check_defaults(id, defaults, optional_names)
+                      if defaults else _NO_DEFAULTS)
         fits = False
         function, bound = action, 0
         if type(action) is _PARTIAL and not action.keywords:
@@ -174,6 +212,7 @@ class Step:
             kind = _kind_of(id, action)
         _set_kind(self, kind)
         _set_fits(self, fits)
+        _set_map(self, None if map is None else _check_map(id, map, deps, kind))
 
     @property
     def streaming(self) -> bool:
@@ -195,25 +234,120 @@ class Step:
         try:
             signature.bind(*self.depends)
         except TypeError:
-            count = len(self.depends)
-            names = ", ".join(map(repr, self.depends))
-            deps = f"depends on {count} ({names})" if count else "has no dependencies"
-            raise StepTypeError(
-                f"step {self.id!r}: action {_name(self.action)}{signature} cannot be called "
-                f"with {count} positional argument{'s' if count != 1 else ''}; the step {deps}",
-                self.id, "action",
-            ) from None
+            raise _arity_error(self.id, "action", self.action, signature,
+                               self.depends) from None
 
     def __repr__(self) -> str:
         return f"Step({self.id!r}, {_name(self.action)}, depends={list(self.depends)!r})"
 
 
 _set_id, _set_action, _set_depends, _set_timeout, _set_retry, _set_join, _set_description, \
-    _set_uses, _set_estimate, _set_kind, _set_fits, _set_cache, _set_cache_ttl, _set_version = (
+    _set_uses, _set_estimate, _set_cache, _set_cache_ttl, _set_version, \
+    _set_when, _set_optional, _set_defaults, _set_map, _set_kind, _set_fits = (
         Step.__dict__[name].__set__
         for name in ("id", "action", "depends", "timeout", "retry", "join", "description",
-                     "uses", "estimate", "kind", "_fits", "cache", "cache_ttl", "version")
+                     "uses", "estimate", "cache", "cache_ttl", "version",
+                     "when", "optional", "defaults", "map", "kind", "_fits")
     )
+_NO_NAMES: frozenset[str] = frozenset()
+_NO_DEFAULTS: Mapping[str, Any] = {}
+
+
+def _arity_error(step: str, argument: str, function: Any, signature: inspect.Signature,
+                 depends: tuple[str, ...]) -> StepTypeError:
+    """The error for an action or condition that cannot take one argument per dependency."""
+    count = len(depends)
+    names = ", ".join(map(repr, depends))
+    deps = f"depends on {count} ({names})" if count else "has no dependencies"
+    what = "action" if argument == "action" else "condition (when)"
+    return StepTypeError(
+        f"step {step!r}: {what} {_name(function)}{signature} cannot be called "
+        f"with {count} positional argument{'s' if count != 1 else ''}; the step {deps}",
+        step, argument,
+    )
+
+
+def _check_when(step: str, when: Callable[..., Any], deps: tuple[str, ...]
+                ) -> Callable[..., Any]:
+    """A condition: a plain (not async) callable taking one argument per dependency;
+    a :func:`~rxsteps.routes` condition is bound to its router's place in ``deps``."""
+    if isinstance(when, Route):
+        if when.router not in deps:
+            raise StepDefinitionError(
+                f"step {step!r}: when={when!r} reads step {when.router!r}, which is not in "
+                f"depends {list(deps)!r}; add {when.router!r} to depends", step, "when",
+            )
+        return when.at(deps.index(when.router))
+    if not callable(when):
+        raise StepTypeError(f"step {step!r}: when must be a function of the step's "
+                            f"dependencies, got {type(when).__name__}", step, "when")
+    if _kind_of(step, when) != "function":
+        raise StepTypeError(
+            f"step {step!r}: when must be a plain function returning true or false, got "
+            f"{_kind_of(step, when)} {_name(when)} (do the async work in a step of its "
+            "own and make the condition read its value)", step, "when",
+        )
+    if not _fits_by_code(when, len(deps)):
+        try:
+            signature = inspect.signature(when)
+        except (TypeError, ValueError):
+            return when  # a builtin without a signature: it will tell at run time
+        try:
+            signature.bind(*deps)
+        except TypeError:
+            raise _arity_error(step, "when", when, signature, deps) from None
+    return when
+
+
+def _check_map(step: str, name: Any, deps: tuple[str, ...], kind: ActionKind) -> str:
+    if not isinstance(name, str):
+        raise StepTypeError(f"step {step!r}: map must be the name of one dependency, got "
+                            f"{name!r}", step, "map")
+    if name not in deps:
+        raise StepDefinitionError(
+            f"step {step!r}: map={name!r} is not in depends {list(deps)!r}; add it to "
+            "depends", step, "map",
+        )
+    if kind in ("generator", "asyncgen"):
+        raise StepDefinitionError(
+            f"step {step!r}: map={name!r} needs an action that returns one value per item; "
+            f"this one is a{'n async' if kind == 'asyncgen' else ''} generator (it streams): "
+            "return a list instead", step, "map",
+        )
+    return name
+
+
+def _check_optional(step: str, optional: Iterable[str], deps: tuple[str, ...]) -> frozenset[str]:
+    if isinstance(optional, str):
+        raise StepTypeError(f"step {step!r}: optional must be a list of dependency names, "
+                            f"not a string (did you mean [{optional!r}]?)", step, "optional")
+    try:
+        names = frozenset(optional)
+    except TypeError:
+        raise StepTypeError(f"step {step!r}: optional must be a list of dependency names, "
+                            f"got {optional!r}", step, "optional") from None
+    for name in sorted(names, key=str):
+        if name not in deps:
+            raise StepDefinitionError(
+                f"step {step!r}: optional dependency {name!r} is not in depends "
+                f"{list(deps)!r}; add it to depends or remove it from optional",
+                step, "optional",
+            )
+    return names
+
+
+def _check_defaults(step: str, defaults: Any, optional: frozenset[str]) -> Mapping[str, Any]:
+    if not isinstance(defaults, Mapping):
+        raise StepTypeError(f"step {step!r}: defaults must be a dict from optional "
+                            f"dependency name to value, got {defaults!r}", step, "defaults")
+    for name in defaults:
+        if name not in optional:
+            raise StepDefinitionError(
+                f"step {step!r}: defaults names {name!r}, which is not an optional "
+                f"dependency (optional: {sorted(optional)!r}); add it to optional",
+                step, "defaults",
+            )
+    return dict(defaults)  # a plain dict: a Step pickles (process pools, stores)
 
 
 def _check_uses(step: str, uses: Any) -> tuple[tuple[str, int], ...]:

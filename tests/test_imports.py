@@ -33,6 +33,7 @@ WINGS = {
     "rxsteps.context": "model",
     "rxsteps.critical": "model",
     "rxsteps.step": "model",
+    "rxsteps.routing": "model",
     "rxsteps.graph": "model",
     "rxsteps.result": "model",
     "rxsteps.stores": "stores",

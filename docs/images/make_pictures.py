@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rxsteps import Retry, RunResult, Step, StepGraph, StepStatus, current, run
+from rxsteps import Retry, RunResult, Step, StepGraph, StepStatus, current, routes, run
 from rxsteps.cli.demo import build_graph as build_demo_graph
 from rxsteps.cli.demo import demo_inputs
 
@@ -256,6 +256,47 @@ def limits_graph() -> StepGraph:
 def limits() -> None:
     result = run(limits_graph(), limits={"llm": 2, "web": 4})
     result.timeline(HERE / "limits-timeline.png")
+# -- guides/control-flow.md ---------------------------------------------------------------
+
+
+def control_flow_graph() -> StepGraph:
+    """The guide's router: a plan picks the tools, the web branch cites each of its 12
+    pages (a mapped step); the answer merges what ran."""
+
+    def plan(question: str) -> list[str]:
+        time.sleep(0.05)
+        return ["web"] if "news" in question else ["maths"]
+
+    def tool(name: str) -> Callable[..., str]:
+        def action(question: str, route: Any) -> str:
+            time.sleep(0.1)
+            return f"{name}: {question}"
+
+        return action
+
+    def fail(question: str) -> str:
+        raise ConnectionError("index offline")
+
+    return StepGraph([
+        Step("plan", plan, ["question"]),
+        Step("web", tool("web"), ["question", "plan"], when=routes("plan", "web")),
+        Step("maths", tool("maths"), ["question", "plan"], when=routes("plan", "maths")),
+        Step("pages", lambda web: [f"page {i}" for i in range(12)], ["web"]),
+        Step("cite", takes(0.05), ["pages"], map="pages"),
+        Step("archive", fail, ["question"]),
+        Step("quote", lambda found: found, ["archive"]),
+        Step("answer", takes(0.05), ["web", "maths", "cite"],
+             optional=["web", "maths", "cite"]),
+    ], inputs=["question"])
+
+
+def control_flow() -> None:
+    graph = control_flow_graph()
+    result = run(graph, inputs={"question": "today's news"}, fail_fast=False,
+                 max_concurrency=4)
+    assert result.reasons["maths"] == "condition false", result.reasons
+    assert len(result["cite"]) == 12
+    graph.draw(HERE / "control-flow-dag.png", result=result)
 
 
 PICTURES: dict[str, Callable[[], None]] = {
@@ -266,6 +307,7 @@ PICTURES: dict[str, Callable[[], None]] = {
     "waves": waves,
     "big": big,
     "limits": limits,
+    "control-flow": control_flow,
 }
 
 

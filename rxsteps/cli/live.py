@@ -42,6 +42,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..graph import StepGraph
+from ..result import CONDITION_FALSE
 from .progress import Reporter
 from .values import one_line, stream_text
 
@@ -58,10 +59,12 @@ _ICONS = {
     "failed": ("✗", "bold red"),
     "skipped": ("−", "dim"),
     "cancelled": ("⊘", "yellow"),
+    CONDITION_FALSE: ("○", "blue"),  # skipped by its condition: a branch not taken
 }
 _STATE_STYLES = {"running": "yellow", "retrying": "dark_orange", "failed": "red",
                  "waiting": "blue",
-                 "succeeded": "green", "skipped": "dim", "cancelled": "yellow", "pending": "dim"}
+                 "succeeded": "green", "skipped": "dim", "cancelled": "yellow", "pending": "dim",
+                 CONDITION_FALSE: "blue"}
 _NAME_WIDTH = 40
 _FIXED_WIDTH = 27  # the icon, state and time columns and the padding of every column
 
@@ -209,10 +212,13 @@ class LiveReporter(Reporter):
                 step, Spinner("dots", style="yellow")
             )
         else:
+            if state == "skipped" and self.note.get(step) == CONDITION_FALSE:
+                state = CONDITION_FALSE  # its own icon and colour; the note says it too
             char, style = _ICONS[state]
             icon = Text(char, style=style)
         seconds = f"{self.elapsed(step, self.ended):.2f}s" if step in self.began else ""
-        return (icon, Text(step), Text(state, style=_STATE_STYLES[state]),
+        shown = "skipped" if state == CONDITION_FALSE else state
+        return (icon, Text(step), Text(shown, style=_STATE_STYLES[state]),
                 Text(seconds, style="cyan"), Text(self._detail(step, room), style="dim"))
 
     def _detail(self, step: str, room: int) -> str:

@@ -505,11 +505,18 @@ def summary_line(result: RunResult, *, start: float | None = None) -> str:
         >>> from rxsteps import Step, StepGraph, run
         >>> summary_line(run(StepGraph([Step("a", lambda: 1)]))).split(" in ")[0]
         'rxsteps: 1 succeeded'
+        >>> summary_line(run(StepGraph([Step("a", lambda: 1, when=lambda: False)]))
+        ...              ).split(" in ")[0]
+        'rxsteps: 1 skipped (1 by a condition)'
     """
     counts: dict[str, int] = {}
     for status in result.status.values():
         counts[status.value] = counts.get(status.value, 0) + 1
     text = ", ".join(f"{counts[k]} {k}" for k in _ORDER if k in counts)
+    by_condition = sum(map(result.skipped_by_condition, result.status))
+    if by_condition:  # a branch not taken, told apart from a skip after a failure
+        text = text.replace(f"{counts['skipped']} skipped",
+                            f"{counts['skipped']} skipped ({by_condition} by a condition)")
     path, seconds = result.critical_path()
     duration = result.duration if start is None else result.end - start
     line = f"rxsteps: {text} in {duration:.3f} s"

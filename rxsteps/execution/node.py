@@ -78,6 +78,8 @@ class Node(Source):
     __slots__ = (
         "all_done",
         "busy",
+        "by_condition",
+        "checked",
         "deps",
         "ended",
         "error",
@@ -87,10 +89,12 @@ class Node(Source):
         "lacking",
         "last_attempt",
         "limit",
+        "mapping",
         "mode",
         "next_attempt",
         "reason",
         "retry_timer",
+        "skipped_calls",
         "snapshots",
         "started",
         "step",
@@ -121,6 +125,10 @@ class Node(Source):
         self.all_done = 0  # dependencies completed
         self.lacking = 0
         self.limit: float = _INFINITY
+        self.checked = -1  # the call whose condition said yes (steps with ``when``)
+        self.skipped_calls = 0  # calls its condition skipped
+        self.by_condition = False  # skipped by a condition (its own or a dependency's)
+        self.mapping: Any = None  # a mapped call's items in flight: a mapping.MapState
         if not deps:
             self.fired = 1  # a root is called once, with no arguments
             self.limit = 1

@@ -57,12 +57,18 @@ from ..backends.loops import LoopLease, lend, on_loop_thread
 from ..backends.pool import on_worker_thread
 from ..backends.resolve import resolve_backend
 from ..context import _CURRENT
-from ..errors import CapacityError, StepCancelledError, StepFailedError, StepTimeoutError
+from ..errors import (
+    CapacityError,
+    MapItemsFailedError,
+    StepCancelledError,
+    StepFailedError,
+    StepTimeoutError,
+)
 from ..events import EventKind, StepEvent
 from ..graph import StepGraph
-from ..result import Attempt, RunResult, StepStatus
+from ..result import CONDITION_FALSE, Attempt, RunResult, StepStatus
 from ..retry import Retry
-from . import invoke
+from . import conditions, invoke, mapping
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
 from .durable import open_durable
@@ -175,6 +181,7 @@ class Run:
             before=recorder,
         )
         self._ready_other: deque[Node] = deque()
+        self._checks: list[conditions.Check] = []  # calls waiting for their condition
         self._active: set[ActiveAttempt] = set()
         self._running = 0
         self._attempts: list[Attempt] = []
@@ -422,7 +429,7 @@ class Run:
 
     def admitted(self, node: Node) -> None:
         """The gate let ``node`` through with its units held: on to a driver or loop."""
-        self._ready(node)
+        self._to_runner(node)
 
     def doomed(self, node: Node) -> None:
         """A waiting ``node`` was doomed meanwhile: settle it."""
@@ -456,7 +463,7 @@ class Run:
             if attempt.state is not RUNNING:
                 return False
             attempt.emitted = True
-            self._append(attempt.node, value, attempt)
+            self._append(attempt.node, value, attempt.number, attempt.index)
             launches = self._take_ready()
             wake = self.drivers.should_wake()
         self.after(launches, wake)
@@ -587,8 +594,11 @@ class Run:
             self._give_back(attempt)
 
     def _succeeded(self, node: Node, attempt: ActiveAttempt, value: Any, now: float) -> None:
+        if node.mapping is not None:
+            self._item_succeeded(node, attempt, value, now)
+            return
         if value is not _NOTHING:
-            self._append(node, value, attempt)
+            self._append(node, value, attempt.number, attempt.index)
         self._attempts.append(
             Attempt(node.id, attempt.index, attempt.number, attempt.start, now, "succeeded")
         )
@@ -611,29 +621,119 @@ class Run:
                 for observer in self._subscribers.pop(node.id):
                     self._sink.put(Call(_end_of_step, observer, node.status, node.error, node.id))
 
-    def _append(self, node: Node, value: Any, attempt: ActiveAttempt) -> None:
+    def _append(self, node: Node, value: Any, number: int, index: int) -> None:
         node.values.append(value)
         if self._events:
-            self._emit(EventKind.EMITTED, node, value=value, attempt=attempt.number,
-                       index=attempt.index)
+            self._emit(EventKind.EMITTED, node, value=value, attempt=number, index=index)
             for observer in self._subscribers.get(node.id, ()):
                 self._sink.put(Call(observer.on_next, value))
         for dependent in node.dependents:
             if dependent.reason is None and not dependent.finished:
                 dependent.dep_emitted(node)
                 if not dependent.busy and dependent.pending():
-                    dependent.busy = True
-                    self._queue(dependent)
+                    self._ready(dependent)
+
+    def _ready(self, node: Node) -> None:
+        """``node`` has a call available: queue it, or first ask its condition."""
+        node.busy = True
+        if node.step.when is None or node.checked == node.invoked:
+            if node.step.map is None:
+                self._queue(node)
+            else:
+                self._start_map(node)
+        else:
+            index = node.invoked
+            self._checks.append(conditions.Check(node, index, node.args(index)))
+
+    def _answered(self, answer: conditions.Answer) -> None:
+        """A condition answered (under the lock again): queue, skip or fail the call."""
+        node, index, _ = answer.check
+        if self.state is not _LIVE or node.finished or node.invoked != index:
+            return
+        if node.reason is not None:  # doomed while its condition was asked
+            node.busy = False
+        elif answer.error is not None:
+            self._fail(node, answer.error)
+            return
+        elif answer.ok:
+            node.checked = index
+            if node.step.map is None:
+                self._queue(node)
+            else:
+                self._start_map(node)
+            return
+        else:
+            node.skipped_calls += 1
+            node.call_done()
+            node.busy = False
+        self._settle(node)
+
+    # -- mapped steps (see mapping.py) ----------------------------------------------------
+
+    def _start_map(self, node: Node) -> None:
+        """A mapped call is ready: queue one attempt per item of the mapped value."""
+        try:
+            state = mapping.start(node, node.args(node.invoked))
+        except Exception as error:  # MapTypeError, or the user's iterable raised
+            self._fail(node, error)
+            return
+        node.mapping = state
+        if not state.items:
+            self._map_done(node)
+        for _ in state.items:
+            self._queue(node)
+
+    def _item_succeeded(self, node: Node, attempt: ActiveAttempt, value: Any,
+                        now: float) -> None:
+        self._attempts.append(
+            Attempt(node.id, attempt.index, attempt.number, attempt.start, now, "succeeded")
+        )
+        node.mapping.succeeded(attempt.index, None if value is _NOTHING else value)
+        if node.mapping.complete:
+            self._map_done(node)
+
+    def _item_failed(self, node: Node, attempt: ActiveAttempt, error: BaseException) -> None:
+        """An item failed for good: fail the step now (fail-fast), or at the end."""
+        error.add_note(f"in item {attempt.index} of step {node.id!r}")
+        if self.fail_fast:
+            node.mapping = None
+            self._fail(node, error, attempt=attempt.number, index=attempt.index)
+            return
+        node.mapping.failed(attempt.index, error)
+        if node.mapping.complete:
+            self._map_done(node)
+
+    def _map_done(self, node: Node) -> None:
+        """Every item ended: the list of results, or the group of the items' errors."""
+        state, node.mapping = node.mapping, None
+        if state.errors:
+            self._fail(node, MapItemsFailedError(node.id, state.errors, state.results))
+            return
+        self._append(node, state.results, 1, node.invoked)
+        node.last_attempt = 1
+        node.call_done()
+        node.busy = False
+        self._settle(node)
+
+    def item_retry_due(self, node: Node, index: int, number: int) -> None:
+        """An item's retry backoff passed: queue its next attempt."""
+        with self.lock:
+            if self.state is not _LIVE or node.finished or node.mapping is None:
+                return
+            node.mapping.retry(index, number)
+            self._queue(node)
+            launches = self._take_ready()
+            wake = self.drivers.should_wake()
+        self.after(launches, wake)
 
     def _queue(self, node: Node) -> None:
         if self._gate is not None:  # it waits for a slot and its resources there
             self._gate.put(node)
-        elif node.mode is _SYNC:
-            self.drivers.queue(node)
         else:
-            self._ready_other.append(node)
+            self._to_runner(node)
 
-    def _ready(self, node: Node) -> None:
+    def _to_runner(self, node: Node) -> None:
+        """Past the gate (if any): on to a driver (sync) or the launch queue."""
         if node.mode is _SYNC:
             self.drivers.queue(node)
         else:
@@ -652,6 +752,9 @@ class Run:
             ready.popleft()
             if attempt is not DOOMED:
                 launches.append(attempt)
+        if self._checks:  # this transition's calls waiting for a condition go with it
+            launches = _Launches(launches)
+            launches.checks, self._checks = self._checks, []
         return launches
 
     def begin(self, node: Node) -> ActiveAttempt | None:
@@ -669,11 +772,16 @@ class Run:
                 gate.admit(self._now())
             return DOOMED
         self._running += 1
-        index = node.invoked
-        attempt = ActiveAttempt(node, index, node.next_attempt, self._now())
+        if node.mapping is None:
+            index = node.invoked
+            attempt = ActiveAttempt(node, index, node.next_attempt, self._now())
+            attempt.args = node.args(index)
+        else:  # the next item of a mapped call
+            index, number = node.mapping.next_call()
+            attempt = ActiveAttempt(node, index, number, self._now())
+            attempt.args = node.mapping.args(node.args(node.invoked), index)
         if gate is not None:
             attempt.held = gate.claim(node)
-        attempt.args = node.args(index)
         self._active.add(attempt)
         if node.started is None:
             node.started = attempt.start
@@ -692,11 +800,13 @@ class Run:
             if n.reason is not None:
                 self._end(n, StepStatus.SKIPPED)
             elif n.pending():
-                n.busy = True
-                self._queue(n)
+                self._ready(n)
                 continue
             elif not n.exhausted():
                 continue
+            elif n.skipped_calls and n.skipped_calls == n.invoked:
+                n.reason, n.by_condition = CONDITION_FALSE, True
+                self._end(n, StepStatus.SKIPPED)
             elif n.invoked == 0 and n.deps:
                 empty = n.empty_dependency()
                 n.reason = (
@@ -712,8 +822,13 @@ class Run:
                     continue
                 if n.status is _SUCCEEDED:
                     dependent.dep_completed(n)
-                elif dependent.reason is None:
+                elif dependent.reason is not None:
+                    pass
+                elif n.by_condition and n.id in dependent.step.optional:
+                    conditions.stand_in(dependent, n)
+                else:
                     dependent.reason = f"dependency {n.id!r} {n.status.value}"
+                    dependent.by_condition = n.by_condition
                 work.append(dependent)
 
     def _end(self, node: Node, status: StepStatus, **fields: Any) -> None:
@@ -749,6 +864,13 @@ class Run:
             if again:
                 self._schedule_retry(node, attempt, error)
                 return
+        if node.mapping is not None:
+            self._item_failed(node, attempt, error)
+            return
+        self._fail(node, error, attempt=attempt.number, index=attempt.index)
+
+    def _fail(self, node: Node, error: BaseException, **fields: Any) -> None:
+        """``node`` failed for good with ``error``: stop the run, or skip its dependents."""
         node.error = error
         node.busy = False
         failure = None
@@ -756,7 +878,7 @@ class Run:
             failure = StepFailedError(node.id, error)
             failure.__cause__ = error
             self.failure = failure  # before _end, which completes the run if it was last
-        self._end(node, StepStatus.FAILED, attempt=attempt.number, index=attempt.index)
+        self._end(node, StepStatus.FAILED, **fields)
         if self.state is not _LIVE:
             return
         if failure is not None:
@@ -774,6 +896,11 @@ class Run:
         self._emit(EventKind.RETRYING, node, error=error, attempt=attempt.number,
                    index=attempt.index, delay=delay)
         number = attempt.number + 1
+        if node.mapping is not None:  # items retry on their own
+            index = attempt.index
+            node.retry_timer = self.backend.call_later(
+                delay, lambda: self.item_retry_due(node, index, number))
+            return
         node.next_attempt = number
         node.retry_timer = self.backend.call_later(delay, lambda: self.retry_due(node, number))
 
@@ -831,7 +958,26 @@ class Run:
             invoke.launch(self, attempt)
         if self._sink.queue:
             self._sink.flush(inline=self._quiet_end())
+        if type(launches) is _Launches:
+            self._ask_conditions(launches.checks)
+        elif self._checks:  # left by a transition that launches nothing (a driver's)
+            with self.lock:
+                checks, self._checks = self._checks, []
+            self._ask_conditions(checks)
 
+    def _ask_conditions(self, checks: list[conditions.Check]) -> None:
+        """Ask the conditions of the calls this transition made available — user code,
+        so here, outside the lock, on the thread that made them available (never
+        another step's thread, mid-stream) — and carry out what the answers decide."""
+        if not checks:
+            return
+        answers = conditions.ask_all(self.context, checks)
+        with self.lock:
+            for answer in answers:
+                self._answered(answer)
+            launches = self._take_ready()
+            wake = self.drivers.should_wake()
+        self.after(launches, wake)
 
     def _quiet_end(self) -> bool:
         """Whether the run's end may be delivered on this thread: nothing but rxsteps'
@@ -852,6 +998,15 @@ class _Poke:
 
     def cancel(self) -> None:
         self._gate.poke()
+
+
+class _Launches(list[ActiveAttempt]):
+    """What :meth:`Run._take_ready` returns when its transition also made calls
+    available that wait for their condition (``checks``): asked by :meth:`Run.after`."""
+
+    __slots__ = ("checks",)
+
+    checks: list[conditions.Check]
 
 
 class _SpanEnd:

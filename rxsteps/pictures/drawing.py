@@ -252,7 +252,11 @@ def _step_box(name: str, graph: StepGraph, result: RunResult | None, detail: str
     state = state_of(result, name)
     words = "" if state == "succeeded" else PALETTE[state].label
     detail = " · ".join(part for part in (detail, words) if part)
-    return _Box(name, wrap_label(name), PALETTE[state], detail)
+    label = name
+    if graph[name].map is not None:  # a mapped step: one box, with its item count
+        items = result.partial(name)
+        label = f"{name} ×{len(items)}" if items is not None else name
+    return _Box(name, wrap_label(label), PALETTE[state], detail)
 
 
 def _overview(graph: StepGraph, dag: nx.DiGraph, result: RunResult | None,

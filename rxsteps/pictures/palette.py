@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import StepTimeoutError
+from ..result import CONDITION_FALSE
 
 if TYPE_CHECKING:
     from ..result import RunResult
@@ -55,9 +56,6 @@ __all__ = [
     "Style",
     "state_of",
 ]
-
-#: The reason a step skipped by its condition carries (drawn as ``condition false``).
-CONDITION_FALSE = "condition false"
 
 #: Outline and edge colour of the critical path, in every picture (Okabe-Ito black).
 CRITICAL_COLOR = "#000000"

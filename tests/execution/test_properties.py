@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rxsteps import StepGraph, arun, run
-from tests.support import Spec, check, dags
+from tests.support import Spec, check, conditional_dags, dags
 
 
 @pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
@@ -58,3 +58,16 @@ def test_limits_never_exceeded_and_values_match(
         return run(graph, scheduler=scheduler, on_event=on_event, **options)
 
     check(specs, run_graph, uses, capacities)
+@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=conditional_dags())
+def test_conditions_match_sequential_evaluation(scheduler: str, specs: list[Spec]) -> None:
+    # random conditions per call and optional dependencies: the same calls, values,
+    # ordering and one terminal event per step as the reference, which also says
+    # which steps a condition skipped
+    def run_graph(graph: StepGraph, on_event: Any) -> Any:
+        if scheduler == "asyncio":
+            return asyncio.run(arun(graph, on_event=on_event))
+        return run(graph, scheduler=scheduler, on_event=on_event)
+
+    check(specs, run_graph)

@@ -10,7 +10,7 @@
 
 from .examples import EXAMPLES, STEPS, load_example
 from .isolated import run_isolated
-from .properties import Spec, build, check, dags, reference
+from .properties import Spec, build, check, conditional_dags, dags, reference
 from .schedulers import SCHEDULERS, Outcome, make_scheduler
 from .storms import assert_no_pending_tasks, assert_no_thread_blocked_in_an_action
 
@@ -24,6 +24,7 @@ __all__ = [
     "assert_no_thread_blocked_in_an_action",
     "build",
     "check",
+    "conditional_dags",
     "dags",
     "load_example",
     "make_scheduler",

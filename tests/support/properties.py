@@ -8,6 +8,12 @@ values per call. A plain sequential evaluation with zip semantics is the referen
 - no call starts before the values it consumes were emitted;
 - the values equal the sequential evaluation;
 - every step ends in exactly one terminal event, and events are delivered serially.
+
+:func:`conditional_dags` adds conditions (``when=``, per call) and optional
+dependencies: the reference skips a call whose condition is false, skips a step none of
+whose calls ran (and what needs it) by that condition, and puts the default ``0`` in a
+skipped optional dependency's place. Its generators yield at least one value, so every
+skip is a condition's and the outcome does not depend on timing.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ class Spec:
     deps: tuple[int, ...]
     kind: str
     fanout: int
+    condition: int = 0  # a call runs when (sum(args) + i) % condition != 0; 0: no condition
+    optional: bool = False  # every dependency is optional (default 0)
 
 
 @st.composite
@@ -47,25 +55,68 @@ def dags(draw: st.DrawFn) -> list[Spec]:
     return specs
 
 
+@st.composite
+def conditional_dags(draw: st.DrawFn) -> list[Spec]:
+    size = draw(st.integers(1, 16))
+    specs = []
+    for i in range(size):
+        deps = draw(st.lists(st.integers(0, i - 1), max_size=3, unique=True)) if i else []
+        kind = draw(st.sampled_from(["function", "coroutine", "generator"]))
+        fanout = draw(st.integers(1, 3)) if kind == "generator" else 1
+        condition = draw(st.sampled_from([0, 0, 2, 3]))
+        optional = bool(deps) and draw(st.booleans())
+        specs.append(Spec(tuple(deps), kind, fanout, condition, optional))
+    return specs
+
+
+def _runs(i: int, spec: Spec, args: tuple[Any, ...]) -> bool:
+    return not spec.condition or (sum(args) + i) % spec.condition != 0
+
+
 def _value(i: int, args: tuple[Any, ...], j: int = 0) -> int:
     return (i * 1009 + sum(args) * 7 + j) % 1_000_003
 
 
 def reference(specs: list[Spec]) -> tuple[dict[str, list[int]], Counter[str]]:
     """Sequential evaluation with zip semantics: the values and the calls per step."""
+    emitted, calls, _ = reference_with_skips(specs)
+    return emitted, calls
+
+
+def reference_with_skips(
+    specs: list[Spec],
+) -> tuple[dict[str, list[int]], Counter[str], set[str]]:
+    """The values, the calls per step, and the steps skipped by a condition."""
     emitted: dict[str, list[int]] = {}
     calls: Counter[str] = Counter()
+    skipped: set[str] = set()
     for i, spec in enumerate(specs):
         name = f"s{i}"
-        columns = [emitted[f"s{d}"] for d in spec.deps]
+        emitted[name] = []
+        columns = []
+        for d in spec.deps:
+            if f"s{d}" not in skipped:
+                columns.append(emitted[f"s{d}"])
+            elif spec.optional:
+                columns.append([0])  # the default in its place
+            else:
+                skipped.add(name)
+        if name in skipped:
+            continue
         count = min((len(c) for c in columns), default=1)
         values: list[int] = []
+        ran = 0
         for n in range(count):
             args = tuple(c[n] for c in columns)
+            if not _runs(i, spec, args):
+                continue
+            ran += 1
             calls[name] += 1
             values.extend(_value(i, args, j) for j in range(spec.fanout))
+        if count and not ran:
+            skipped.add(name)
         emitted[name] = values
-    return emitted, calls
+    return emitted, calls, skipped
 
 
 class Usage:
@@ -132,8 +183,14 @@ def build(
 
         return generator
 
+    def when(i: int, spec: Spec) -> Any:
+        return None if not spec.condition else lambda *args: _runs(i, spec, args)
+
     steps = [
-        Step(f"s{i}", make(i, spec), [f"s{d}" for d in spec.deps], uses=uses[i] if uses else None)
+        Step(f"s{i}", make(i, spec), [f"s{d}" for d in spec.deps], when=when(i, spec),
+             optional=[f"s{d}" for d in spec.deps] if spec.optional else (),
+             defaults={f"s{d}": 0 for d in spec.deps} if spec.optional else None,
+             uses=uses[i] if uses else None)
         for i, spec in enumerate(specs)
     ]
     with warnings.catch_warnings():  # random graphs zip streams with values on purpose
@@ -160,7 +217,7 @@ def check(specs: list[Spec], run_graph: Any, uses: list[dict[str, int]] | None =
         busy.release()
 
     result = run_graph(graph, on_event)
-    expected, expected_calls = reference(specs)
+    expected, expected_calls, skipped = reference_with_skips(specs)
     assert overlapping == []  # serial delivery
     assert {name: result.emitted(name) for name in graph} == expected
     assert calls == expected_calls  # exactly once per zipped input
@@ -171,11 +228,14 @@ def check(specs: list[Spec], run_graph: Any, uses: list[dict[str, int]] | None =
             emitted_at[(event.step, seen[event.step])] = k
             seen[event.step] += 1
         elif event.kind is EventKind.STARTED:  # no call before the values it consumes
+            assert event.step not in skipped
             for dep in graph[event.step].depends:
-                assert emitted_at[(dep, event.index)] < k
+                if dep not in skipped:  # a skipped optional one: its default
+                    assert emitted_at[(dep, event.index)] < k
     terminal = Counter(e.step for e in events if e.kind in TERMINAL)
     assert terminal == Counter(list(graph))
     times = [e.time for e in events]
     assert times == sorted(times)
     for name, most in usage.most.items():
         assert most <= (capacities or {}).get(name, most), (name, most)
+    assert {name for name in graph if result.skipped_by_condition(name)} == skipped

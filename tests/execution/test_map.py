@@ -1,0 +1,182 @@
+"""Mapped steps (``Step(..., map=...)``) on every scheduler of the contract suite: one
+call per item in item order, in parallel within ``max_concurrency``, retried per item,
+failures with and without ``fail_fast``, empty and non-iterable values."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from rxsteps import (
+    EventKind,
+    MapItemsFailedError,
+    MapTypeError,
+    Retry,
+    Step,
+    StepDefinitionError,
+    StepFailedError,
+    StepGraph,
+    StepStatus,
+)
+
+
+def _started(outcome: Any, step: str) -> list[int]:
+    return [e.index for e in outcome.events if e.step == step and e.kind is EventKind.STARTED]
+
+
+def test_one_call_per_item_in_item_order_with_the_other_dependencies(execute):
+    graph = StepGraph([
+        Step("docs", lambda: ["a", "bb", "ccc"]),
+        Step("style", lambda: "short"),
+        Step("summaries", lambda style, doc: f"{style}:{doc}", ["style", "docs"], map="docs"),
+        Step("count", len, ["summaries"]),
+    ])
+    outcome = execute(graph)
+    assert outcome.values()["summaries"] == ["short:a", "short:bb", "short:ccc"]
+    assert outcome.values()["count"] == 3
+    assert sorted(_started(outcome, "summaries")) == [0, 1, 2]  # each item its own attempt
+    emitted = [e for e in outcome.events if e.step == "summaries" and e.kind is EventKind.EMITTED]
+    assert [e.value for e in emitted] == [["short:a", "short:bb", "short:ccc"]]  # one value
+    assert outcome.result is not None
+    assert sorted(a.index for a in outcome.result.attempts if a.step == "summaries") == [0, 1, 2]
+
+
+def test_items_run_in_parallel_within_max_concurrency(execute, parallel):
+    barrier = threading.Barrier(3, timeout=30)  # three items must be in flight at once
+    lock = threading.Lock()
+    active, peak = [0], [0]
+
+    def item(x: int) -> int:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        barrier.wait()
+        with lock:
+            active[0] -= 1
+        return x * x
+
+    graph = StepGraph([Step("xs", lambda: list(range(9))),
+                       Step("squares", item, ["xs"], map="xs")])
+    outcome = execute(graph, max_concurrency=3)
+    assert outcome.values()["squares"] == [x * x for x in range(9)]
+    assert peak[0] == 3
+
+
+def test_each_item_follows_the_retry_policy_on_its_own(execute):
+    calls: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def flaky(x: int) -> int:
+        with lock:
+            calls[x] = calls.get(x, 0) + 1
+            first = calls[x] == 1
+        if x in (1, 3) and first:
+            raise ValueError(f"item {x} once")
+        return x
+
+    graph = StepGraph([Step("xs", lambda: [0, 1, 2, 3]),
+                       Step("ys", flaky, ["xs"], map="xs", retry=Retry(attempts=2, backoff=0.01))])
+    outcome = execute(graph)
+    assert outcome.values()["ys"] == [0, 1, 2, 3]
+    assert calls == {0: 1, 1: 2, 2: 1, 3: 2}
+    retried = [(e.index, e.attempt) for e in outcome.events
+               if e.step == "ys" and e.kind is EventKind.RETRYING]
+    assert sorted(retried) == [(1, 1), (3, 1)]
+
+
+def _half(x: int) -> float:
+    if x % 2:
+        raise ValueError(f"odd {x}")
+    return x / 2
+
+
+def test_with_keep_going_failed_items_fail_the_step_in_a_group_and_the_rest_are_kept(execute):
+    graph = StepGraph([Step("xs", lambda: [0, 1, 2, 3, 4]),
+                       Step("halves", _half, ["xs"], map="xs"),
+                       Step("after", lambda h: h, ["halves"])])
+    result = execute(graph, fail_fast=False).result
+    assert result is not None
+    assert result.status["halves"] is StepStatus.FAILED
+    error = result.errors["halves"]
+    assert isinstance(error, MapItemsFailedError) and isinstance(error, ExceptionGroup)
+    assert str(error) == "step 'halves': 2 of 5 items failed (indexes 1, 3) (2 sub-exceptions)"
+    assert error.failed == [1, 3]
+    assert [str(e) for e in error.exceptions] == ["odd 1", "odd 3"]
+    assert error.exceptions[0].__notes__ == ["in item 1 of step 'halves'"]
+    assert result.partial("halves") == [0.0, None, 1.0, None, 2.0]
+    assert result.reasons["after"] == "dependency 'halves' failed"
+
+
+def test_without_keep_going_the_first_failed_item_fails_the_step_and_stops_the_rest(execute):
+    graph = StepGraph([Step("xs", lambda: [0, 1, 2, 3, 4]),
+                       Step("halves", _half, ["xs"], map="xs")])
+    outcome = execute(graph, max_concurrency=1)  # one item at a time: 2, 3, 4 never start
+    assert isinstance(outcome.error, StepFailedError)
+    assert str(outcome.error) == "step 'halves' failed: ValueError: odd 1"
+    assert _started(outcome, "halves") == [0, 1]
+    assert outcome.result is not None and outcome.result.status["halves"] is StepStatus.FAILED
+
+
+def test_an_empty_list_succeeds_with_an_empty_list(execute):
+    graph = StepGraph([Step("xs", lambda: []), Step("ys", _half, ["xs"], map="xs"),
+                       Step("n", len, ["ys"])])
+    outcome = execute(graph)
+    assert outcome.values() == {"xs": [], "ys": [], "n": 0}
+    assert _started(outcome, "ys") == []
+
+
+@pytest.mark.parametrize(("value", "kind"),
+                         [(12, "an int"), ("text", "a str"), (None, "a NoneType")])
+def test_a_value_without_items_fails_the_step_naming_the_dependency(execute, value, kind):
+    graph = StepGraph([Step("xs", lambda: value), Step("ys", _half, ["xs"], map="xs")])
+    result = execute(graph, fail_fast=False).result
+    assert result is not None
+    error = result.errors["ys"]
+    assert isinstance(error, MapTypeError) and isinstance(error, TypeError)
+    assert str(error) == (f"step 'ys' maps over dependency 'xs', whose value is {kind}, not a "
+                          "list or other iterable of items")
+    assert (error.step, error.dependency) == ("ys", "xs")
+
+
+def test_a_tuple_is_mapped_and_a_mapped_steps_list_can_be_mapped_again(execute):
+    graph = StepGraph([Step("xs", lambda: (4, 8)), Step("ys", _half, ["xs"], map="xs"),
+                       Step("zs", _half, ["ys"], map="ys")])
+    assert execute(graph).values()["zs"] == [1.0, 2.0]
+
+
+def test_a_condition_and_a_map_together(execute):
+    graph = StepGraph([Step("xs", lambda: [2, 4]),
+                       Step("ys", _half, ["xs"], map="xs", when=lambda xs: len(xs) > 5)])
+    result = execute(graph).result
+    assert result is not None and result.reasons["ys"] == "condition false"
+
+
+# -- refused when the graph is made ------------------------------------------------------
+
+
+def _tokens() -> Any:
+    yield from "abc"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Step("ys", _half, ["xs"], map="zs"),
+         "step 'ys': map='zs' is not in depends ['xs']; add it to depends"),
+        (lambda: Step("ys", _half, ["xs"], map=["xs"]),
+         "step 'ys': map must be the name of one dependency, got ['xs']"),
+        (lambda: Step("ys", lambda x: (yield x), ["xs"], map="xs"),
+         "step 'ys': map='xs' needs an action that returns one value per item; this one is a "
+         "generator (it streams): return a list instead"),
+        (lambda: StepGraph([Step("xs", _tokens), Step("ys", _half, ["xs"], map="xs")]),
+         "step 'ys': map='xs' over a streaming step (a generator) is not supported yet; map "
+         "over a step that collects its values (Step(..., ['xs'], join='collect')) instead"),
+    ],
+)
+def test_what_cannot_be_mapped_is_refused_up_front(make: Any, message: str) -> None:
+    with pytest.raises(StepDefinitionError) as info:
+        make()
+    assert str(info.value) == message
+    assert info.value.step == "ys" and info.value.argument == "map"
