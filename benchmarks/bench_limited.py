@@ -29,7 +29,7 @@ from benchmarks.bench_engine import make, verify
 from benchmarks.child import Context
 from benchmarks.errors import Unavailable
 from benchmarks.report import cell, markdown
-from benchmarks.workloads import Workload
+from benchmarks.workloads import Workload, graphlib_pool
 
 __all__ = ["SYSTEMS", "TASKS", "limited", "lower_bound", "measure", "render"]
 
@@ -55,27 +55,7 @@ def _rxsteps(priority: str, with_history: bool) -> Callable[[Workload, int], Cal
 
 
 def _graphlib(w: Workload, slots: int) -> Callable[[], Any]:
-    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-    from graphlib import TopologicalSorter
-
-    pool = ThreadPoolExecutor(slots)
-
-    def run_once() -> dict[str, Any]:
-        sorter = TopologicalSorter(w.deps)
-        sorter.prepare()
-        values: dict[str, Any] = {}
-        running: dict[Future[Any], str] = {}
-        while sorter.is_active():
-            for s in sorter.get_ready():
-                running[pool.submit(w.actions[s], *[values[d] for d in w.deps[s]])] = s
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                s = running.pop(future)
-                values[s] = future.result()
-                sorter.done(s)
-        return values
-
-    return run_once
+    return graphlib_pool(w, slots)
 
 
 def _dask(w: Workload, slots: int) -> Callable[[], Any]:

@@ -213,11 +213,11 @@ def fan(name: str, n: int, *, seed: int) -> Workload:
 # -- systems: every runner builds its own structures, inside the timing -----------------------
 
 
-def _pool() -> Any:
+def _pool(workers: int = POOL_WORKERS) -> Any:
     """A warm-able pool for the hand-written loops (kept across runs, as a program would)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(POOL_WORKERS, thread_name_prefix="bench")
+    return ThreadPoolExecutor(workers, thread_name_prefix="bench")
 
 
 def sequential(w: Workload) -> Runner:
@@ -233,13 +233,14 @@ def sequential(w: Workload) -> Runner:
     return run_once
 
 
-def graphlib_pool(w: Workload) -> Runner:
-    """``graphlib.TopologicalSorter`` + a warm pool: build the sorter, submit every
-    ready step, wait for the first completion, mark it done, repeat."""
+def graphlib_pool(w: Workload, workers: int = POOL_WORKERS) -> Runner:
+    """``graphlib.TopologicalSorter`` + a warm pool of ``workers`` threads: build the
+    sorter, submit every ready step, wait for the first completion, mark it done,
+    repeat."""
     from concurrent.futures import FIRST_COMPLETED, Future, wait
     from graphlib import TopologicalSorter
 
-    actions, deps, pool = w.actions, w.deps, _pool()
+    actions, deps, pool = w.actions, w.deps, _pool(workers)
 
     def run_once() -> dict[str, Any]:
         sorter = TopologicalSorter(deps)

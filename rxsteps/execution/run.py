@@ -501,12 +501,7 @@ class Run:
             else:
                 returned = False
                 attempt.state = DONE
-                self._active.discard(attempt)
-                if attempt.holds_slot:
-                    attempt.holds_slot = False
-                    self._running -= 1
-                if attempt.held:
-                    self._give_back(attempt)
+                self._release(attempt)
                 now = self._now()
                 node = attempt.node
                 if node.mode is _SYNC:
