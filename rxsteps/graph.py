@@ -42,10 +42,11 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
 from ._pictures import pictures
-from .critical import planned_critical_path
+from .critical import planned_critical_path, remaining_paths
 from .errors import (
     CycleError,
     DuplicateStepError,
@@ -296,6 +297,47 @@ class StepGraph(Mapping[str, Step]):
         """
         return planned_critical_path(self, durations)
 
+    def remaining_paths(
+        self, measured: Mapping[str, float] | None = None
+    ) -> Mapping[str, float]:
+        """Each step's remaining path: itself and its longest chain of dependents.
+
+        What critical-path priority ranks waiting steps by. A step weighs its
+        ``measured`` seconds, else its ``Step(estimate=)``, else the mean of the known
+        durations, else 1 unit, so without any hint the longest chain of *steps* comes
+        first. Without ``measured`` the answer is computed once per graph (until
+        :meth:`add`) and shared by every run. See :func:`rxsteps.critical.remaining_paths`.
+
+        Args:
+            measured: Seconds per step id, e.g. an earlier run's durations.
+
+        Returns:
+            Step id to the weight of its longest path to a sink (read-only).
+
+        Raises:
+            ValueError: A duration is negative or not finite, or names no step.
+
+        Example:
+            >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"]),
+            ...                    Step("c", lambda: 1, estimate=0.5)])
+            >>> dict(graph.remaining_paths())
+            {'a': 2.0, 'b': 1.0, 'c': 0.5}
+            >>> graph.remaining_paths({"b": 3})["a"]
+            3.5
+        """
+        if measured:
+            return MappingProxyType(remaining_paths(self, self._weights(measured)))
+        plan = self._compiled()
+        if plan.priorities is None:
+            plan.priorities = MappingProxyType(remaining_paths(self, self._weights({})))
+        return plan.priorities
+
+    def _weights(self, measured: Mapping[str, float]) -> dict[str, float]:
+        given = {n: s.estimate for n, s in self._steps.items() if s.estimate is not None}
+        known = [*measured.values(), *(v for n, v in given.items() if n not in measured)]
+        default = sum(known) / len(known) if known else 1.0
+        return {n: measured.get(n, given.get(n, default)) for n in self._steps}
+
     def to_mermaid(self) -> str:
         """A Mermaid ``flowchart LR``; see :func:`rxsteps.pictures.renderings.to_mermaid`.
 
@@ -346,7 +388,7 @@ class _Plan:
         self.order = order
         self.dependents = dependents
         #: each step's remaining path, computed at the first run that needs it
-        self.priorities: dict[str, float] | None = None
+        self.priorities: Mapping[str, float] | None = None
 
     @classmethod
     def compile(cls, steps: Mapping[str, Step], inputs: tuple[str, ...]) -> _Plan:

@@ -133,9 +133,10 @@ class RunHandle:
         'SUCCEEDED'
     """
 
-    def __init__(self, run: Run, done: threading.Event) -> None:
+    def __init__(self, run: Run, done: threading.Event, waiters: list[Any]) -> None:
         self._run = run
         self._done = done
+        self._waiters = waiters  # wakers of awaiting coroutines, called by _wake
         self.steps: Mapping[str, StepObservable] = _Steps(run)
         self.events: reactivex.Observable[StepEvent] = _Events(run)
 
@@ -148,11 +149,7 @@ class RunHandle:
         waiters: list[Any] = []
         run = start_run(graph, inputs, options, record=True,
                         on_done=lambda _run: _wake(done, waiters))
-        handle = cls(run, done)
-        handle._waiters = waiters
-        return handle
-
-    _waiters: list[Any]
+        return cls(run, done, waiters)
 
     @property
     def done(self) -> bool:

@@ -187,3 +187,22 @@ def test_importing_rxsteps_does_not_import_networkx() -> None:
         print("networkx" in sys.modules)
     """)
     assert out.split() == ["False"]
+
+
+def test_remaining_paths_weigh_estimates_then_their_mean_and_are_computed_once() -> None:
+    graph = StepGraph([Step("a", lambda: 1, estimate=4.0), Step("b", lambda a: a, ["a"]),
+                       Step("c", lambda: 1, estimate=2.0)])
+    first = graph.remaining_paths()
+    assert dict(first) == {"a": 7.0, "b": 3.0, "c": 2.0}  # b weighs the mean, 3.0
+    assert graph.remaining_paths() is first
+    with pytest.raises(TypeError):
+        first["a"] = 0.0  # type: ignore[index]
+    graph.add(Step("d", lambda b: b, ["b"]))
+    assert graph.remaining_paths()["a"] == 10.0
+
+
+def test_remaining_paths_prefer_measured_seconds_and_count_steps_without_hints() -> None:
+    graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"]), Step("c", lambda: 1)])
+    assert dict(graph.remaining_paths()) == {"a": 2.0, "b": 1.0, "c": 1.0}
+    assert dict(graph.remaining_paths({"a": 0.5, "c": 3.0})) == {"a": 2.25, "b": 1.75,
+                                                                 "c": 3.0}

@@ -198,3 +198,22 @@ def test_the_cycle_finder_itself(edges: dict[str, set[str]], cycle: list[str] | 
 def test_the_import_reader_sees_local_and_type_checking_imports(tmp_path: Path) -> None:
     source = PACKAGE / "_pictures.py"
     assert "rxsteps.pictures" in set(imports("rxsteps._pictures", source, set(modules())))
+
+
+#: Underscored names of other objects that are documented API, not private state.
+PUBLIC_UNDERSCORED = {"sys._getframe"}
+
+
+def test_no_module_reads_another_objects_private_attributes() -> None:
+    """One owner per state: ``x._name`` only on ``self`` or ``cls`` (a library's private
+    helper, such as ``asyncio._get_running_loop``, counts as another object's)."""
+    reaches = sorted(
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {ast.unparse(node)}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        and ast.unparse(node) not in PUBLIC_UNDERSCORED
+    )
+    assert reaches == []

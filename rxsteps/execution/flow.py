@@ -280,7 +280,7 @@ class PipelineFlow:
             return False
         if not all(q for j, q in enumerate(self._queues) if j != i):
             return False  # waiting for another input, maybe emitted by this very thread
-        return asyncio._get_running_loop() is None
+        return not _on_a_loop()
 
     def _source_done(self, i: int) -> None:
         """Input ``i`` completed."""
@@ -399,3 +399,12 @@ class PipelineFlow:
         for run in runs or ():
             run.cancel(reason)
         self._sink.flush()
+
+
+def _on_a_loop() -> bool:
+    """Whether this thread is running an event loop (which waiting here would block)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -17,7 +17,8 @@ a driver or a loop: it waits here, holding neither a thread nor a slot, until a 
 and *all* of its resources are free, and is then admitted with them held
 (all-or-nothing under the limiter's lock, so two steps needing overlapping sets never
 hold half each). Among the waiting steps the one with the longest remaining path
-(:func:`remaining_paths`) goes first. The gate's state is guarded by its run's lock:
+(:meth:`~rxsteps.StepGraph.remaining_paths`) goes first. The gate's state is guarded
+by its run's lock:
 
 - ``_queues`` — per distinct ``uses`` set, a heap of waiting steps by priority (steps
   with the same set are interchangeable for admission, so a pass costs one try per set,
@@ -46,7 +47,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..critical import remaining_paths
 from ..errors import OptionError, ResourceError
 from ..events import EventKind
 from ..result import Wait
@@ -312,31 +312,17 @@ def check_uses(graph: StepGraph, limiter: Limiter | None) -> None:
                 )
 
 
-def step_priorities(graph: StepGraph, history: RunResult | None) -> dict[str, float]:
-    """Each step's remaining path (itself and its longest chain of dependents), from
-    ``history``'s measured durations, else ``Step(estimate=)``, else 1 unit per step.
-
-    Without history the answer is cached on the compiled plan.
-    """
+def step_priorities(graph: StepGraph, history: RunResult | None) -> Mapping[str, float]:
+    """Each step's remaining path (:meth:`rxsteps.StepGraph.remaining_paths`), weighed
+    by ``history``'s measured durations where it has them."""
     if history is None:
-        plan = graph._compiled()
-        if plan.priorities is None:
-            plan.priorities = remaining_paths(graph, _durations(graph, None))
-        return plan.priorities
-    return remaining_paths(graph, _durations(graph, history))
-
-
-def _durations(graph: StepGraph, history: RunResult | None) -> dict[str, float]:
+        return graph.remaining_paths()
     measured: dict[str, float] = {}
-    if history is not None:
-        for name in graph:
-            start, end = history.started.get(name), history.ended.get(name)
-            if start is not None and end is not None:
-                measured[name] = max(0.0, end - start)
-    given = {n: s.estimate for n, s in graph.items() if s.estimate is not None}
-    known = [*measured.values(), *(v for n, v in given.items() if n not in measured)]
-    default = sum(known) / len(known) if known else 1.0
-    return {n: measured.get(n, given.get(n, default)) for n in graph}
+    for name in graph:
+        start, end = history.started.get(name), history.ended.get(name)
+        if start is not None and end is not None:
+            measured[name] = max(0.0, end - start)
+    return graph.remaining_paths(measured)
 
 
 class Owner(Protocol):
