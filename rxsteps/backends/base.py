@@ -20,6 +20,9 @@ engine uses, each with the default that most backends share:
   ``concurrent.futures.Future``. ``dumps`` is how they check an action can be shipped.
 - ``abandoned(count)`` — the engine gave up on calls whose threads are still inside
   them (timeouts); the pool counts them for its capacity error.
+- ``local_values(args)`` — a step's arguments as values in this process, for the user
+  code the engine runs itself (conditions); a backend that leaves values remote
+  fetches them here.
 - ``gather_result(result)`` — called once when a run ends, outside the run's lock: a
   backend that left values remote (Dask futures) fetches them here.
 
@@ -95,6 +98,11 @@ class Backend:
         """``count`` threads of :meth:`spawn` are stuck in calls the engine gave up on
         (negative: they came back), so the pool can say so when it reaches its cap."""
         shared_pool().abandon(count)
+
+    def local_values(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``args`` as values in this process, for user code the engine runs here (a
+        step's condition); here: as they are."""
+        return args
 
     def gather_result(self, result: RunResult) -> RunResult:
         """The run's result with remote values fetched (here: as it is)."""

@@ -26,6 +26,8 @@ remote step records there is a reference, not a value:
 - **Timeouts and cancellation** call ``Future.cancel()``: a queued task never runs, and
   a running one's result is dropped (Dask cannot interrupt a running task; its worker
   thread is busy until the action returns).
+- **Conditions** (``Step(when=...)``) run in this process: the values they need are
+  fetched with one ``client.gather`` before they are asked (:meth:`local_values`).
 - **Streaming and coroutines.** A generator step is refused before anything runs (a
   task returns one value). Coroutine and async-generator actions run locally on the
   background event loop; from a remote dependency they receive its future.
@@ -152,6 +154,14 @@ class DaskBackend(Backend):
         fetch = self.gather == "events"
         future.add_done_callback(lambda finished: done(_outcome(finished, fetch)))
         return _DaskHandle(future)
+
+    def local_values(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``args`` with their Dask futures fetched, in one ``client.gather``: a
+        condition runs in this process and needs the values (the action, on the
+        cluster, still gets the futures)."""
+        if not any(isinstance(arg, DaskFuture) for arg in args):
+            return args
+        return tuple(self.client.gather(list(args)))
 
     def gather_result(self, result: RunResult) -> RunResult:
         """The run's result with its futures replaced by their values, per ``gather``.

@@ -8,7 +8,10 @@ whoever carried out the transition asks the pending conditions (:func:`ask_all`)
 copy of the caller's context, on its own thread: no driver thread is taken for them and
 no ``max_concurrency`` slot. The answers go back under the lock: true queues the call as
 usual, false skips the call (no STARTED, no value) and an exception fails the step, with
-the exception as its error, as if the action had raised it.
+the exception as its error, as if the action had raised it. A condition always runs in
+this process, so on a backend that leaves values on a cluster (Dask) its arguments are
+fetched first (:meth:`~rxsteps.backends.base.Backend.local_values`); the action itself
+still gets them where they are.
 
 A step none of whose calls ran ends SKIPPED with :data:`~rxsteps.result.CONDITION_FALSE`
 as its reason, and is *skipped by a condition*: so are the dependents that need it
@@ -33,6 +36,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any, NamedTuple
 
+from ..backends.base import Backend
 from .node import InputNode, Node, Source
 
 __all__ = ["Answer", "Check", "ask_all", "stand_in"]
@@ -54,16 +58,18 @@ class Answer(NamedTuple):
     error: Exception | None
 
 
-def ask_all(context: contextvars.Context, checks: list[Check]) -> list[Answer]:
-    """Ask each check's condition (user code: call this outside the run's lock)."""
-    return [_ask(context, check) for check in checks]
+def ask_all(context: contextvars.Context, checks: list[Check], backend: Backend) -> list[Answer]:
+    """Ask each check's condition (user code: call this outside the run's lock), with
+    the arguments' values fetched to this process if ``backend`` left them remote."""
+    return [_ask(context, check, backend) for check in checks]
 
 
-def _ask(context: contextvars.Context, check: Check) -> Answer:
+def _ask(context: contextvars.Context, check: Check, backend: Backend) -> Answer:
     when = check.node.step.when
     assert when is not None
     try:
-        return Answer(check, bool(context.copy().run(when, *check.args)), None)
+        args = backend.local_values(check.args)
+        return Answer(check, bool(context.copy().run(when, *args)), None)
     except Exception as error:  # a BaseException (Ctrl-C) goes on, as from an action
         return Answer(check, False, error)
 

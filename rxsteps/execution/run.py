@@ -966,7 +966,7 @@ class Run:
         another step's thread, mid-stream) — and carry out what the answers decide."""
         if not checks:
             return
-        answers = conditions.ask_all(self.context, checks)
+        answers = conditions.ask_all(self.context, checks, self.backend)
         with self.lock:
             for answer in answers:
                 self._answered(answer)

@@ -395,3 +395,43 @@ def test_an_unknown_gather_mode_is_refused(client: Client) -> None:
     assert str(caught.value) == (
         "gather must be one of 'result', 'outputs', 'events', 'none', got 'all'"
     )
+
+
+# -- control flow: conditions and resource limits ------------------------------------
+
+
+def test_a_condition_gets_values_and_a_false_one_submits_no_task(
+    client: Client, submitted: list[Any]
+) -> None:
+    seen: list[Any] = []
+
+    def big(a: int) -> bool:
+        seen.append(a)
+        return a > 100
+
+    graph = StepGraph([
+        Step("a", twenty),
+        Step("small", add_one, ["a"], when=lambda a: a < 100),
+        Step("large", add_one, ["a"], when=big),
+        Step("after", add_one, ["large"]),
+    ])
+    result = run(graph, scheduler=client)
+    assert seen == [20]  # the value, fetched from the cluster, not its future
+    assert dict(result) == {"a": 20, "small": 21}
+    assert result.skipped_by_condition("large") and result.skipped_by_condition("after")
+    assert sorted(future.key.rsplit("-", 2)[0] for future, _ in submitted) == ["a", "small"]
+
+
+def test_resource_limits_hold_on_dask(client: Client) -> None:
+    graph = StepGraph([Step(f"call{i}", twenty, uses="llm") for i in range(4)])
+    events: list[StepEvent] = []
+    result = run(graph, scheduler=client, limits={"llm": 1}, on_event=events.append)
+    assert dict(result) == {f"call{i}": 20 for i in range(4)}
+    running, most = 0, 0
+    for event in events:
+        running += {EventKind.STARTED: 1, EventKind.SUCCEEDED: -1}.get(event.kind, 0)
+        most = max(most, running)
+    assert most == 1
+    waited = {e.step for e in events if e.kind is EventKind.WAITING}
+    assert len(waited) == 3 and all("llm" in (e.reason or "") for e in events
+                                    if e.kind is EventKind.WAITING)
