@@ -319,10 +319,10 @@ class StepGraph(Mapping[str, Step]):
 
         Example:
             >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"]),
-            ...                    Step("c", lambda: 1, estimate=0.5)])
-            >>> dict(graph.remaining_paths())
-            {'a': 2.0, 'b': 1.0, 'c': 0.5}
-            >>> graph.remaining_paths({"b": 3})["a"]
+            ...                    Step("c", lambda: 1)])
+            >>> sorted(graph.remaining_paths().items())
+            [('a', 2.0), ('b', 1.0), ('c', 1.0)]
+            >>> graph.remaining_paths({"a": 0.5, "b": 3, "c": 1})["a"]
             3.5
         """
         if measured:
