@@ -8,9 +8,11 @@ import threading
 from typing import Any
 
 import pytest
+from reactivex.testing import TestScheduler
 
 from rxsteps import (
     EventKind,
+    Limiter,
     MapItemsFailedError,
     MapTypeError,
     Retry,
@@ -19,6 +21,7 @@ from rxsteps import (
     StepFailedError,
     StepGraph,
     StepStatus,
+    observe,
 )
 
 
@@ -180,3 +183,55 @@ def test_what_cannot_be_mapped_is_refused_up_front(make: Any, message: str) -> N
         make()
     assert str(info.value) == message
     assert info.value.step == "ys" and info.value.argument == "map"
+
+
+# -- within limits=, rates= and max_concurrency -----------------------------------------
+
+
+def _pairs(count: int, record: list[int]) -> Any:
+    """An item action that meets a partner at a barrier (two must run at once) and
+    records how many run at the same time."""
+    barrier = threading.Barrier(2, timeout=20)
+    lock = threading.Lock()
+    active = [0]
+
+    def item(x: int) -> int:
+        with lock:
+            active[0] += 1
+            record.append(active[0])
+        barrier.wait()
+        with lock:
+            active[0] -= 1
+        return x * 10
+
+    return item
+
+
+@pytest.mark.parametrize("max_concurrency", [None, 3])
+def test_items_hold_the_steps_resources_each_and_give_every_unit_back(execute, parallel,
+                                                                      max_concurrency):
+    # Two items of one step admitted in the same pass each hold their own units: before
+    # the fix the second one's units were lost, the limit fell to one and the barrier broke.
+    limiter = Limiter(limits={"llm": 2})
+    for _ in range(2):  # the same limiter again: nothing leaked from the first run
+        record: list[int] = []
+        graph = StepGraph([Step("xs", lambda: list(range(8))),
+                           Step("ys", _pairs(8, record), ["xs"], map="xs", uses="llm")])
+        outcome = execute(graph, limits=limiter, max_concurrency=max_concurrency)
+        assert outcome.values()["ys"] == [x * 10 for x in range(8)]
+        assert max(record) == 2 and len(record) == 8  # each item once, never three at once
+        assert limiter.in_use("llm") == 0
+        assert sorted(_started(outcome, "ys")) == list(range(8))
+
+
+def test_items_take_a_rate_token_each():
+    scheduler = TestScheduler()
+    events: list[Any] = []
+    graph = StepGraph([Step("xs", lambda: list(range(6))),
+                       Step("ys", lambda x: -x, ["xs"], map="xs", uses="llm")])
+    observe(graph, scheduler=scheduler, rates={"llm": "2/s"}).subscribe(events.append)
+    scheduler.start()
+    starts = [(e.index, e.time) for e in events if e.kind is EventKind.STARTED and e.step == "ys"]
+    assert starts == [(0, 0.0), (1, 0.0), (2, 0.5), (3, 1.0), (4, 1.5), (5, 2.0)]
+    emitted = [e.value for e in events if e.kind is EventKind.EMITTED and e.step == "ys"]
+    assert emitted == [[0, -1, -2, -3, -4, -5]]
