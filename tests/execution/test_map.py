@@ -159,10 +159,6 @@ def test_a_condition_and_a_map_together(execute):
 # -- refused when the graph is made ------------------------------------------------------
 
 
-def _tokens() -> Any:
-    yield from "abc"
-
-
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -173,9 +169,6 @@ def _tokens() -> Any:
         (lambda: Step("ys", lambda x: (yield x), ["xs"], map="xs"),
          "step 'ys': map='xs' needs an action that returns one value per item; this one is a "
          "generator (it streams): return a list instead"),
-        (lambda: StepGraph([Step("xs", _tokens), Step("ys", _half, ["xs"], map="xs")]),
-         "step 'ys': map='xs' over a streaming step (a generator) is not supported yet; map "
-         "over a step that collects its values (Step(..., ['xs'], join='collect')) instead"),
     ],
 )
 def test_what_cannot_be_mapped_is_refused_up_front(make: Any, message: str) -> None:
