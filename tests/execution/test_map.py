@@ -21,8 +21,10 @@ from rxsteps import (
     StepFailedError,
     StepGraph,
     StepStatus,
+    StepTimeoutError,
     observe,
 )
+from tests.support import run_isolated
 
 
 def _started(outcome: Any, step: str) -> list[int]:
@@ -228,3 +230,63 @@ def test_items_take_a_rate_token_each():
     assert starts == [(0, 0.0), (1, 0.0), (2, 0.5), (3, 1.0), (4, 1.5), (5, 2.0)]
     emitted = [e.value for e in events if e.kind is EventKind.EMITTED and e.step == "ys"]
     assert emitted == [[0, -1, -2, -3, -4, -5]]
+
+
+# -- timeout= per item --------------------------------------------------------------------
+
+
+def test_each_item_has_its_own_timeout_and_a_hung_one_is_abandoned(execute, parallel, gate):
+    def item(x: int) -> int:
+        if x == 1:
+            gate.wait(30)  # hangs until the test ends; its late result is dropped
+        return x * 10
+
+    graph = StepGraph([Step("xs", lambda: [0, 1, 2, 3]),
+                       Step("ys", item, ["xs"], map="xs", timeout=0.5)])
+    result = execute(graph, fail_fast=False).result
+    assert result is not None
+    error = result.errors["ys"]
+    assert isinstance(error, MapItemsFailedError) and error.failed == [1]
+    assert isinstance(error.exceptions[0], StepTimeoutError)
+    assert str(error.exceptions[0]) == "step 'ys' timed out after 0.5 s (attempt 1)"
+    assert result.partial("ys") == [0, None, 20, 30]
+    outcomes = sorted((a.index, a.outcome) for a in result.attempts if a.step == "ys")
+    assert outcomes == [(0, "succeeded"), (1, "timeout"), (2, "succeeded"), (3, "succeeded")]
+
+
+def test_a_timed_out_item_is_retried_on_its_own(execute, parallel, gate):
+    tries = [0]
+
+    def item(x: int) -> int:
+        if x == 2:
+            tries[0] += 1
+            if tries[0] == 1:
+                gate.wait(30)
+        return x * 10
+
+    graph = StepGraph([Step("xs", lambda: [0, 1, 2]),
+                       Step("ys", item, ["xs"], map="xs", timeout=0.5,
+                            retry=Retry(attempts=2, backoff=0))])
+    outcome = execute(graph)
+    assert outcome.values()["ys"] == [0, 10, 20]
+    assert outcome.result is not None
+    assert [(a.attempt, a.outcome) for a in outcome.result.attempts
+            if a.step == "ys" and a.index == 2] == [(1, "timeout"), (2, "succeeded")]
+
+
+def test_a_never_returning_item_does_not_hold_up_the_step_or_the_process() -> None:
+    out = run_isolated("""
+        import threading
+        from rxsteps import Step, StepGraph, run
+        never = threading.Event()  # item 1's thread stays inside never.wait() for good
+        graph = StepGraph([Step("xs", lambda: list(range(6))),
+                           Step("ys", lambda x: never.wait() if x == 1 else x, ["xs"],
+                                map="xs", timeout=0.3),
+                           Step("n", len, ["ys"])])
+        result = run(graph, fail_fast=False)
+        print(result.errors["ys"].failed, result.partial("ys"), result.status["n"].value)
+        later = StepGraph([Step("xs", lambda: list(range(6))),
+                           Step("ys", lambda x: x, ["xs"], map="xs"), Step("n", len, ["ys"])])
+        print(run(later)["n"])  # the process still runs graphs
+    """, limit=30)
+    assert out.splitlines() == ["[1] [0, None, 2, 3, 4, 5] skipped", "6"]
