@@ -324,7 +324,8 @@ def runnable_input(node: Node, args: tuple[Any, ...]) -> Any:
 def _open_span(tracer: RunTracer, attempt: ActiveAttempt) -> Any:
     node = attempt.node
     links = [dep.span_context for dep in node.deps]
-    attempt.span = tracer.start_step(node.id, attempt.number, attempt.index, links)
+    attempt.span = tracer.start_step(node.id, attempt.number, attempt.index, links,
+                                     item=node.step.map is not None)
     return attempt.span
 
 
