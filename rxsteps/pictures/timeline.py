@@ -248,7 +248,8 @@ def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], shared: set
     for attempt in ordered:
         if attempt.step not in row:
             continue
-        y, bar = row[attempt.step], _BAR
+        y: float = row[attempt.step]
+        bar = _BAR
         track = tracks.get(id(attempt))
         if track is not None:  # an item of a mapped step, on its track of the lane
             bar = _BAR / track[1]
