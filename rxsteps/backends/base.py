@@ -22,6 +22,9 @@ engine uses, each with the default that most backends share:
   them (timeouts); the pool counts them for its capacity error.
 - ``gather_result(result)`` — called once when a run ends, outside the run's lock: a
   backend that left values remote (Dask futures) fetches them here.
+- ``keeps_values`` — true when the values the engine records are references to values
+  kept remotely (Dask futures, unless values are gathered as they come): the engine
+  cannot look into them, so it refuses mapped steps (``map=``) on such a backend.
 
 Example:
     >>> from rxsteps.backends.resolve import resolve_backend
@@ -62,6 +65,7 @@ class Backend:
 
     name: str = "backend"
     remote: bool = False
+    keeps_values: bool = False
     virtual: bool = False
     loop: asyncio.AbstractEventLoop | None = None
     scheduler: abc.SchedulerBase | None = None
