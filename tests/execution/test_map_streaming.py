@@ -335,3 +335,20 @@ def test_a_resumed_run_maps_over_the_reused_streams_values(execute):
     again = execute(graph, resume=first)
     assert again.values()["ups"] == ["A", "B"]
     assert produced == [1]  # the stream was not run again
+
+
+def test_a_false_condition_skips_the_mapped_stream_once(execute):
+    calls: list[str] = []
+
+    def item(doc: str) -> str:
+        calls.append(doc)
+        return doc
+
+    graph = StepGraph([Step("docs", _stream("a", "b", "c")),
+                       Step("ups", item, ["docs"], map="docs", when=lambda doc: doc != "a"),
+                       Step("after", len, ["ups"])])
+    outcome = execute(graph)
+    assert outcome.result is not None
+    assert outcome.result.reasons["ups"] == "condition false"
+    assert outcome.result.status["after"] is StepStatus.SKIPPED
+    assert calls == [] and outcome.kinds("ups") == [EventKind.SKIPPED]
