@@ -352,3 +352,17 @@ def test_a_false_condition_skips_the_mapped_stream_once(execute):
     assert outcome.result.reasons["ups"] == "condition false"
     assert outcome.result.status["after"] is StepStatus.SKIPPED
     assert calls == [] and outcome.kinds("ups") == [EventKind.SKIPPED]
+
+
+def test_coroutine_items_over_an_async_stream(execute):
+    async def docs() -> AsyncIterator[int]:
+        for x in (3, 1, 2):
+            await asyncio.sleep(0)
+            yield x
+
+    async def double(x: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * x
+
+    graph = StepGraph([Step("docs", docs), Step("twice", double, ["docs"], map="docs")])
+    assert execute(graph).values()["twice"] == [6, 2, 4]
