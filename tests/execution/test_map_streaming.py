@@ -366,3 +366,27 @@ def test_coroutine_items_over_an_async_stream(execute):
 
     graph = StepGraph([Step("docs", docs), Step("twice", double, ["docs"], map="docs")])
     assert execute(graph).values()["twice"] == [6, 2, 4]
+
+
+def test_the_first_item_ends_while_the_stream_still_waits_for_it(execute, parallel):
+    # The stream waits for item 0's end as the engine reports it (its span ending,
+    # after the engine recorded the item), not for anything the item's action does.
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    first_ended = threading.Event()
+
+    class Ends(SpanProcessor):
+        def on_end(self, span: Any) -> None:
+            attributes = span.attributes or {}
+            if span.name == "rxsteps.step ups" and attributes.get("rxsteps.item") == 0:
+                first_ended.set()
+
+    provider = TracerProvider()
+    provider.add_span_processor(Ends())
+    graph = StepGraph([Step("docs", _producer("generator", "a", ["b"], first_ended)),
+                       Step("ups", str.upper, ["docs"], map="docs")])
+    outcome = execute(graph, tracer_provider=provider)
+    assert outcome.values()["ups"] == ["A", "B"]
+    assert outcome.result is not None
+    first = next(a for a in outcome.result.attempts if a.step == "ups" and a.index == 0)
+    assert first.end < outcome.result.ended["docs"]  # recorded before the stream ended
