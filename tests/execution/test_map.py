@@ -242,13 +242,13 @@ def test_each_item_has_its_own_timeout_and_a_hung_one_is_abandoned(execute, para
         return x * 10
 
     graph = StepGraph([Step("xs", lambda: [0, 1, 2, 3]),
-                       Step("ys", item, ["xs"], map="xs", timeout=0.5)])
+                       Step("ys", item, ["xs"], map="xs", timeout=1.0)])
     result = execute(graph, fail_fast=False).result
     assert result is not None
     error = result.errors["ys"]
     assert isinstance(error, MapItemsFailedError) and error.failed == [1]
     assert isinstance(error.exceptions[0], StepTimeoutError)
-    assert str(error.exceptions[0]) == "step 'ys' timed out after 0.5 s (attempt 1)"
+    assert str(error.exceptions[0]) == "step 'ys' timed out after 1 s (attempt 1)"
     assert result.partial("ys") == [0, None, 20, 30]
     outcomes = sorted((a.index, a.outcome) for a in result.attempts if a.step == "ys")
     assert outcomes == [(0, "succeeded"), (1, "timeout"), (2, "succeeded"), (3, "succeeded")]
@@ -265,7 +265,7 @@ def test_a_timed_out_item_is_retried_on_its_own(execute, parallel, gate):
         return x * 10
 
     graph = StepGraph([Step("xs", lambda: [0, 1, 2]),
-                       Step("ys", item, ["xs"], map="xs", timeout=0.5,
+                       Step("ys", item, ["xs"], map="xs", timeout=1.0,
                             retry=Retry(attempts=2, backoff=0))])
     outcome = execute(graph)
     assert outcome.values()["ys"] == [0, 10, 20]
@@ -281,7 +281,7 @@ def test_a_never_returning_item_does_not_hold_up_the_step_or_the_process() -> No
         never = threading.Event()  # item 1's thread stays inside never.wait() for good
         graph = StepGraph([Step("xs", lambda: list(range(6))),
                            Step("ys", lambda x: never.wait() if x == 1 else x, ["xs"],
-                                map="xs", timeout=0.3),
+                                map="xs", timeout=1.0),
                            Step("n", len, ["ys"])])
         result = run(graph, fail_fast=False)
         print(result.errors["ys"].failed, result.partial("ys"), result.status["n"].value)
