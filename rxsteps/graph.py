@@ -420,17 +420,37 @@ class _Plan:
         for step in steps.values():
             step.check_arity()
             if step.map is not None and step.map in steps and steps[step.map].streaming:
-                raise StepDefinitionError(
-                    f"step {step.id!r}: map={step.map!r} over a streaming step (a generator) "
-                    "is not supported yet; map over a step that collects its values "
-                    f"(Step(..., [{step.map!r}], join='collect')) instead",
-                    step.id, "map",
-                )
+                _check_streaming_map(step, steps)
         _warn_about_zips(steps)
         return cls(order, dependents)
 
 
 _STREAMING = frozenset(("generator", "asyncgen"))
+
+
+def _check_streaming_map(step: Step, steps: Mapping[str, Step]) -> None:
+    """Refuse what a map over a streaming step cannot mean: a ``latest`` join (which
+    value would be the item?), or a second streaming dependency (only one value of
+    each other dependency is used, for every item)."""
+    assert step.map is not None
+    if step.join == "latest":
+        raise StepDefinitionError(
+            f"step {step.id!r}: map={step.map!r} over a streaming step cannot use "
+            "join='latest'; use join='zip' (the default: each value is an item, started "
+            f"as it arrives) or join='collect' (the items once {step.map!r} completes)",
+            step.id, "map",
+        )
+    if step.join != "zip":
+        return
+    for name in step.depends:
+        if name != step.map and name in steps and steps[name].streaming:
+            raise StepDefinitionError(
+                f"step {step.id!r}: map={step.map!r} streams its items, and {name!r} "
+                "streams too, but a mapped step takes one value of each other dependency; "
+                f"collect {name!r} first (a step with join='collect' between them) or map "
+                "over one stream only",
+                step.id, "map",
+            )
 
 
 def _warn_about_zips(steps: Mapping[str, Step]) -> None:
@@ -441,7 +461,8 @@ def _warn_about_zips(steps: Mapping[str, Step]) -> None:
     for step in steps.values():
         if step.join != "zip" or len(step.depends) < 2:
             continue
-        streams = [d for d in step.depends if d in steps and steps[d].streaming]
+        streams = [d for d in step.depends  # a mapped stream's values are its items
+                   if d in steps and steps[d].streaming and d != step.map]
         singles = [d for d in step.depends if d not in steps or (not steps[d].streaming
                    and steps[d].kind in ("function", "coroutine"))]
         if streams and singles:

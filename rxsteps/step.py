@@ -95,7 +95,10 @@ class Step:
             value (the item in that dependency's place, the other dependencies as
             usual), the items in parallel within ``max_concurrency``, each with the
             step's ``timeout`` and ``retry``; the step's value is the list of results
-            in item order. The action must return one value (not stream).
+            in item order. When that dependency streams (a generator, an async
+            generator, an observable), each value it emits is an item, started as
+            soon as it is emitted, and the list is in emission order. The action
+            must return one value (not stream).
 
     Raises:
         TypeError: The action or ``when`` is not callable (``when`` must be a plain

@@ -25,6 +25,9 @@ engine uses, each with the default that most backends share:
   fetches them here.
 - ``gather_result(result)`` — called once when a run ends, outside the run's lock: a
   backend that left values remote (Dask futures) fetches them here.
+- ``keeps_values`` — true when the values the engine records are references to values
+  kept remotely (Dask futures, unless values are gathered as they come): the engine
+  cannot look into them, so it refuses mapped steps (``map=``) on such a backend.
 
 Example:
     >>> from rxsteps.backends.resolve import resolve_backend
@@ -65,6 +68,7 @@ class Backend:
 
     name: str = "backend"
     remote: bool = False
+    keeps_values: bool = False
     virtual: bool = False
     loop: asyncio.AbstractEventLoop | None = None
     scheduler: abc.SchedulerBase | None = None

@@ -29,8 +29,10 @@ remote step records there is a reference, not a value:
 - **Conditions** (``Step(when=...)``) run in this process: the values they need are
   fetched with one ``client.gather`` before they are asked (:meth:`local_values`).
 - **Streaming and coroutines.** A generator step is refused before anything runs (a
-  task returns one value). Coroutine and async-generator actions run locally on the
-  background event loop; from a remote dependency they receive its future.
+  task returns one value). So is a mapped step (``map=``), unless ``gather="events"``:
+  its items are the items of a value the client only holds a future of. Coroutine and
+  async-generator actions run locally on the background event loop; from a remote
+  dependency they receive its future.
 
 Example:
     >>> from distributed import Client
@@ -120,6 +122,7 @@ class DaskBackend(Backend):
             )
         self.client = client
         self.gather = gather
+        self.keeps_values = gather != "events"  # else each value is fetched as it comes
 
     def __repr__(self) -> str:
         return f"DaskBackend({self.client!r}, gather={self.gather!r})"

@@ -17,6 +17,8 @@ The map::
               the run's loop), remote (submit to an executor); every path ends in
               exactly one Run.finish
     monitor ── one thread that wakes more drivers when a run's drivers block
+    mapping ── mapped steps (map=): one attempt per item; over a stream, each value
+               is an item started as it arrives
     flow ── pipelines: one run per event, ordered, with backpressure
 
 **Who owns what.** :class:`~.run.Run` owns every piece of a run's state and guards it

@@ -95,6 +95,8 @@ def prepare(nodes: list[Node], backend: Backend) -> None:
     for node in nodes:
         step = node.step
         kind = step.kind
+        if step.map is not None and backend.keeps_values:
+            _refuse_map(node, backend)
         if kind in ("coroutine", "asyncgen") or (
             kind == "runnable" and _wants_ainvoke(step.action, backend)
         ):
@@ -102,6 +104,17 @@ def prepare(nodes: list[Node], backend: Backend) -> None:
         if node.mode is Mode.SYNC and backend.remote:
             _check_shippable(node, backend)
             node.mode = Mode.REMOTE
+
+
+def _refuse_map(node: Node, backend: Backend) -> None:
+    step = node.step
+    raise SchedulerError(
+        f"step {step.id!r} maps over {step.map!r} (map={step.map!r}), but the "
+        f"{backend.name} backend keeps values where they were made and gives the run "
+        f"only references to them, so the items of {step.map!r} are not known here: "
+        "use DaskBackend(client, gather='events') (each value is fetched as it comes) "
+        "or run the graph on 'threads' or 'asyncio'"
+    )
 
 
 def _wants_ainvoke(action: Any, backend: Backend) -> bool:
@@ -324,7 +337,8 @@ def runnable_input(node: Node, args: tuple[Any, ...]) -> Any:
 def _open_span(tracer: RunTracer, attempt: ActiveAttempt) -> Any:
     node = attempt.node
     links = [dep.span_context for dep in node.deps]
-    attempt.span = tracer.start_step(node.id, attempt.number, attempt.index, links)
+    attempt.span = tracer.start_step(node.id, attempt.number, attempt.index, links,
+                                     item=node.step.map is not None)
     return attempt.span
 
 

@@ -23,7 +23,9 @@ by its run's lock:
 - ``_queues`` — per distinct ``uses`` set, a heap of waiting steps by priority (steps
   with the same set are interchangeable for admission, so a pass costs one try per set,
   not per step);
-- ``_held`` — what each admitted step holds until its attempt ends;
+- ``_held`` — what each admitted step holds until its attempt claims it: a list per
+  step, because a mapped step is admitted once per item and several of its items may
+  be admitted before the first one begins;
 - ``_timer`` — the engine timer that pokes the gate when the next token is due.
 
 Lock order: a run's lock, then a limiter's; a limiter never calls a run while it
@@ -362,7 +364,7 @@ class Gate:
         self._priorities = priorities
         self._order = itertools.count()
         self._queues: dict[tuple[tuple[str, int], ...], list[tuple[float, int, Node]]] = {}
-        self._held: dict[Node, tuple[tuple[str, int], ...]] = {}
+        self._held: dict[Node, list[tuple[tuple[str, int], ...]]] = {}
         self._timer: Handle | None = None
         self._timer_due = math.inf
         self._announced: dict[Node, tuple[float, str]] = {}  # said WAITING: since, why
@@ -403,7 +405,7 @@ class Gate:
                 if wait == 0.0:
                     self._pop(needs)
                     if needs:
-                        self._held[node] = needs
+                        self._held.setdefault(node, []).append(needs)
                     blocked.pop(node, None)
                     let_in.add(node)
                     self._waited(node, now)
@@ -455,8 +457,15 @@ class Gate:
         self._run.poke()
 
     def claim(self, node: Node) -> tuple[tuple[str, int], ...]:
-        """Under the lock: the units admitted ``node`` holds, handed to its attempt."""
-        return self._held.pop(node, ())
+        """Under the lock: the units one admission of ``node`` holds, handed to its
+        attempt (the oldest admission first; a mapped step has one per item)."""
+        held = self._held.get(node)
+        if not held:
+            return ()
+        needs = held.pop(0)
+        if not held:
+            del self._held[node]
+        return needs
 
     def release(self, needs: tuple[tuple[str, int], ...]) -> None:
         """Under the lock: an attempt (or a doomed admitted step) gives ``needs`` back;
@@ -468,8 +477,9 @@ class Gate:
 
     def stop(self) -> None:
         """Under the lock: the run stopped; give back everything, wait no more."""
-        for needs in self._held.values():
-            self.release(needs)
+        for admissions in self._held.values():
+            for needs in admissions:
+                self.release(needs)
         self._held.clear()
         self._queues.clear()
         now = self._run.backend.now()

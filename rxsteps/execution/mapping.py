@@ -15,6 +15,20 @@ good is recorded (``errors``) and, once all have ended, the step fails with a
 :class:`~rxsteps.errors.MapItemsFailedError` that keeps the successful values. With
 ``fail_fast`` the first failed item fails the step and the run, cancelling the others.
 
+**Over a stream.** When the mapped dependency streams (a generator, an async
+generator, an observable: its values came through
+:meth:`Run.emit_value <rxsteps.execution.run.Run.emit_value>`, so its node is
+``streamed``) and the join is ``zip``, each value it emits is one item: the mapped call
+becomes available with the first value (the join makes no second call), the state
+stays ``open`` and every later value is appended to ``items`` and queued at once
+(:meth:`MapState.add`), so items start while the producer is still running. The state
+closes when the producer ends; the step's value is the list of results in emission
+order. If the producer fails (with ``fail_fast=False``; with ``fail_fast`` the run
+stops), the items already started finish, those not started are dropped
+(:meth:`MapState.drop`), and the step is SKIPPED like any dependent of a failed step.
+A stream that emits nothing makes no call: the step is skipped, as a ``zip`` join
+over an empty stream is.
+
 The state is guarded by the run's lock, like the node that owns it.
 
 Example:
@@ -31,19 +45,20 @@ from collections import deque
 from typing import Any
 
 from ..errors import MapTypeError
-from .node import Node
+from .node import Node, Source
 
-__all__ = ["MapState", "start"]
+__all__ = ["MapState", "start", "streams_items"]
 
 
 class MapState:
     """The items of one mapped call in flight, and what each produced so far."""
 
-    __slots__ = ("done", "errors", "items", "next", "position", "results", "retries")
+    __slots__ = ("done", "errors", "items", "next", "open", "position", "results", "retries")
 
-    def __init__(self, position: int, items: list[Any]) -> None:
+    def __init__(self, position: int, items: list[Any], *, open: bool = False) -> None:
         self.position = position  # where the item goes among the action's arguments
         self.items = items
+        self.open = open  # more items may come: the mapped dependency still streams
         self.results: list[Any] = [None] * len(items)
         self.errors: dict[int, Exception] = {}
         self.done = 0  # items ended, succeeded or failed for good
@@ -62,6 +77,16 @@ class MapState:
         position = self.position
         return (*args[:position], self.items[index], *args[position + 1:])
 
+    def add(self, item: Any) -> None:
+        """A streaming dependency emitted ``item``: one more item to run."""
+        self.items.append(item)
+        self.results.append(None)
+
+    def drop(self) -> None:
+        """The step was doomed (its producer failed): the next queued item never runs."""
+        self.next_call()
+        self.done += 1
+
     def retry(self, index: int, number: int) -> None:
         """Item ``index``'s attempt ``number`` is due."""
         self.retries.append((index, number))
@@ -76,8 +101,8 @@ class MapState:
 
     @property
     def complete(self) -> bool:
-        """Whether every item has ended."""
-        return self.done == len(self.items)
+        """Whether every item has ended and no more will come."""
+        return not self.open and self.done == len(self.items)
 
 
 def start(node: Node, args: tuple[Any, ...]) -> MapState:
@@ -90,6 +115,9 @@ def start(node: Node, args: tuple[Any, ...]) -> MapState:
     step = node.step
     assert step.map is not None
     position = step.depends.index(step.map)
+    dep = node.deps[position]
+    if dep.streamed and node.join == "zip":  # each value is an item, more may come
+        return MapState(position, list(dep.values), open=not dep.finished)
     value = args[position]
     if isinstance(value, str | bytes):
         raise MapTypeError(step.id, step.map, value)
@@ -98,3 +126,13 @@ def start(node: Node, args: tuple[Any, ...]) -> MapState:
     except TypeError as error:
         raise MapTypeError(step.id, step.map, value) from error
     return MapState(position, items)
+
+
+def streams_items(node: Node, dep: Source) -> bool:
+    """Whether ``node`` maps over ``dep`` item by item as ``dep`` streams (then its join
+    makes one call only, with the first value)."""
+    if node.step.map != dep.id or node.join != "zip":
+        return False
+    if node.limit > 1:
+        node.limit = 1
+    return True

@@ -61,7 +61,8 @@ class Source:
     Run inputs are plain sources; steps are :class:`Node`\\ s.
     """
 
-    __slots__ = ("dependents", "finished", "id", "span_context", "status", "values")
+    __slots__ = ("dependents", "finished", "id", "span_context", "status", "streamed",
+                 "values")
 
     def __init__(self, name: str) -> None:
         self.id = name
@@ -70,6 +71,7 @@ class Source:
         self.status = _PENDING
         self.finished = False  # status is final
         self.span_context: Any = None
+        self.streamed = False  # a value came from a stream (a mapped dependent's items)
 
 
 class Node(Source):
@@ -107,6 +109,7 @@ class Node(Source):
         self.status = _PENDING
         self.finished = False
         self.span_context = None
+        self.streamed = False
         self.step = step
         self.join = step.join
         self.deps = deps

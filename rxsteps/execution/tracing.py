@@ -3,7 +3,8 @@
 A run opens one ``rxsteps.run`` span (attributes ``rxsteps.step_count``,
 ``rxsteps.scheduler``) and, per attempt, an ``rxsteps.step <id>`` span — named for its
 step, so a trace viewer shows which step each is (``rxsteps.step.id``,
-``rxsteps.step.attempt``, ``rxsteps.step.index``) whose parent is the run span on every
+``rxsteps.step.attempt``, ``rxsteps.step.index``; an item of a mapped step also
+``rxsteps.item``, its index among the items) whose parent is the run span on every
 scheduler: the run's context is captured when it starts and passed explicitly, because
 context does not cross thread pools by itself. While an action runs, its step span is
 the current span, so spans the action opens are its children. A step span links to
@@ -71,19 +72,24 @@ class RunTracer:
 
 
     def start_step(
-        self, step: str, attempt: int, index: int, links: Sequence[Any] = ()
+        self, step: str, attempt: int, index: int, links: Sequence[Any] = (),
+        *, item: bool = False,
     ) -> Span | None:
-        """Open the span of one attempt, child of the run span."""
+        """Open the span of one attempt, child of the run span; an item of a mapped
+        step (``item``) also carries ``rxsteps.item``, its index among the items."""
         if self._tracer is None:
             return None
+        attributes: dict[str, Any] = {
+            "rxsteps.step.id": step,
+            "rxsteps.step.attempt": attempt,
+            "rxsteps.step.index": index,
+        }
+        if item:
+            attributes["rxsteps.item"] = index
         return self._tracer.start_span(
             f"rxsteps.step {step}",  # step ids are fixed per graph: low cardinality
             context=self._context,
-            attributes={
-                "rxsteps.step.id": step,
-                "rxsteps.step.attempt": attempt,
-                "rxsteps.step.index": index,
-            },
+            attributes=attributes,
             links=[Link(ctx) for ctx in links if ctx is not None],
         )
 

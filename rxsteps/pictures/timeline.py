@@ -2,6 +2,8 @@
 
 One lane per step, in the order the steps started (steps that never ran at the
 bottom, saying why). Every attempt is its own bar, so retries show as separate bars
+(and the items of a mapped step, ``map=``, too: items that overlap in time are stacked
+on thinner tracks within the step's lane, each labelled ``[index]`` where that fits)
 with the backoff between them dotted, and the time a step waited for a resource or a
 rate limit before an attempt (:attr:`rxsteps.RunResult.waits`) as a thin hatched bar
 in front of it; failed, timed-out and cancelled attempts get
@@ -241,10 +243,17 @@ def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], shared: set
     _draw_waits(ax, result, row, shared, smallest, per_second)
     retried = {(a.step, a.index) for a in result.attempts if a.attempt > 1}
     previous: dict[tuple[str, int], Attempt] = {}
-    for attempt in sorted(result.attempts, key=lambda a: a.start):
+    ordered = sorted(result.attempts, key=lambda a: a.start)
+    tracks = _item_tracks(result, ordered, shared)
+    for attempt in ordered:
         if attempt.step not in row:
             continue
-        y = row[attempt.step]
+        y: float = row[attempt.step]
+        bar = _BAR
+        track = tracks.get(id(attempt))
+        if track is not None:  # an item of a mapped step, on its track of the lane
+            bar = _BAR / track[1]
+            y += -_BAR / 2 + bar * (track[0] + 0.5)
         style = OUTCOME_STYLES.get(attempt.outcome, OUTCOME_STYLES["cancelled"])
         start = attempt.start - result.start
         width = max(attempt.duration, smallest)
@@ -255,7 +264,7 @@ def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], shared: set
             continue
         hot = attempt.step in critical
         ax.add_patch(Rectangle(
-            (start, y - _BAR / 2), width, _BAR, facecolor=style.fill,
+            (start, y - bar / 2), width, bar, facecolor=style.fill,
             edgecolor=CRITICAL_COLOR if hot else style.edge, linewidth=2.0 if hot else 0.8,
             hatch=style.hatch, zorder=3, gid=gid,
         ))
@@ -269,7 +278,8 @@ def _draw_attempts(ax: Axes, result: RunResult, row: dict[str, int], shared: set
             ax.plot([before.end - result.start, start], [y, y], linestyle=":",
                     color="#6c757d", linewidth=1.2, zorder=2, gid=f"backoff:{attempt.step}")
         previous[(attempt.step, attempt.index)] = attempt
-        label = _bar_label(attempt, (attempt.step, attempt.index) in retried, width * per_second)
+        label = _bar_label(attempt, (attempt.step, attempt.index) in retried, width * per_second,
+                           item=track is not None and bar * _LANE * 72 >= _FONT * 0.75)
         if label:
             ax.text(start + width / 2, y, label, ha="center", va="center",
                     fontsize=_FONT * 0.75, color="#1f2933", zorder=5, clip_on=True,
@@ -304,10 +314,38 @@ def _draw_waits(ax: Axes, result: RunResult, row: dict[str, int], shared: set[st
                           "linewidth": 0})
 
 
-def _bar_label(attempt: Attempt, retried: bool, room: float) -> str:
-    """``try 1 · ValueError``, ``timed out``, ``try 2``…: the longest that fits ``room``
-    inches, or nothing (a plain success says nothing)."""
+def _item_tracks(result: RunResult, ordered: list[Attempt],
+                 shared: set[str]) -> dict[int, tuple[int, int]]:
+    """For each attempt of a mapped step's items (not in a shared lane): its track and
+    the step's number of tracks, so that items running at once do not hide each other.
+    Greedy by start time: an attempt takes the lowest track free when it starts. Keyed
+    by ``id()`` of the attempt (attempts compare by value, and are not hashable)."""
+    mapped = {name for name, step in result.graph.items()
+              if step.map is not None and name not in shared}
+    found: dict[int, tuple[int, int]] = {}
+    for name in mapped:
+        ends: list[float] = []  # per track, when its last attempt ended
+        mine: dict[int, int] = {}
+        for attempt in ordered:
+            if attempt.step != name:
+                continue
+            free = next((i for i, end in enumerate(ends) if end <= attempt.start), None)
+            if free is None:
+                free = len(ends)
+                ends.append(attempt.end)
+            else:
+                ends[free] = attempt.end
+            mine[id(attempt)] = free
+        found.update({key: (track, len(ends)) for key, track in mine.items()})
+    return found
+
+
+def _bar_label(attempt: Attempt, retried: bool, room: float, *, item: bool = False) -> str:
+    """``[3] try 1 · ValueError``, ``timed out``, ``try 2``…: the longest that fits
+    ``room`` inches, or nothing (a plain success says nothing but an ``item``'s index)."""
     short = f"try {attempt.attempt}" if retried else ""
+    if item:
+        short = f"[{attempt.index}] {short}".strip()
     why = ""
     if attempt.outcome == "timeout":
         why = "timed out"

@@ -435,3 +435,43 @@ def test_resource_limits_hold_on_dask(client: Client) -> None:
     waited = {e.step for e in events if e.kind is EventKind.WAITING}
     assert len(waited) == 3 and all("llm" in (e.reason or "") for e in events
                                     if e.kind is EventKind.WAITING)
+
+# -- mapped steps (map=) ----------------------------------------------------------------
+
+
+def _odd_fails(x: int) -> int:
+    if x % 2:
+        raise ValueError(f"odd {x}")
+    return x * 10
+
+
+def test_a_mapped_step_runs_an_item_per_task_when_values_are_gathered_as_they_come(
+    client: Client, submitted: list[Any]
+) -> None:
+    graph = StepGraph([Step("xs", lambda: [1, 2, 3, 4]), Step("ys", add_one, ["xs"], map="xs"),
+                       Step("total", sum, ["ys"])])
+    result = run(graph, scheduler=DaskBackend(client, gather="events"))
+    assert result["ys"] == [2, 3, 4, 5] and result["total"] == 14
+    assert sorted(args for _, args in submitted if args[0] is add_one) == [
+        (add_one, "function", (x,)) for x in (1, 2, 3, 4)]  # one task per item
+    keep_going = StepGraph([Step("xs", lambda: [0, 1, 2]),
+                            Step("ys", _odd_fails, ["xs"], map="xs")])
+    partial = run(keep_going, scheduler=DaskBackend(client, gather="events"), fail_fast=False)
+    assert partial.partial("ys") == [0, None, 20]
+    assert partial.errors["ys"].failed == [1]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("gather", ["result", "outputs", "none"])
+def test_a_mapped_step_is_refused_while_values_stay_on_the_cluster(
+    client: Client, submitted: list[Any], gather: Any
+) -> None:
+    graph = StepGraph([Step("xs", lambda: [1, 2]), Step("ys", add_one, ["xs"], map="xs")])
+    with pytest.raises(SchedulerError) as caught:
+        run(graph, scheduler=DaskBackend(client, gather=gather))
+    assert str(caught.value) == (
+        "step 'ys' maps over 'xs' (map='xs'), but the dask backend keeps values where they "
+        "were made and gives the run only references to them, so the items of 'xs' are not "
+        "known here: use DaskBackend(client, gather='events') (each value is fetched as it "
+        "comes) or run the graph on 'threads' or 'asyncio'"
+    )
+    assert submitted == []  # refused before anything ran

@@ -151,3 +151,11 @@ def test_a_failing_run_inside_a_process_pool_job_reaches_the_caller_as_itself(
     assert failure.result is not None and failure.result.failure is failure
     assert failure.result.status["boom"] is StepStatus.FAILED
     assert repr(failure.result.graph["ok"].action).startswith("Unpicklable(")
+
+
+def test_a_mapped_step_ships_each_item_to_the_pool(pool: ProcessPoolExecutor) -> None:
+    graph = StepGraph([Step("wheres", worker_pid, ["items"], map="items"),
+                       Step("squares", square, ["items"], map="items")], inputs=["items"])
+    result = run(graph, {"items": [1, 2, 3]}, scheduler=pool)
+    assert result["squares"] == [1, 4, 9]
+    assert os.getpid() not in result["wheres"] and len(result["wheres"]) == 3

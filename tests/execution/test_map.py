@@ -8,9 +8,11 @@ import threading
 from typing import Any
 
 import pytest
+from reactivex.testing import TestScheduler
 
 from rxsteps import (
     EventKind,
+    Limiter,
     MapItemsFailedError,
     MapTypeError,
     Retry,
@@ -19,7 +21,10 @@ from rxsteps import (
     StepFailedError,
     StepGraph,
     StepStatus,
+    StepTimeoutError,
+    observe,
 )
+from tests.support import run_isolated
 
 
 def _started(outcome: Any, step: str) -> list[int]:
@@ -156,10 +161,6 @@ def test_a_condition_and_a_map_together(execute):
 # -- refused when the graph is made ------------------------------------------------------
 
 
-def _tokens() -> Any:
-    yield from "abc"
-
-
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -170,9 +171,6 @@ def _tokens() -> Any:
         (lambda: Step("ys", lambda x: (yield x), ["xs"], map="xs"),
          "step 'ys': map='xs' needs an action that returns one value per item; this one is a "
          "generator (it streams): return a list instead"),
-        (lambda: StepGraph([Step("xs", _tokens), Step("ys", _half, ["xs"], map="xs")]),
-         "step 'ys': map='xs' over a streaming step (a generator) is not supported yet; map "
-         "over a step that collects its values (Step(..., ['xs'], join='collect')) instead"),
     ],
 )
 def test_what_cannot_be_mapped_is_refused_up_front(make: Any, message: str) -> None:
@@ -180,3 +178,115 @@ def test_what_cannot_be_mapped_is_refused_up_front(make: Any, message: str) -> N
         make()
     assert str(info.value) == message
     assert info.value.step == "ys" and info.value.argument == "map"
+
+
+# -- within limits=, rates= and max_concurrency -----------------------------------------
+
+
+def _pairs(count: int, record: list[int]) -> Any:
+    """An item action that meets a partner at a barrier (two must run at once) and
+    records how many run at the same time."""
+    barrier = threading.Barrier(2, timeout=20)
+    lock = threading.Lock()
+    active = [0]
+
+    def item(x: int) -> int:
+        with lock:
+            active[0] += 1
+            record.append(active[0])
+        barrier.wait()
+        with lock:
+            active[0] -= 1
+        return x * 10
+
+    return item
+
+
+@pytest.mark.parametrize("max_concurrency", [None, 3])
+def test_items_hold_the_steps_resources_each_and_give_every_unit_back(execute, parallel,
+                                                                      max_concurrency):
+    # Two items of one step admitted in the same pass each hold their own units: before
+    # the fix the second one's units were lost, the limit fell to one and the barrier broke.
+    limiter = Limiter(limits={"llm": 2})
+    for _ in range(2):  # the same limiter again: nothing leaked from the first run
+        record: list[int] = []
+        graph = StepGraph([Step("xs", lambda: list(range(8))),
+                           Step("ys", _pairs(8, record), ["xs"], map="xs", uses="llm")])
+        outcome = execute(graph, limits=limiter, max_concurrency=max_concurrency)
+        assert outcome.values()["ys"] == [x * 10 for x in range(8)]
+        assert max(record) == 2 and len(record) == 8  # each item once, never three at once
+        assert limiter.in_use("llm") == 0
+        assert sorted(_started(outcome, "ys")) == list(range(8))
+
+
+def test_items_take_a_rate_token_each():
+    scheduler = TestScheduler()
+    events: list[Any] = []
+    graph = StepGraph([Step("xs", lambda: list(range(6))),
+                       Step("ys", lambda x: -x, ["xs"], map="xs", uses="llm")])
+    observe(graph, scheduler=scheduler, rates={"llm": "2/s"}).subscribe(events.append)
+    scheduler.start()
+    starts = [(e.index, e.time) for e in events if e.kind is EventKind.STARTED and e.step == "ys"]
+    assert starts == [(0, 0.0), (1, 0.0), (2, 0.5), (3, 1.0), (4, 1.5), (5, 2.0)]
+    emitted = [e.value for e in events if e.kind is EventKind.EMITTED and e.step == "ys"]
+    assert emitted == [[0, -1, -2, -3, -4, -5]]
+
+
+# -- timeout= per item --------------------------------------------------------------------
+
+
+def test_each_item_has_its_own_timeout_and_a_hung_one_is_abandoned(execute, parallel, gate):
+    def item(x: int) -> int:
+        if x == 1:
+            gate.wait(30)  # hangs until the test ends; its late result is dropped
+        return x * 10
+
+    graph = StepGraph([Step("xs", lambda: [0, 1, 2, 3]),
+                       Step("ys", item, ["xs"], map="xs", timeout=1.0)])
+    result = execute(graph, fail_fast=False).result
+    assert result is not None
+    error = result.errors["ys"]
+    assert isinstance(error, MapItemsFailedError) and error.failed == [1]
+    assert isinstance(error.exceptions[0], StepTimeoutError)
+    assert str(error.exceptions[0]) == "step 'ys' timed out after 1 s (attempt 1)"
+    assert result.partial("ys") == [0, None, 20, 30]
+    outcomes = sorted((a.index, a.outcome) for a in result.attempts if a.step == "ys")
+    assert outcomes == [(0, "succeeded"), (1, "timeout"), (2, "succeeded"), (3, "succeeded")]
+
+
+def test_a_timed_out_item_is_retried_on_its_own(execute, parallel, gate):
+    tries = [0]
+
+    def item(x: int) -> int:
+        if x == 2:
+            tries[0] += 1
+            if tries[0] == 1:
+                gate.wait(30)
+        return x * 10
+
+    graph = StepGraph([Step("xs", lambda: [0, 1, 2]),
+                       Step("ys", item, ["xs"], map="xs", timeout=1.0,
+                            retry=Retry(attempts=2, backoff=0))])
+    outcome = execute(graph)
+    assert outcome.values()["ys"] == [0, 10, 20]
+    assert outcome.result is not None
+    assert [(a.attempt, a.outcome) for a in outcome.result.attempts
+            if a.step == "ys" and a.index == 2] == [(1, "timeout"), (2, "succeeded")]
+
+
+def test_a_never_returning_item_does_not_hold_up_the_step_or_the_process() -> None:
+    out = run_isolated("""
+        import threading
+        from rxsteps import Step, StepGraph, run
+        never = threading.Event()  # item 1's thread stays inside never.wait() for good
+        graph = StepGraph([Step("xs", lambda: list(range(6))),
+                           Step("ys", lambda x: never.wait() if x == 1 else x, ["xs"],
+                                map="xs", timeout=1.0),
+                           Step("n", len, ["ys"])])
+        result = run(graph, fail_fast=False)
+        print(result.errors["ys"].failed, result.partial("ys"), result.status["n"].value)
+        later = StepGraph([Step("xs", lambda: list(range(6))),
+                           Step("ys", lambda x: x, ["xs"], map="xs"), Step("n", len, ["ys"])])
+        print(run(later)["n"])  # the process still runs graphs
+    """, limit=30)
+    assert out.splitlines() == ["[1] [0, None, 2, 3, 4, 5] skipped", "6"]

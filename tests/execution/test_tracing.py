@@ -125,3 +125,24 @@ def test_a_keep_going_run_with_failed_steps_ends_its_span_with_error() -> None:
     assert step.attributes["error.type"] == "KeyError"
     assert step.status.description == "KeyError: 'gone'"
     assert spans["rxsteps.step ok"].status.status_code.name == "UNSET"
+
+
+def test_each_item_of_a_mapped_step_is_a_span_carrying_its_item_index(execute, spans):
+    provider, exporter = spans
+
+    def docs() -> Any:  # a stream: its items start as they come
+        yield from ["a", "bb", "ccc"]
+
+    graph = StepGraph([Step("docs", docs), Step("sizes", len, ["docs"], map="docs",
+                                                   retry=Retry(attempts=2, backoff=0)),
+                       Step("total", sum, ["sizes"])])
+    assert execute(graph, tracer_provider=provider).values()["sizes"] == [1, 2, 3]
+    finished = exporter.get_finished_spans()
+    items = [s for s in finished if s.name == "rxsteps.step sizes"]
+    assert sorted(s.attributes["rxsteps.item"] for s in items) == [0, 1, 2]
+    assert all(s.attributes["rxsteps.step.index"] == s.attributes["rxsteps.item"] for s in items)
+    run_span = next(s for s in finished if s.name == "rxsteps.run")
+    assert all(s.parent is not None and s.parent.span_id == run_span.context.span_id
+               for s in items)
+    others = [s for s in finished if s.name in ("rxsteps.step docs", "rxsteps.step total")]
+    assert len(others) == 2 and all("rxsteps.item" not in s.attributes for s in others)

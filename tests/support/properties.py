@@ -14,6 +14,12 @@ dependencies: the reference skips a call whose condition is false, skips a step 
 whose calls ran (and what needs it) by that condition, and puts the default ``0`` in a
 skipped optional dependency's place. Its generators yield at least one value, so every
 skip is a condition's and the outcome does not depend on timing.
+
+Both strategies mix in mapped steps (``map=``, :attr:`Spec.mapped`): a function or
+coroutine that maps over its first dependency, a generator (each value an item,
+started as it streams; its other dependencies then do not stream) or another mapped
+step (the items of its list). The reference calls the action once per item, with the
+other dependencies' values of the call, and emits the list of results per call.
 """
 
 from __future__ import annotations
@@ -41,6 +47,21 @@ class Spec:
     fanout: int
     condition: int = 0  # a call runs when (sum(args) + i) % condition != 0; 0: no condition
     optional: bool = False  # every dependency is optional (default 0)
+    mapped: bool = False  # maps over deps[0] (a generator or a mapped step)
+
+
+def _mapped(draw: st.DrawFn, i: int, specs: list[Spec]) -> Spec | None:
+    """A mapped step over an earlier generator or mapped step, if there is one: over a
+    generator, its other dependencies are steps that do not stream (else refused)."""
+    over = [j for j, spec in enumerate(specs) if spec.kind == "generator" or spec.mapped]
+    if not over or draw(st.integers(0, 3)) != 0:  # one step in four, where possible
+        return None
+    first = draw(st.sampled_from(over))
+    others = [j for j, spec in enumerate(specs) if j != first
+              and not (specs[first].kind == "generator" and specs[j].kind == "generator")]
+    rest = draw(st.lists(st.sampled_from(others), max_size=2, unique=True)) if others else []
+    kind = draw(st.sampled_from(["function", "coroutine"]))
+    return Spec((first, *rest), kind, 1, mapped=True)
 
 
 @st.composite
@@ -48,6 +69,10 @@ def dags(draw: st.DrawFn) -> list[Spec]:
     size = draw(st.integers(1, 24))
     specs = []
     for i in range(size):
+        mapped = _mapped(draw, i, specs)
+        if mapped is not None:
+            specs.append(mapped)
+            continue
         deps = draw(st.lists(st.integers(0, i - 1), max_size=3, unique=True)) if i else []
         kind = draw(st.sampled_from(["function", "coroutine", "generator"]))
         fanout = draw(st.integers(0, 3)) if kind == "generator" else 1
@@ -60,6 +85,10 @@ def conditional_dags(draw: st.DrawFn) -> list[Spec]:
     size = draw(st.integers(1, 16))
     specs = []
     for i in range(size):
+        mapped = _mapped(draw, i, specs)
+        if mapped is not None:  # no condition of its own; its dependencies may have one
+            specs.append(mapped)
+            continue
         deps = draw(st.lists(st.integers(0, i - 1), max_size=3, unique=True)) if i else []
         kind = draw(st.sampled_from(["function", "coroutine", "generator"]))
         fanout = draw(st.integers(1, 3)) if kind == "generator" else 1
@@ -69,12 +98,16 @@ def conditional_dags(draw: st.DrawFn) -> list[Spec]:
     return specs
 
 
+def _total(args: tuple[Any, ...]) -> int:
+    return sum(sum(a) if isinstance(a, list) else a for a in args)  # a mapped step's list
+
+
 def _runs(i: int, spec: Spec, args: tuple[Any, ...]) -> bool:
-    return not spec.condition or (sum(args) + i) % spec.condition != 0
+    return not spec.condition or (_total(args) + i) % spec.condition != 0
 
 
 def _value(i: int, args: tuple[Any, ...], j: int = 0) -> int:
-    return (i * 1009 + sum(args) * 7 + j) % 1_000_003
+    return (i * 1009 + _total(args) * 7 + j) % 1_000_003
 
 
 def reference(specs: list[Spec]) -> tuple[dict[str, list[int]], Counter[str]]:
@@ -103,8 +136,11 @@ def reference_with_skips(
                 skipped.add(name)
         if name in skipped:
             continue
+        if spec.mapped:
+            emitted[name] = _map_reference(i, specs, columns, calls)
+            continue
         count = min((len(c) for c in columns), default=1)
-        values: list[int] = []
+        values: list[Any] = []
         ran = 0
         for n in range(count):
             args = tuple(c[n] for c in columns)
@@ -117,6 +153,25 @@ def reference_with_skips(
             skipped.add(name)
         emitted[name] = values
     return emitted, calls, skipped
+
+
+def _map_reference(i: int, specs: list[Spec], columns: list[list[Any]],
+                   calls: Counter[str]) -> list[Any]:
+    """A mapped step's values: over a generator, one call (if every dependency has a
+    value) whose items are every value it emitted; over a mapped step, a call per zip
+    of values, whose items are that call's list."""
+    spec = specs[i]
+    streamed = specs[spec.deps[0]].kind == "generator"
+    count = min(len(c) for c in columns)
+    if streamed:
+        count = min(count, 1)
+    values: list[Any] = []
+    for n in range(count):
+        items = columns[0] if streamed else columns[0][n]
+        others = tuple(c[n] for c in columns[1:])
+        calls[f"s{i}"] += len(items)
+        values.append([_value(i, (item, *others)) for item in items])
+    return values
 
 
 class Usage:
@@ -190,7 +245,8 @@ def build(
         Step(f"s{i}", make(i, spec), [f"s{d}" for d in spec.deps], when=when(i, spec),
              optional=[f"s{d}" for d in spec.deps] if spec.optional else (),
              defaults={f"s{d}": 0 for d in spec.deps} if spec.optional else None,
-             uses=uses[i] if uses else None)
+             uses=uses[i] if uses else None,
+             map=f"s{spec.deps[0]}" if spec.mapped else None)
         for i, spec in enumerate(specs)
     ]
     with warnings.catch_warnings():  # random graphs zip streams with values on purpose
@@ -229,9 +285,15 @@ def check(specs: list[Spec], run_graph: Any, uses: list[dict[str, int]] | None =
             seen[event.step] += 1
         elif event.kind is EventKind.STARTED:  # no call before the values it consumes
             assert event.step not in skipped
-            for dep in graph[event.step].depends:
-                if dep not in skipped:  # a skipped optional one: its default
+            step = graph[event.step]
+            for dep in step.depends:
+                if dep in skipped:  # a skipped optional one: its default
+                    continue
+                # call n consumes value n; so does item n of a map over a stream
+                if step.map is None or (dep == step.map and graph[dep].streaming):
                     assert emitted_at[(dep, event.index)] < k
+                else:  # an item of the one call a mapped step makes here
+                    assert emitted_at[(dep, 0)] < k
     terminal = Counter(e.step for e in events if e.kind in TERMINAL)
     assert terminal == Counter(list(graph))
     times = [e.time for e in events]
