@@ -246,8 +246,9 @@ def test_changed_inputs_are_refused_naming_them(db: str) -> None:
                       "without a store nothing is kept"),
     ({"store": "x.db", "run_id": "r", "serializer": "yaml"},
      "serializer must be one of pickle, json, got 'yaml'"),
-    ({"store": 42, "run_id": "r"}, "store must be a path to an SQLite file or a Store "
-                                   "object (rxsteps.stores.Store), got int"),
+    ({"store": 42, "run_id": "r"}, "store must be a path to an SQLite file, a "
+                                   "postgresql:// URL or a Store object "
+                                   "(rxsteps.stores.Store), got int"),
 ])
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(OptionError) as caught:
