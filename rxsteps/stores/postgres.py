@@ -17,8 +17,11 @@ keyed by the run on a connection that then stays out of the pool until
 :meth:`~PostgresStore.release`. The advisory lock *is* the lease: when the owning
 process dies (SIGKILL, a lost machine) its session ends and the server drops the lock,
 so an owner on another host goes stale by itself — unlike SQLite, where only owners on
-this host can be seen to be gone. A stored owner on this host whose process is alive
-still counts (say the server restarted under a running run). Of two claimers exactly
+this host can be seen to be gone (a machine that vanishes without closing its sessions
+is noticed by TCP keepalives, which the store sets on every session: within about
+90 s). A stored owner on this host whose process is alive still counts (say the server
+restarted under a running run); one whose process is gone is waited for (up to 10 s)
+until the server has ended its session. Of two claimers exactly
 one wins; the other gets :class:`~rxsteps.RunLockedError` naming the owner.
 
 One :meth:`~PostgresStore.record_steps` call is one SQL statement (its own
@@ -62,6 +65,11 @@ DSN_PREFIXES = ("postgresql://", "postgres://")
 
 _MISSING = "PostgresStore needs psycopg 3: pip install 'rxsteps[postgres]'"
 _IDLE = 4  # connections kept open between uses
+_DEAD_WAIT = 10.0  # seconds a claim waits for the session of a process that died here
+# Server-side TCP keepalives on every session: the session (and so the lease) of a
+# process on a machine that vanished without closing it ends within about 90 s.
+_KEEPALIVES = ("SET tcp_keepalives_idle = 60; SET tcp_keepalives_interval = 10; "
+               "SET tcp_keepalives_count = 3")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 _TABLES = """
@@ -191,9 +199,12 @@ check that the server runs and the DSN is right (could not connect: ...)
         if "connect_timeout" not in self.dsn:
             extra["connect_timeout"] = max(1, round(self._timeout))
         try:
-            return self._psycopg.connect(self.dsn, autocommit=True, **extra)  # type: ignore[no-any-return]
+            conn: psycopg.Connection[Any] = self._psycopg.connect(self.dsn, autocommit=True,
+                                                                  **extra)
+            conn.execute(_KEEPALIVES)
         except self._psycopg.Error as error:
             raise self._error(error, "connect") from error
+        return conn
 
     def _take(self) -> psycopg.Connection[Any]:
         with self._lock:
@@ -304,8 +315,7 @@ check that the server runs and the DSN is right (could not connect: ...)
         row = conn.execute(f"SELECT owner FROM {s}.runs WHERE run_id = %s FOR UPDATE",
                            (run.run_id,)).fetchone()
         owner = row[0] if row is not None else None
-        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-        if not (got and got[0]):
+        if not self._lock_run(conn, key, owner):
             raise self._locked(run.run_id, owner or "another process")
         if owner and owner != run.owner and owner_alive(owner) and _on_this_host(owner):
             raise self._locked(run.run_id, owner)  # alive here: its session was lost
@@ -319,6 +329,22 @@ check that the server runs and the DSN is right (could not connect: ...)
         conn.execute(f"UPDATE {s}.runs SET status = 'running', updated = %s, owner = %s "
                      "WHERE run_id = %s", (now, run.owner, run.run_id))
         return before
+
+    def _lock_run(self, conn: psycopg.Connection[Any], key: int, owner: str | None) -> bool:
+        """Take the run's advisory lock; wait for it only if its owner's process, on
+        this host, is gone (the server is about to end its session)."""
+        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if got and got[0]:
+            return True
+        if not owner or not _on_this_host(owner) or owner_alive(owner):
+            return False
+        conn.execute(f"SET LOCAL lock_timeout = '{_DEAD_WAIT:g}s'")
+        try:
+            with conn.transaction():  # a savepoint: a timeout leaves the claim usable
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        except self._psycopg.errors.LockNotAvailable:
+            return False
+        return True
 
     def _locked(self, run_id: str, owner: str) -> RunLockedError:
         return RunLockedError(
