@@ -290,12 +290,17 @@ check that the server runs and the DSN is right (could not connect: ...)
     def claim(self, run: RunRecord, *, fresh: bool) -> RunRecord | None:
         """Take the lease of ``run.run_id`` (see :meth:`rxsteps.stores.base.Store.claim`)."""
         assert run.owner is not None
-        conn, key = self._take(), _lock_key(self.schema, run.run_id)
+        conn, key, locked = self._take(), _lock_key(self.schema, run.run_id), False
         try:
             with conn.transaction():
-                before = self._claim(conn, run, key, fresh)
+                new, owner, now = self._lock_row(conn, run)
+                if not self._lock_run(conn, key, owner):
+                    raise self._locked(run.run_id, owner or "another process")
+                locked = True
+                before = self._take_over(conn, run, owner, new=new, fresh=fresh, now=now)
         except BaseException as error:
-            self._unlock(conn, key)  # a lock taken in a rolled-back transaction stays
+            if locked:  # rolled back, but a session lock outlives its transaction
+                self._unlock(conn, key)
             self._give(conn)
             if isinstance(error, self._psycopg.Error):
                 raise self._error(error, "claim the run") from error
@@ -304,8 +309,10 @@ check that the server runs and the DSN is right (could not connect: ...)
             self._leases[(run.run_id, run.owner)] = conn
         return before
 
-    def _claim(self, conn: psycopg.Connection[Any], run: RunRecord, key: int,
-               fresh: bool) -> RunRecord | None:
+    def _lock_row(self, conn: psycopg.Connection[Any],
+                  run: RunRecord) -> tuple[bool, str | None, float]:
+        """Insert the run if it is new and lock its row: whether it was new, its stored
+        owner, and the time of the claim."""
         s, now = self.schema, time.time()
         new = conn.execute(
             f"INSERT INTO {s}.runs VALUES (%s, %s, %s, %s, 'running', %s, %s, NULL) "
@@ -314,9 +321,12 @@ check that the server runs and the DSN is right (could not connect: ...)
         ).fetchone() is not None
         row = conn.execute(f"SELECT owner FROM {s}.runs WHERE run_id = %s FOR UPDATE",
                            (run.run_id,)).fetchone()
-        owner = row[0] if row is not None else None
-        if not self._lock_run(conn, key, owner):
-            raise self._locked(run.run_id, owner or "another process")
+        return new, (row[0] if row is not None else None), now
+
+    def _take_over(self, conn: psycopg.Connection[Any], run: RunRecord, owner: str | None,
+                   *, new: bool, fresh: bool, now: float) -> RunRecord | None:
+        """With the run's lock held: make ``run.owner`` its owner; what was stored."""
+        s = self.schema
         if owner and owner != run.owner and owner_alive(owner) and _on_this_host(owner):
             raise self._locked(run.run_id, owner)  # alive here: its session was lost
         before = None if new or fresh else self._load(conn, run.run_id)

@@ -27,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -121,7 +122,14 @@ def new_database(url: str) -> str:
 
     name = f"rx_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+        for attempt in range(5):  # template0 takes no sessions, but a busy server may
+            try:
+                conn.execute(f"CREATE DATABASE {name} TEMPLATE template0")
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
     return database_url(url, name)
 
 

@@ -46,7 +46,7 @@ class Backend:
 
         with psycopg.connect(self.store, autocommit=True,
                              options="-c search_path=rxsteps") as conn:
-            cursor = conn.execute(query.replace("?", "%s"), args)  # type: ignore[arg-type]
+            cursor = conn.execute(query.replace("?", "%s"), args)
             return cursor.fetchall() if cursor.description else []
 
     def reopen(self) -> SQLiteStore | PostgresStore:
