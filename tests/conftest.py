@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import rxsteps
-from rxsteps import StepEvent, StepGraph
+from rxsteps import StepEvent, StepGraph, stores
 from tests.support import SCHEDULERS, Outcome, make_scheduler
+from tests.support import postgres as pg
+from tests.support.stores import KINDS, Backend
 
 
 @pytest.fixture(params=SCHEDULERS)
@@ -70,3 +73,35 @@ def gate() -> Iterator[threading.Event]:
     event = threading.Event()
     yield event
     event.set()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server for the tests (see :mod:`tests.support.postgres`):
+    skips only when none is given and none can be started."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed: "
+                                          "pip install 'rxsteps[postgres]'")
+    url, why = pg.server()
+    if url is None:
+        pytest.skip(why)
+    yield url
+    pg.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """The URL of an empty database of its own for this test, dropped after it."""
+    url = pg.new_database(postgres_server)
+    yield url
+    opened = stores._opened.pop(url, None)  # the store open_store() kept for the URL
+    if opened is not None:
+        opened.close()
+    pg.drop_database(postgres_server, url)
+
+
+@pytest.fixture(params=KINDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """A store of each kind (the contract suite): an SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        return Backend("sqlite", str(tmp_path / "runs.db"))
+    return Backend("postgres", request.getfixturevalue("postgres_url"))

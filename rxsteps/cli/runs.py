@@ -1,7 +1,8 @@
 """``rxsteps runs``: the runs a store keeps — list, show, draw, resume, delete.
 
-Every subcommand takes ``--store FILE`` (an SQLite store written by ``store=`` or
-``rxsteps run --store``). ``draw`` rebuilds the run's graph from the stored shape and
+Every subcommand takes ``--store FILE`` (an SQLite file or a ``postgresql://`` URL, as
+written by ``store=`` or ``rxsteps run --store``; messages name a URL without its
+password). ``draw`` rebuilds the run's graph from the stored shape and
 its timeline from the stored times (one bar per step, first start to end); ``resume``
 runs a target graph again under the stored run id with the stored inputs.
 
@@ -28,8 +29,7 @@ from ..errors import RxStepsError
 from ..graph import StepGraph
 from ..result import Attempt, RunResult, StepStatus
 from ..step import Step
-from ..stores import SERIALIZERS, RunRecord, open_store
-from ..stores.sqlite import SQLiteStore
+from ..stores import SERIALIZERS, RunRecord, Store, open_store
 from .target import load_graph
 
 __all__ = ["RunsUsageError", "Toolkit", "add_runs_command", "list_runs", "stored_result"]
@@ -72,14 +72,13 @@ def add_runs_command(commands: Any, toolkit: Toolkit) -> None:
     for command, handler in ((listing, list_runs), (show, _show), (draw, _draw),
                              (delete, _delete), (resume, _resume)):
         command.add_argument("--store", required=True, metavar="FILE",
-                             help="the SQLite store (as given to store= or run --store)")
+                             help="the store: an SQLite file or a postgresql:// URL (as "
+                                  "given to store= or run --store)")
         command.set_defaults(command=handler, toolkit=toolkit)
 
 
-def _store(args: argparse.Namespace) -> SQLiteStore:
-    store = open_store(args.store)
-    assert isinstance(store, SQLiteStore)
-    return store
+def _store(args: argparse.Namespace) -> Store:
+    return open_store(args.store)
 
 
 def list_runs(args: argparse.Namespace) -> int:
@@ -134,7 +133,7 @@ def _delete(args: argparse.Namespace) -> int:
         if store.delete(run_id):
             print(f"deleted {run_id}")
         else:
-            raise RunsUsageError(f"no run {run_id!r} in store {args.store!r}")
+            raise RunsUsageError(f"no run {run_id!r} in store {store.name!r}")
     return 0
 
 
@@ -148,10 +147,11 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> RunRecord:
-    record = _store(args).load(args.run_id)
+    store = _store(args)
+    record = store.load(args.run_id)
     if record is None:
-        known = ", ".join(r.run_id for r in _store(args).runs()[:5]) or "none"
-        raise RunsUsageError(f"no run {args.run_id!r} in store {args.store!r} (runs: {known})")
+        known = ", ".join(r.run_id for r in store.runs()[:5]) or "none"
+        raise RunsUsageError(f"no run {args.run_id!r} in store {store.name!r} (runs: {known})")
     return record
 
 

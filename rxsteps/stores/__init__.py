@@ -1,7 +1,9 @@
 """Durable stores: where ``store=`` keeps runs, and how values are written.
 
 - :class:`~rxsteps.stores.base.Store` — the protocol; :class:`~.sqlite.SQLiteStore` the
-  default (a path given as ``store=`` opens one, shared by every run of the process).
+  default (a path given as ``store=`` opens one, shared by every run of the process);
+  :class:`~.postgres.PostgresStore` a shared one (a ``postgresql://`` or
+  ``postgres://`` URL given as ``store=`` opens one; needs ``rxsteps[postgres]``).
 - :data:`SERIALIZERS` — ``"pickle"`` (default: any picklable value; loading a pickle runs
   code, so a store is trusted input) and ``"json"`` (plain data only; tuples come back
   as lists).
@@ -14,8 +16,8 @@ Example:
     >>> open_store(42)
     Traceback (most recent call last):
     ...
-    rxsteps.errors.OptionError: store must be a path to an SQLite file or a Store \
-object (rxsteps.stores.Store), got int
+    rxsteps.errors.OptionError: store must be a path to an SQLite file, a postgresql:// \
+URL or a Store object (rxsteps.stores.Store), got int
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from typing import Any
 
 from ..errors import OptionError
 from .base import RunRecord, StepRecord, Store
+from .postgres import DSN_PREFIXES, PostgresStore
 from .sqlite import SQLiteStore
 
-__all__ = ["SERIALIZERS", "RunRecord", "SQLiteStore", "Serializer", "StepRecord", "Store",
-           "open_store"]
+__all__ = ["SERIALIZERS", "PostgresStore", "RunRecord", "SQLiteStore", "Serializer",
+           "StepRecord", "Store", "open_store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,32 +58,44 @@ SERIALIZERS = {
     "json": Serializer("json", _json_dumps, json.loads),
 }
 
-_opened: dict[str, SQLiteStore] = {}
+_opened: dict[str, SQLiteStore | PostgresStore] = {}
 _opened_lock = threading.Lock()
 
 
 def open_store(store: Any) -> Store:
     """The :class:`Store` for a ``store=`` argument: a path opens (once per process and
-    file) an :class:`SQLiteStore`; a store object is used as it is.
+    file) an :class:`SQLiteStore`, a ``postgresql://`` (or ``postgres://``) URL (once per
+    process and URL) a :class:`PostgresStore`; a store object is used as it is.
 
     Args:
-        store: A path (``str`` or ``os.PathLike``) or an object implementing :class:`Store`.
+        store: A path (``str`` or ``os.PathLike``), a PostgreSQL URL, or an object
+            implementing :class:`Store`.
 
     Returns:
         The store.
 
     Raises:
-        OptionError: Neither a path nor a store.
-        StoreError: The SQLite file cannot be opened (see :class:`SQLiteStore`).
+        OptionError: Neither a path, a URL nor a store.
+        StoreError: The SQLite file or the PostgreSQL server cannot be opened (see
+            :class:`SQLiteStore`, :class:`PostgresStore`).
+        ImportError: A PostgreSQL URL without psycopg installed.
     """
+    if isinstance(store, str) and store.startswith(DSN_PREFIXES):
+        return _once(store, lambda: PostgresStore(store))
     if isinstance(store, (str, os.PathLike)):
-        path = os.path.abspath(os.fspath(store))
-        with _opened_lock:
-            opened = _opened.get(path)
-            if opened is None:
-                opened = _opened[path] = SQLiteStore(os.fspath(store))
-        return opened
+        path = os.fspath(store)
+        return _once(os.path.abspath(path), lambda: SQLiteStore(path))
     if isinstance(store, Store):
         return store
-    raise OptionError(f"store must be a path to an SQLite file or a Store object "
-                      f"(rxsteps.stores.Store), got {type(store).__name__}", "store")
+    raise OptionError(f"store must be a path to an SQLite file, a postgresql:// URL or a "
+                      f"Store object (rxsteps.stores.Store), got {type(store).__name__}",
+                      "store")
+
+
+def _once(key: str, make: Callable[[], SQLiteStore | PostgresStore]) -> Store:
+    """The store opened under ``key`` in this process, opening it the first time."""
+    with _opened_lock:
+        opened = _opened.get(key)
+        if opened is None:
+            opened = _opened[key] = make()
+    return opened

@@ -1,4 +1,5 @@
-"""``rxsteps runs``: list, show, draw, resume and delete the runs of a store (subprocess)."""
+"""``rxsteps runs``: list, show, draw, resume and delete the runs of a store (subprocess):
+an SQLite file, and once a PostgreSQL URL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from rxsteps.stores.postgres import redact
 
 FLOW = '''
 import os
@@ -88,3 +91,24 @@ def test_delete_by_id_and_by_age(folder: Path) -> None:
     shown = cli(folder, "runs", "show", "--store", "runs.db", "order-1")
     assert shown.stderr == ("rxsteps: error: no run 'order-1' in store 'runs.db' "
                             "(runs: none)\n")
+
+
+def test_run_list_show_and_delete_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    (tmp_path / "flow.py").write_text(FLOW)
+    (tmp_path / "broken").write_text("")
+    done = cli(tmp_path, "run", "flow:graph", "-i", "q=ab", "--plain", "--store",
+               postgres_url, "--run-id", "order-1")
+    assert done.returncode == 1, done
+    row = cli(tmp_path, "runs", "list", "--store", postgres_url).stdout.splitlines()[1]
+    assert row.split()[:3] == ["order-1", "failed", "2"]
+    shown = cli(tmp_path, "runs", "show", "--store", postgres_url, "order-1")
+    assert shown.stdout.splitlines()[3].endswith("ConnectionError('model down')")
+    (tmp_path / "broken").unlink()
+    resumed = cli(tmp_path, "runs", "resume", "--store", postgres_url, "order-1",
+                  "flow:graph", "--plain")
+    assert resumed.returncode == 0 and (tmp_path / "fetch.calls").read_text() == "x"
+    assert cli(tmp_path, "runs", "delete", "--store", postgres_url, "order-1").stdout == (
+        "deleted order-1\n")
+    missing = cli(tmp_path, "runs", "show", "--store", postgres_url, "order-1")
+    assert missing.stderr == (f"rxsteps: error: no run 'order-1' in store "
+                              f"{redact(postgres_url)!r} (runs: none)\n")

@@ -8,34 +8,38 @@ moment (inside a commit, between commit and delivery…). After every kill the d
 notes which steps the store holds as succeeded and how often each had been called by
 then (a file per step counts calls). The child is started again with the same run_id
 until a run ends. At the end every result must equal the uninterrupted run's, and no
-step whose success was committed may have been called again.
+step whose success was committed may have been called again. It runs on SQLite (100
+kills) and, shorter, on PostgreSQL (25 kills; the ``postgres_url`` fixture's database).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.isolated import ROOT, run_isolated
+from tests.support.stores import Backend
 
 KILLS = 100
 
 DRIVER = r'''
-import json, os, random, signal, sqlite3, sys, tempfile, threading
+import json, os, random, signal, sys, tempfile, threading
 from rxsteps import EventKind, Step, StepGraph, run
+from rxsteps.stores import open_store
 
 N, KILLS = 50, {kills}
 rng = random.Random(1414)
 tmp = tempfile.mkdtemp()
-db = os.path.join(tmp, "runs.db")
+db = {store!r} or os.path.join(tmp, "runs.db")
 calls_dir = os.path.join(tmp, "calls")
 os.mkdir(calls_dir)
-from rxsteps.stores import SQLiteStore
-SQLiteStore(db).close()  # the tables, before the first child
+store = open_store(db)  # the tables, before the first child (which opens its own)
 streams = {{i for i in range(N) if i % 7 == 6}}  # generator steps, without dependents
 plain = [i for i in range(N) if i not in streams]
 before = {{i: [p for p in plain if p < i] for i in range(N)}}
@@ -94,10 +98,9 @@ def counts():
     return {{name: len(open(os.path.join(calls_dir, name)).read())
             for name in os.listdir(calls_dir)}}
 
-def committed(run_id):
-    with sqlite3.connect(db) as conn:
-        return {{s for (s,) in conn.execute(
-            "SELECT step FROM steps WHERE run_id = ? AND status = 'succeeded'", (run_id,))}}
+def committed(run_id):  # read by the driver: another process than the writer
+    stored = store.load(run_id)
+    return {{s for s, r in stored.steps.items() if r.status == "succeeded"}} if stored else set()
 
 kills, trials, frozen, modes = 0, 0, {{}}, {{}}
 while kills < KILLS:
@@ -143,15 +146,26 @@ print(json.dumps({{"kills": kills, "trials": trials, "modes": modes}}))
 '''
 
 
+def kill_runs(store: str, kills: int) -> dict[str, Any]:
+    """Run the driver on ``store`` (``""``: an SQLite file of its own) until ``kills``."""
+    began = time.monotonic()
+    out = run_isolated(DRIVER.format(kills=kills, store=store), limit=120)
+    took = time.monotonic() - began
+    report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    assert report["kills"] >= kills
+    print(f"{report} in {took:.1f} s")
+    return report
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_points_loses_nothing_and_repeats_no_committed_step() -> None:
-    began = time.monotonic()
-    out = run_isolated(DRIVER.format(kills=KILLS), limit=120)
-    took = time.monotonic() - began
-    report = __import__("json").loads(out.strip().splitlines()[-1])
-    assert report["kills"] >= KILLS
+    report = kill_runs("", KILLS)
     assert set(report["modes"]) == {"before", "during", "after", "timer"}
-    print(f"{report} in {took:.1f} s")
+
+
+def test_sigkill_on_postgres_loses_nothing_and_repeats_no_committed_step(
+        postgres_url: str) -> None:
+    kill_runs(postgres_url, 25)  # a killed child's session ends: its lease goes with it
 
 
 CONTENDER = r'''
@@ -167,7 +181,7 @@ def wait_for_go():
 
 graph = StepGraph([Step("a", wait_for_go), Step("b", lambda a: a, ["a"])])
 try:
-    result = run(graph, store="runs.db", run_id="shared")
+    result = run(graph, store=os.environ["STORE"], run_id="shared")
 except RunLockedError as error:
     print(f"locked: {error}")
     sys.exit(4)
@@ -175,9 +189,11 @@ print(f"won: {result['b']}")
 '''
 
 
-def test_two_processes_resuming_one_run_at_once_one_wins(tmp_path: Path) -> None:
+def test_two_processes_resuming_one_run_at_once_one_wins(tmp_path: Path,
+                                                         backend: Backend) -> None:
     (tmp_path / "contender.py").write_text(CONTENDER)
-    env = {"PYTHONPATH": str(ROOT)}
+    store = "runs.db" if backend.kind == "sqlite" else backend.store
+    env = {"PYTHONPATH": str(ROOT), "STORE": store}
     procs = [subprocess.Popen([sys.executable, "contender.py"], cwd=tmp_path, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
@@ -196,14 +212,18 @@ def test_two_processes_resuming_one_run_at_once_one_wins(tmp_path: Path) -> None
     assert codes == [0, 4], outs
     won = next(o for o, p in zip(outs, procs, strict=True) if p.returncode == 0)[0]
     lost = next(o for o, p in zip(outs, procs, strict=True) if p.returncode == 4)[0]
-    assert lost.startswith("locked: run 'shared' in store 'runs.db' is being run by ")
+    name = "runs.db" if backend.kind == "sqlite" else backend.name
+    assert lost.startswith(f"locked: run 'shared' in store {name!r} is being run by ")
     assert lost.rstrip().endswith("(host:pid); wait for it to end, or pick another run_id")
-    check = subprocess.run(
-        [sys.executable, "-c", "import sqlite3; c = sqlite3.connect('runs.db'); "
-         "print(c.execute('PRAGMA integrity_check').fetchone()[0]); "
-         "print(c.execute('SELECT status, owner FROM runs').fetchall())"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=30)
-    assert check.stdout.splitlines() == ["ok", "[('succeeded', None)]"]
+    if backend.kind == "sqlite":
+        check = subprocess.run(
+            [sys.executable, "-c", "import sqlite3; c = sqlite3.connect('runs.db'); "
+             "print(c.execute('PRAGMA integrity_check').fetchone()[0])"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        assert check.stdout.splitlines() == ["ok"]
+    where = tmp_path / "runs.db" if backend.kind == "sqlite" else backend.store
+    assert Backend(backend.kind, str(where)).sql("SELECT status, owner FROM runs") == [
+        ("succeeded", None)]
     again = subprocess.run([sys.executable, "contender.py"], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=30)
     assert again.stdout == won  # resumed: the same value, the step not called again

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +18,13 @@ from rxsteps import (
     arun,
     run,
 )
+from tests.support.stores import Backend
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "runs.db")
+def db(backend: Backend) -> str:
+    """The ``store=`` argument of the store under test (SQLite and PostgreSQL)."""
+    return backend.store
 
 
 def counting(calls: list[str]) -> Any:
@@ -80,15 +80,14 @@ def test_a_key_function_decides_what_is_the_same_call(db: str) -> None:
     assert calls == ["Hello"]
 
 
-def test_an_entry_older_than_its_ttl_misses(db: str) -> None:
+def test_an_entry_older_than_its_ttl_misses(db: str, backend: Backend) -> None:
     calls: list[str] = []
     graph = StepGraph([Step("up", counting(calls), ["q"], cache=True, cache_ttl=60)],
                       inputs=["q"])
     run(graph, {"q": "a"}, store=db, run_id="r1")
     run(graph, {"q": "a"}, store=db, run_id="r2")
     assert calls == ["a"]
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE cache SET created = created - 61")
+    backend.sql("UPDATE cache SET created = created - 61")
     run(graph, {"q": "a"}, store=db, run_id="r3")
     assert calls == ["a", "a"]
 

@@ -1,4 +1,9 @@
-"""Durable runs: store=, run_id=, resume after a stop, refusals, serializers, leases."""
+"""Durable runs: store=, run_id=, resume after a stop, refusals, serializers, leases.
+
+The tests taking ``db`` (or ``backend``) are the store contract: each runs on SQLite and
+on PostgreSQL (the ``backend`` fixture, :mod:`tests.support.stores`); the others are
+about SQLite files or the options themselves.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from rxsteps import (
 )
 from rxsteps.stores import SQLiteStore, Store, open_store
 from rxsteps.stores.base import RunRecord
+from tests.support.stores import Backend
 
 
 class Calls:
@@ -71,8 +77,9 @@ def chain(calls: Calls, *, fail_c: list[bool] | None = None) -> StepGraph:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "runs.db")
+def db(backend: Backend) -> str:
+    """The ``store=`` argument of the store under test (a path or a URL)."""
+    return backend.store
 
 
 # -- resume ---------------------------------------------------------------------------
@@ -148,18 +155,16 @@ def test_a_pipeline_keeps_one_run_per_event(db: str) -> None:
 # -- what is recorded, and when ---------------------------------------------------------
 
 
-def test_each_step_is_committed_before_anyone_hears_it_succeeded(db: str) -> None:
+def test_each_step_is_committed_before_anyone_hears_it_succeeded(backend: Backend) -> None:
     seen: list[tuple[str, str | None]] = []
 
     def watch(event: StepEvent) -> None:
         if event.kind is EventKind.SUCCEEDED:
             # another connection: only committed rows are visible
-            with sqlite3.connect(db) as conn:
-                row = conn.execute("SELECT status FROM steps WHERE step = ?",
-                                   (event.step,)).fetchone()
-            seen.append((event.step, row and row[0]))
+            rows = backend.sql("SELECT status FROM steps WHERE step = ?", (event.step,))
+            seen.append((event.step, rows[0][0] if rows else None))
 
-    run(chain(Calls()), {"q": 1}, store=db, run_id="r1", on_event=watch)
+    run(chain(Calls()), {"q": 1}, store=backend.store, run_id="r1", on_event=watch)
     assert sorted(seen) == [("a", "succeeded"), ("b", "succeeded"), ("c", "succeeded")]
 
 
@@ -217,7 +222,7 @@ def test_an_unserialisable_streamed_value_fails_its_step(db: str) -> None:
 # -- refusals -----------------------------------------------------------------------------
 
 
-def test_changed_steps_are_refused_naming_them(db: str) -> None:
+def test_changed_steps_are_refused_naming_them(db: str, backend: Backend) -> None:
     run(chain(Calls()), {"q": 1}, store=db, run_id="r1")
     other = StepGraph([Step("a", lambda q: q, ["q"]), Step("b", lambda a: a, ["q"]),
                        Step("d", lambda b: b, ["b"])], inputs=["q"])
@@ -226,9 +231,9 @@ def test_changed_steps_are_refused_naming_them(db: str) -> None:
     assert caught.value.changed == ["step 'd' added", "step 'c' removed",
                                     "step 'b' depends on ['q'] (was ['a'])"]
     assert str(caught.value) == (
-        f"cannot resume run 'r1' from store {db!r}: changed since it was stored: step 'd' "
-        "added, step 'c' removed, step 'b' depends on ['q'] (was ['a']); pass fresh=True "
-        "to start over, or another run_id")
+        f"cannot resume run 'r1' from store {backend.name!r}: changed since it was "
+        "stored: step 'd' added, step 'c' removed, step 'b' depends on ['q'] (was ['a']); "
+        "pass fresh=True to start over, or another run_id")
     # refused, the run is not held: the right graph still resumes it
     assert run(chain(Calls()), {"q": 1}, store=db, run_id="r1")["c"] == 20
 
@@ -246,8 +251,9 @@ def test_changed_inputs_are_refused_naming_them(db: str) -> None:
                       "without a store nothing is kept"),
     ({"store": "x.db", "run_id": "r", "serializer": "yaml"},
      "serializer must be one of pickle, json, got 'yaml'"),
-    ({"store": 42, "run_id": "r"}, "store must be a path to an SQLite file or a Store "
-                                   "object (rxsteps.stores.Store), got int"),
+    ({"store": 42, "run_id": "r"}, "store must be a path to an SQLite file, a "
+                                   "postgresql:// URL or a Store object "
+                                   "(rxsteps.stores.Store), got int"),
 ])
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(OptionError) as caught:
@@ -255,7 +261,7 @@ def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     assert str(caught.value) == message
 
 
-def test_a_run_held_by_a_live_owner_is_refused(db: str) -> None:
+def test_a_run_held_by_a_live_owner_is_refused(db: str, backend: Backend) -> None:
     release, entered = threading.Event(), threading.Event()
 
     def hold() -> int:
@@ -268,22 +274,21 @@ def test_a_run_held_by_a_live_owner_is_refused(db: str) -> None:
     assert entered.wait(10)
     with pytest.raises(RunLockedError) as caught:
         run(graph, store=db, run_id="r1")
-    assert str(caught.value).startswith(f"run 'r1' in store {db!r} is being run by ")
+    assert str(caught.value).startswith(f"run 'r1' in store {backend.name!r} is being run by ")
     assert str(caught.value).endswith("(host:pid); wait for it to end, or pick another run_id")
     release.set()
     assert handle.result()["a"] == 1
     assert run(graph, store=db, run_id="r1").reasons["a"] == "resumed"
 
 
-def test_a_lease_of_a_dead_process_is_taken_over(db: str) -> None:
+def test_a_lease_of_a_dead_process_is_taken_over(db: str, backend: Backend) -> None:
     run(StepGraph([Step("a", lambda: 1)]), store=db, run_id="r1")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    with sqlite3.connect(db) as conn:
-        host = open_store(db).load("r1")
-        conn.execute("UPDATE runs SET owner = ?", (f"{os.uname().nodename}:{dead}:x",))
-    assert host is not None
+    backend.sql("UPDATE runs SET owner = ?", (f"{os.uname().nodename}:{dead}:x",))
     assert run(StepGraph([Step("a", lambda: 1)]), store=db, run_id="r1")["a"] == 1
+    stored = open_store(db).load("r1")
+    assert stored is not None and stored.owner is None and stored.status == "succeeded"
 
 
 # -- bad stores ----------------------------------------------------------------------------
@@ -330,18 +335,17 @@ def test_a_corrupted_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     assert path.read_bytes() == junk
 
 
-def test_a_newer_schema_is_refused_and_its_runs_kept(tmp_path: Path) -> None:
-    path = tmp_path / "runs.db"
-    run(StepGraph([Step("a", lambda: 1)]), store=SQLiteStore(path), run_id="r1")
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+def test_a_newer_schema_is_refused_and_its_runs_kept(backend: Backend) -> None:
+    run(StepGraph([Step("a", lambda: 1)]), store=backend.reopen(), run_id="r1")
+    backend.sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError) as caught:
-        SQLiteStore(path)
+        backend.reopen()
+    other = {"sqlite": "path", "postgres": "database or schema"}[backend.kind]
     assert str(caught.value) == (
-        f"store {str(path)!r} has schema version 99, written by a newer rxsteps (this one "
-        "reads up to 1); upgrade rxsteps or pass another store= path; nothing was changed")
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT count(*) FROM steps").fetchone() == (1,)
+        f"store {backend.name!r} has schema version 99, written by a newer rxsteps (this "
+        f"one reads up to 1); upgrade rxsteps or pass another store= {other}; nothing was "
+        "changed")
+    assert backend.sql("SELECT count(*) FROM steps") == [(1,)]
 
 
 # -- other stores ----------------------------------------------------------------------------
