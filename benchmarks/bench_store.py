@@ -123,7 +123,7 @@ def render(out: dict[str, Any]) -> str:
                      cell(record, lambda r: f"{r['added_us_per_step']:.1f}"),
                      cell(record, lambda r: f"{r['added_percent']:.2f}"),
                      f"≤ {bound:g} {what}",
-                     cell(record, lambda r: "yes" if _met(workload, r) else "**no**")])
+                     cell(record, lambda r, w=workload: "yes" if _met(w, r) else "**no**")])
     some: dict[str, Any] = next((r for r in out.values() if r.get("status") == "ok"), {})
     pairs = len(some.get("samples_s", {}).get("store", []))
     return (f"### A durable store's cost: `store=` an SQLite file against none (medians "
