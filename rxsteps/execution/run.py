@@ -432,8 +432,9 @@ class Run:
         self._to_runner(node)
 
     def doomed(self, node: Node) -> None:
-        """A waiting ``node`` was doomed meanwhile: settle it (or drop its item)."""
-        self._doomed(node)
+        """A waiting ``node`` was doomed meanwhile: settle it."""
+        node.busy = False
+        self._settle(node)
 
     def announce(self, kind: EventKind, node: Node, reason: str) -> None:
         """Emit a WAITING event for ``node``."""
@@ -462,7 +463,6 @@ class Run:
             if attempt.state is not RUNNING:
                 return False
             attempt.emitted = True
-            attempt.node.streamed = True
             self._append(attempt.node, value, attempt.number, attempt.index)
             launches = self._take_ready()
             wake = self.drivers.should_wake()
@@ -622,11 +622,8 @@ class Run:
             self._emit(EventKind.EMITTED, node, value=value, attempt=number, index=index)
             for observer in self._subscribers.get(node.id, ()):
                 self._sink.put(Call(observer.on_next, value))
-        streamed = node.streamed
         for dependent in node.dependents:
             if dependent.reason is None and not dependent.finished:
-                if streamed and dependent.step.map is not None:
-                    self._map_item_arrived(dependent, node, value)
                 dependent.dep_emitted(node)
                 if not dependent.busy and dependent.pending():
                     self._ready(dependent)
@@ -701,42 +698,9 @@ class Run:
         if node.mapping.complete:
             self._map_done(node)
 
-    def _map_item_arrived(self, node: Node, dep: Node, item: Any) -> None:
-        """A streaming ``dep`` emitted ``item``: if ``node`` maps over it and its items
-        already run, queue this one now (before that, :func:`mapping.start` reads it)."""
-        if mapping.streams_items(node, dep):
-            state = node.mapping
-            if state is not None and state.open:
-                state.add(item)
-                self._queue(node)
-
-    def _map_check(self, node: Node) -> None:
-        """A busy mapped ``node``'s dependency ended, or it was doomed: close its items
-        when no more can come, and end the step when every item has ended."""
-        state = node.mapping
-        if state.open and node.deps[state.position].finished:
-            state.open = False
-        if state.complete:
-            self._map_done(node)
-
-    def _doomed(self, node: Node) -> None:
-        """A queued ``node`` was doomed (a dependency failed) before it began: settle
-        it; for a mapped one, drop this item and end the step once none runs."""
-        if node.mapping is not None and not node.finished:
-            node.mapping.drop()
-            self._map_check(node)
-            return
-        node.busy = False
-        self._settle(node)
-
     def _map_done(self, node: Node) -> None:
-        """Every item ended: the list of results, or the group of the items' errors
-        (or nothing, when a failed dependency doomed the step meanwhile)."""
+        """Every item ended: the list of results, or the group of the items' errors."""
         state, node.mapping = node.mapping, None
-        if node.reason is not None:  # skipped, like any dependent of a failed step
-            node.busy = False
-            self._settle(node)
-            return
         if state.errors:
             self._fail(node, MapItemsFailedError(node.id, state.errors, state.results))
             return
@@ -796,7 +760,8 @@ class Run:
             return None
         gate = self._gate
         if node.reason is not None or node.finished:
-            self._doomed(node)
+            node.busy = False
+            self._settle(node)
             if gate is not None:  # admitted, then doomed: its units let others in
                 gate.release(gate.claim(node))
                 gate.admit(self._now())
@@ -825,11 +790,7 @@ class Run:
         work = [node]
         while work:
             n = work.pop()
-            if n.finished:
-                continue
-            if n.busy:
-                if n.mapping is not None:  # its stream may have ended, or it was doomed
-                    self._map_check(n)
+            if n.finished or n.busy:
                 continue
             if n.reason is not None:
                 self._end(n, StepStatus.SKIPPED)
