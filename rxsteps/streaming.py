@@ -236,6 +236,10 @@ def astream(
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
     history: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> AsyncStream[StepEvent]:
     """Run ``graph`` and iterate its events with ``async for`` on the running loop.
 
@@ -259,6 +263,14 @@ def astream(
             remaining path first (``"critical"``, the default) or first come
             (``"fifo"``).
         history: An earlier result whose measured durations weigh the priorities.
+        store: Keep the run here as it happens — a path (an SQLite file) or a
+            :class:`~rxsteps.stores.Store` — so that running it again with the same
+            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``). The store
+            writes on a worker thread, never on the loop.
+        run_id: The run's id in ``store`` (required with it).
+        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
+        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
+            trusted input) or ``"json"``.
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.StepEvent`.
@@ -267,6 +279,9 @@ def astream(
         GraphError, InputError, SchedulerError, ValueError: Now, before anything ran.
         StepFailedError: From the iterator, with ``fail_fast``, after the FAILED and
             CANCELLED events.
+        StoreError: From the iterator, with ``store``: the store cannot be used;
+            RunChangedError: the stored run had another graph or inputs;
+            RunLockedError: it runs elsewhere.
 
     Example:
         >>> import asyncio
@@ -279,13 +294,17 @@ def astream(
         [('a', 'SUCCEEDED'), ('b', 'SUCCEEDED')]
     """
     options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
-                         limits, rates, priority, history)
+                         limits, rates, priority, history, store=store, run_id=run_id,
+                         fresh=fresh, serializer=serializer)
     preflight(graph, inputs, limiter=options.limiter)
     resolve_backend(scheduler)  # fail now on a bad scheduler
 
     def start(stream: abc.ObserverBase[StepEvent]) -> Callable[[str], None]:
-        # the stream only queues onto its loop: safe to deliver inline, one hop less
-        execution = start_run(graph, inputs, options, observer=stream, inline_events=True)
+        # The stream only queues onto its loop: safe to deliver inline, one hop less.
+        # Not with a store: it writes each batch before delivering it, which must
+        # not happen on the loop that queued it (a coroutine step's end).
+        execution = start_run(graph, inputs, options, observer=stream,
+                              inline_events=store is None)
         return execution.cancel
 
     return AsyncStream(start)
@@ -307,6 +326,10 @@ def apipeline(
     limits: Mapping[str, int] | Limiter | None = None,
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
+    store: Any = None,
+    run_id: str | Callable[[Mapping[str, Any]], str] | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> AsyncStream[RunResult]:
     """:func:`~rxsteps.pipeline` as an async iterator of results, on the running loop.
 
@@ -334,6 +357,13 @@ def apipeline(
         priority: When capacity is short, start the waiting step with the longest
             remaining path first (``"critical"``, the default) or first come
             (``"fifo"``).
+        store: Keep each event's run in this store (a path or a
+            :class:`~rxsteps.stores.Store`), as for :func:`rxsteps.pipeline`.
+        run_id: With ``store``: a str, each event's run being kept as
+            ``f"{run_id}/{sequence}"``, or a function of the event's inputs returning
+            its run id (stable ids let a restarted pipeline skip finished events).
+        fresh: Forget what ``store`` keeps under those ids and start over.
+        serializer: ``"pickle"`` (default) or ``"json"``.
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.RunResult`.
@@ -357,7 +387,8 @@ def apipeline(
         graph, inputs, scheduler=scheduler, max_in_flight=max_in_flight, ordered=ordered,
         buffer=buffer, overflow=overflow, on_drop=on_drop, fail_fast=fail_fast,
         max_concurrency=max_concurrency, tracer_provider=tracer_provider, limits=limits,
-        rates=rates, priority=priority,
+        rates=rates, priority=priority, store=store, run_id=run_id, fresh=fresh,
+        serializer=serializer,
     )
 
     def start(stream: abc.ObserverBase[RunResult]) -> Callable[[str], None]:
