@@ -48,6 +48,7 @@ from typing import Any, Generic, TypeVar
 
 from reactivex import abc
 
+from ._options_doc import shared_options
 from .backends.resolve import resolve_backend
 from .events import StepEvent
 from .execution.flow import Overflow, PipelineFlow, PipelineSpec
@@ -223,6 +224,7 @@ class _WeakObserver(abc.ObserverBase[T]):
             stream.on_completed()
 
 
+@shared_options
 def astream(
     graph: StepGraph,
     inputs: Mapping[str, Any] | None = None,
@@ -255,22 +257,7 @@ def astream(
         max_concurrency: Most actions running at once.
         tracer_provider: OpenTelemetry tracer provider.
         resume: Reuse the succeeded steps of this earlier result.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
-            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
-            holding a thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
-        history: An earlier result whose measured durations weigh the priorities.
-        store: Keep the run here as it happens — a path (an SQLite file) or a
-            :class:`~rxsteps.stores.Store` — so that running it again with the same
-            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``). The store
-            writes on a worker thread, never on the loop.
-        run_id: The run's id in ``store`` (required with it).
-        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
-        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
-            trusted input) or ``"json"``.
+        {run options: limits, rates, priority, history, store, run_id, fresh, serializer}
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.StepEvent`.
@@ -310,6 +297,7 @@ def astream(
     return AsyncStream(start)
 
 
+@shared_options
 def apipeline(
     graph: StepGraph,
     inputs: Mapping[str, Any],
@@ -349,21 +337,7 @@ def apipeline(
         fail_fast: Each run stops at its first failure (kept in the result).
         max_concurrency: Most actions of one run at once.
         tracer_provider: OpenTelemetry tracer provider for the runs' spans.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a
-            :class:`~rxsteps.Limiter`; a mapping makes one limiter shared by all the
-            pipeline's runs. A step's ``uses=`` waits for its units without holding a
-            thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
-        store: Keep each event's run in this store (a path or a
-            :class:`~rxsteps.stores.Store`), as for :func:`rxsteps.pipeline`.
-        run_id: With ``store``: a str, each event's run being kept as
-            ``f"{run_id}/{sequence}"``, or a function of the event's inputs returning
-            its run id (stable ids let a restarted pipeline skip finished events).
-        fresh: Forget what ``store`` keeps under those ids and start over.
-        serializer: ``"pickle"`` (default) or ``"json"``.
+        {pipeline options: limits, rates, priority, store, run_id, fresh, serializer}
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.RunResult`.
