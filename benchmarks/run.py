@@ -45,6 +45,7 @@ from benchmarks import (
     bench_limited,
     bench_pipeline,
     bench_scale,
+    bench_store,
     profile_engine,
 )
 from benchmarks.child import ROOT, Context
@@ -73,6 +74,9 @@ SECTIONS: dict[str, Section] = {
     "limited": Section(bench_limited.measure, bench_limited.render,
                        "sleeping DAG with 4 and 8 slots: makespan ÷ max(critical path, "
                        "work ÷ slots)"),
+    "store": Section(bench_store.measure, bench_store.render,
+                     "a durable store's cost: µs/step on the 10k DAG, % of a sleeping "
+                     "DAG's makespan"),
     "pipeline": Section(bench_pipeline.measure_throughput, bench_pipeline.render_throughput,
                         "pipeline events/s against asyncio.Queue + a task per event"),
     "latency": Section(bench_pipeline.measure_latency, bench_pipeline.render_latency,

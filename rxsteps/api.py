@@ -42,6 +42,7 @@ import reactivex
 from reactivex import abc
 from reactivex.disposable import Disposable
 
+from ._options_doc import shared_options
 from .backends.loops import running_loop
 from .backends.resolve import resolve_backend
 from .errors import SchedulerError
@@ -56,6 +57,7 @@ from .result import RunResult
 __all__ = ["arun", "observe", "run", "start"]
 
 
+@shared_options
 def run(
     graph: StepGraph,
     inputs: Mapping[str, Any] | None = None,
@@ -92,21 +94,7 @@ def run(
             on a thread of its own.
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
-            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
-            holding a thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
-        history: An earlier result whose measured durations weigh the priorities.
-        store: Keep the run here as it happens — a path (an SQLite file) or a
-            :class:`~rxsteps.stores.Store` — so that running it again with the same
-            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
-        run_id: The run's id in ``store`` (required with it).
-        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
-        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
-            trusted input) or ``"json"``.
+        {run options: limits, rates, priority, history, store, run_id, fresh, serializer}
 
     Returns:
         The :class:`~rxsteps.RunResult`.
@@ -155,6 +143,7 @@ def run(
     return _outcome(execution)
 
 
+@shared_options
 async def arun(
     graph: StepGraph,
     inputs: Mapping[str, Any] | None = None,
@@ -189,21 +178,7 @@ async def arun(
             on a thread of its own (never on this loop).
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
-            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
-            holding a thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
-        history: An earlier result whose measured durations weigh the priorities.
-        store: Keep the run here as it happens — a path (an SQLite file) or a
-            :class:`~rxsteps.stores.Store` — so that running it again with the same
-            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
-        run_id: The run's id in ``store`` (required with it).
-        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
-        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
-            trusted input) or ``"json"``.
+        {run options: limits, rates, priority, history, store, run_id, fresh, serializer}
 
     Returns:
         The :class:`~rxsteps.RunResult`.
@@ -245,6 +220,7 @@ async def arun(
     return _outcome(execution)
 
 
+@shared_options
 def observe(
     graph: StepGraph,
     inputs: Mapping[str, Any] | None = None,
@@ -280,21 +256,7 @@ def observe(
         max_concurrency: Most actions of one run running at once.
         tracer_provider: OpenTelemetry tracer provider for the runs' spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
-            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
-            holding a thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
-        history: An earlier result whose measured durations weigh the priorities.
-        store: Keep the run here as it happens — a path (an SQLite file) or a
-            :class:`~rxsteps.stores.Store` — so that running it again with the same
-            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
-        run_id: The run's id in ``store`` (required with it).
-        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
-        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
-            trusted input) or ``"json"``.
+        {run options: limits, rates, priority, history, store, run_id, fresh, serializer}
 
     Returns:
         A cold ``reactivex.Observable`` of :class:`~rxsteps.StepEvent`.
@@ -324,6 +286,7 @@ def observe(
     return reactivex.create(subscribe)
 
 
+@shared_options
 def start(
     graph: StepGraph,
     inputs: Mapping[str, Any] | None = None,
@@ -359,21 +322,7 @@ def start(
         on_event: Called with every event, serially, on a thread of its own.
         tracer_provider: OpenTelemetry tracer provider for the run's spans.
         resume: Reuse the succeeded steps of this earlier result; run only the rest.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
-            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
-            holding a thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
-        history: An earlier result whose measured durations weigh the priorities.
-        store: Keep the run here as it happens — a path (an SQLite file) or a
-            :class:`~rxsteps.stores.Store` — so that running it again with the same
-            ``run_id`` resumes it (see ``docs/guides/durable-runs.md``).
-        run_id: The run's id in ``store`` (required with it).
-        fresh: Forget what ``store`` keeps under ``run_id`` and start over.
-        serializer: How ``store`` writes values: ``"pickle"`` (default; a store is
-            trusted input) or ``"json"``.
+        {run options: limits, rates, priority, history, store, run_id, fresh, serializer}
 
     Returns:
         The :class:`~rxsteps.RunHandle` of the started run.

@@ -67,6 +67,7 @@ import reactivex
 from reactivex import abc
 from reactivex.disposable import Disposable
 
+from ._options_doc import shared_options
 from .backends.resolve import resolve_backend
 from .errors import BufferOverflowError
 from .execution.flow import OVERFLOWS, Overflow, PipelineFlow, PipelineSpec
@@ -77,6 +78,7 @@ from .result import RunResult
 __all__ = ["OVERFLOWS", "BufferOverflowError", "Overflow", "pipeline"]
 
 
+@shared_options
 def pipeline(
     graph: StepGraph,
     inputs: Mapping[str, Any],
@@ -124,21 +126,7 @@ def pipeline(
         fail_fast: Per run, as for :func:`rxsteps.run`; a failure is in the result.
         max_concurrency: Most actions of one run at once.
         tracer_provider: OpenTelemetry provider; runs carry ``rxsteps.sequence``.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a
-            :class:`~rxsteps.Limiter`; a mapping makes one limiter shared by all the
-            pipeline's runs. A step's ``uses=`` waits for its units without holding a
-            thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
-        store: Keep each event's run in this store (a path or a
-            :class:`~rxsteps.stores.Store`), as for :func:`rxsteps.run`.
-        run_id: With ``store``: a str, each event's run being kept as
-            ``f"{run_id}/{sequence}"``, or a function of the event's inputs returning
-            its run id (stable ids let a restarted pipeline skip finished events).
-        fresh: Forget what ``store`` keeps under those ids and start over.
-        serializer: ``"pickle"`` (default) or ``"json"``.
+        {pipeline options: limits, rates, priority, store, run_id, fresh, serializer}
 
     Returns:
         An observable of :class:`~rxsteps.RunResult`; each subscription is a new

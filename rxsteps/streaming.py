@@ -48,6 +48,7 @@ from typing import Any, Generic, TypeVar
 
 from reactivex import abc
 
+from ._options_doc import shared_options
 from .backends.resolve import resolve_backend
 from .events import StepEvent
 from .execution.flow import Overflow, PipelineFlow, PipelineSpec
@@ -223,6 +224,7 @@ class _WeakObserver(abc.ObserverBase[T]):
             stream.on_completed()
 
 
+@shared_options
 def astream(
     graph: StepGraph,
     inputs: Mapping[str, Any] | None = None,
@@ -236,6 +238,10 @@ def astream(
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
     history: RunResult | None = None,
+    store: Any = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> AsyncStream[StepEvent]:
     """Run ``graph`` and iterate its events with ``async for`` on the running loop.
 
@@ -251,14 +257,7 @@ def astream(
         max_concurrency: Most actions running at once.
         tracer_provider: OpenTelemetry tracer provider.
         resume: Reuse the succeeded steps of this earlier result.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a shared
-            :class:`~rxsteps.Limiter`; a step's ``uses=`` waits for its units without
-            holding a thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
-        history: An earlier result whose measured durations weigh the priorities.
+        {run options: limits, rates, priority, history, store, run_id, fresh, serializer}
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.StepEvent`.
@@ -267,6 +266,9 @@ def astream(
         GraphError, InputError, SchedulerError, ValueError: Now, before anything ran.
         StepFailedError: From the iterator, with ``fail_fast``, after the FAILED and
             CANCELLED events.
+        StoreError: From the iterator, with ``store``: the store cannot be used;
+            RunChangedError: the stored run had another graph or inputs;
+            RunLockedError: it runs elsewhere.
 
     Example:
         >>> import asyncio
@@ -279,18 +281,23 @@ def astream(
         [('a', 'SUCCEEDED'), ('b', 'SUCCEEDED')]
     """
     options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
-                         limits, rates, priority, history)
+                         limits, rates, priority, history, store=store, run_id=run_id,
+                         fresh=fresh, serializer=serializer)
     preflight(graph, inputs, limiter=options.limiter)
     resolve_backend(scheduler)  # fail now on a bad scheduler
 
     def start(stream: abc.ObserverBase[StepEvent]) -> Callable[[str], None]:
-        # the stream only queues onto its loop: safe to deliver inline, one hop less
-        execution = start_run(graph, inputs, options, observer=stream, inline_events=True)
+        # The stream only queues onto its loop: safe to deliver inline, one hop less.
+        # Not with a store: it writes each batch before delivering it, which must
+        # not happen on the loop that queued it (a coroutine step's end).
+        execution = start_run(graph, inputs, options, observer=stream,
+                              inline_events=store is None)
         return execution.cancel
 
     return AsyncStream(start)
 
 
+@shared_options
 def apipeline(
     graph: StepGraph,
     inputs: Mapping[str, Any],
@@ -307,6 +314,10 @@ def apipeline(
     limits: Mapping[str, int] | Limiter | None = None,
     rates: Mapping[str, Any] | None = None,
     priority: str = "critical",
+    store: Any = None,
+    run_id: str | Callable[[Mapping[str, Any]], str] | None = None,
+    fresh: bool = False,
+    serializer: str = "pickle",
 ) -> AsyncStream[RunResult]:
     """:func:`~rxsteps.pipeline` as an async iterator of results, on the running loop.
 
@@ -326,14 +337,7 @@ def apipeline(
         fail_fast: Each run stops at its first failure (kept in the result).
         max_concurrency: Most actions of one run at once.
         tracer_provider: OpenTelemetry tracer provider for the runs' spans.
-        limits: Capacities of named resources, e.g. ``{"llm": 4}``, or a
-            :class:`~rxsteps.Limiter`; a mapping makes one limiter shared by all the
-            pipeline's runs. A step's ``uses=`` waits for its units without holding a
-            thread or a slot (see ``docs/guides/limits.md``).
-        rates: Rate limits per resource, e.g. ``{"llm": "60/min"}`` (token buckets).
-        priority: When capacity is short, start the waiting step with the longest
-            remaining path first (``"critical"``, the default) or first come
-            (``"fifo"``).
+        {pipeline options: limits, rates, priority, store, run_id, fresh, serializer}
 
     Returns:
         An :class:`AsyncStream` of :class:`~rxsteps.RunResult`.
@@ -357,7 +361,8 @@ def apipeline(
         graph, inputs, scheduler=scheduler, max_in_flight=max_in_flight, ordered=ordered,
         buffer=buffer, overflow=overflow, on_drop=on_drop, fail_fast=fail_fast,
         max_concurrency=max_concurrency, tracer_provider=tracer_provider, limits=limits,
-        rates=rates, priority=priority,
+        rates=rates, priority=priority, store=store, run_id=run_id, fresh=fresh,
+        serializer=serializer,
     )
 
     def start(stream: abc.ObserverBase[RunResult]) -> Callable[[str], None]:

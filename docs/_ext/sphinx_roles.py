@@ -6,7 +6,10 @@ role, once griffe has loaded the package, into an *optional* mkdocs-autorefs ref
 when the target is documented on some page, plain code otherwise. Optional references
 never fail ``mkdocs build --strict``; an unresolved one is logged at debug level.
 It also turns ``Example:`` headings into ``Examples:`` (the Google-style section that
-renders doctests as code) and drops RST ``::`` literal-block markers.
+renders doctests as code) and drops RST ``::`` literal-block markers. First of all, it
+expands the ``{run options: ...}`` lines of the front doors' docstrings into the
+shared Args entries (:func:`rxsteps._options_doc.expand`, what ``@shared_options`` does
+to ``__doc__`` at import), so the reference shows every argument.
 
 Loaded by mkdocstrings (``extensions:`` in ``mkdocs.yml``); not part of the package.
 """
@@ -19,6 +22,8 @@ import re
 from typing import Any
 
 import griffe
+
+from rxsteps._options_doc import expand
 
 # :role:`target`, :role:`~target`, :role:`title <target>` (also :py:role:)
 _ROLE = re.compile(r":(?:py:)?(?P<role>[a-z]+):`(?P<body>[^`]+)`")
@@ -73,6 +78,6 @@ class SphinxRoles(griffe.Extension):
         docstring = obj.docstring
         if docstring is None:
             return
-        text = _ROLE.sub(lambda m: _replace(m, obj), docstring.value)
+        text = _ROLE.sub(lambda m: _replace(m, obj), expand(docstring.value))
         text = _EXAMPLE.sub(r"\1Examples:", text)
         docstring.value = _LITERAL.sub(":", text)

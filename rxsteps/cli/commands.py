@@ -4,6 +4,7 @@
 
     rxsteps [--traceback] run TARGET [-i name=text ...] [-j name=JSON ...]
                        [--scheduler threads|asyncio] [--max-concurrency N]
+                       [--limit NAME=N ...] [--rate NAME=SPEC ...]
                        [--keep-going] [--draw dag.png] [--timeline run.png]
                        [--json] [--plain]
     rxsteps check TARGET
@@ -13,7 +14,8 @@
 TARGET is ``path/to/file.py:graph`` or ``package.module:graph`` (see
 :mod:`rxsteps.cli.target`). ``-i``/``--input name=text`` gives an input as a string,
 always; ``-j``/``--input-json name=JSON`` parses JSON (``-j n=3``,
-``-j 'tags=["a","b"]'``).
+``-j 'tags=["a","b"]'``). ``--limit llm=4`` and ``--rate llm=60/min`` are the run's
+``limits=`` and ``rates=`` (see :mod:`rxsteps.cli.resources`).
 
 Progress goes to standard output: a live table on a terminal (with ``rich``), plain
 lines otherwise, JSON lines with ``--json``. A failed step is named on standard error
@@ -48,6 +50,7 @@ from ..api import observe, run
 from ..errors import (
     GraphError,
     InputError,
+    ResourceError,
     RxStepsError,
     SchedulerError,
     StepFailedError,
@@ -59,6 +62,7 @@ from ..result import RunResult, StepStatus
 from .failures import describe_error, format_traceback, location
 from .progress import Reporter
 from .reporters import make_reporter
+from .resources import ResourceUsageError, cli_resource_error, parse_limits, parse_rates
 from .runs import Toolkit, add_runs_command
 from .target import TargetError, load_graph
 from .values import one_line, stream_text
@@ -110,8 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except (UsageError, TargetError, GraphError, InputError, SchedulerError, StoreError,
-            ImportError, OSError, ValueError) as error:
+    except (UsageError, ResourceUsageError, TargetError, GraphError, InputError,
+            SchedulerError, StoreError, ImportError, OSError, ValueError) as error:
         if debug:
             traceback.print_exc()
         print(f"rxsteps: error: {_one_line(error)}", file=sys.stderr)
@@ -219,6 +223,12 @@ def _add_run_options(command: argparse.ArgumentParser, *, store: bool = True) ->
                          help="where actions run (default: threads)")
     command.add_argument("--max-concurrency", type=_positive, metavar="N",
                          help="run at most N actions at once")
+    command.add_argument("--limit", action="append", default=[], metavar="NAME=N",
+                         help="at most N units of resource NAME in use at once (steps "
+                              "say uses=NAME); repeat for each resource")
+    command.add_argument("--rate", action="append", default=[], metavar="NAME=SPEC",
+                         help="at most so many starts of resource NAME's steps: 60/min, "
+                              "5/s, 1000/h; repeat for each resource")
     command.add_argument("--keep-going", action="store_true",
                          help="after a failure, run every step that does not depend on it")
     command.add_argument("--json", action="store_true", help="one JSON object per event")
@@ -324,8 +334,13 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
              ) -> RunResult | None:
     """Run with a progress reporter; the result, even of a failed fail-fast run."""
     options: dict[str, Any] = {"scheduler": args.scheduler,
-                               "max_concurrency": args.max_concurrency}
-    observe(graph, inputs, **options)  # checks inputs and options; starts nothing
+                               "max_concurrency": args.max_concurrency,
+                               **_resource_options(args)}
+    try:
+        observe(graph, inputs, **options)  # checks inputs and options; starts nothing
+    except ResourceError as error:
+        raise cli_resource_error(error, graph, options.get("limits", {}),
+                                 options.get("rates", {})) from error
     reporter = make_reporter(graph, sys.stdout, start=time.monotonic(),
                              json_lines=args.json, live=False if args.plain else None)
     reporter.open()
@@ -345,6 +360,12 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
         if not args.json:
             _print_outputs(graph, result)
     return result
+
+
+def _resource_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``limits=`` and ``rates=`` from ``--limit`` and ``--rate`` (none if not given)."""
+    limits, rates = parse_limits(args.limit), parse_rates(args.rate)
+    return {**({"limits": limits} if limits else {}), **({"rates": rates} if rates else {})}
 
 
 def _store_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from rich.text import Text
 
 from ..graph import StepGraph
 from ..result import CONDITION_FALSE
-from .progress import Reporter
+from .progress import FROM_STORE, Reporter
 from .values import one_line, stream_text
 
 if TYPE_CHECKING:
@@ -230,6 +230,8 @@ class LiveReporter(Reporter):
             parts.append(f"retrying after {self.note.get(step, 'a failure')}")
         elif state == "waiting":
             parts.append(self.note.get(step, "waiting"))
+        elif state == "succeeded" and self.note.get(step) in FROM_STORE:
+            parts.append(self.note[step])  # "cached" or "resumed": not called this time
         elif state == "succeeded" and attempt > 1:
             parts.append(f"{attempt} attempts")
         elif state != "succeeded" and step in self.note:

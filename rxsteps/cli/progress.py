@@ -39,12 +39,15 @@ if TYPE_CHECKING:
     from ..result import RunResult
 
 __all__ = [
+    "FROM_STORE",
     "JsonReporter",
     "PlainReporter",
     "Reporter",
     "summary_line",
 ]
 
+#: The reasons of a SUCCEEDED event whose value came from a store, not a call.
+FROM_STORE = frozenset({"cached", "resumed"})
 _FINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 _RUNNING = frozenset({"running", "retrying"})
 _ORDER = ("succeeded", "failed", "skipped", "cancelled")
@@ -68,7 +71,8 @@ class Reporter:
         emitted: Step id to how many values it emitted.
         values: Step id to the values it emitted so far, for steps that stream (a
             generator, or any step once it emitted a second value).
-        note: Step id to the last error or reason, if any.
+        note: Step id to the last error or reason, if any (for a succeeded step only
+            ``"cached"`` or ``"resumed"``: its value came from a store).
         ended: The monotonic time the run ended (or was interrupted), once it has.
         interrupted: The steps that were running when the run was interrupted.
         closed: Whether the output stream was closed by its reader; events are
@@ -197,7 +201,8 @@ class Reporter:
             self.finished[step] = event.time
             if event.error is not None:
                 self.note[step] = describe_error(event.error)
-            elif event.reason and kind is not EventKind.SUCCEEDED:
+            elif event.reason and (kind is not EventKind.SUCCEEDED
+                                   or event.reason in FROM_STORE):
                 self.note[step] = event.reason
 
     def _record_value(self, step: str, value: Any) -> None:
@@ -508,6 +513,12 @@ def summary_line(result: RunResult, *, start: float | None = None) -> str:
         >>> summary_line(run(StepGraph([Step("a", lambda: 1, when=lambda: False)]))
         ...              ).split(" in ")[0]
         'rxsteps: 1 skipped (1 by a condition)'
+        >>> import os, tempfile
+        >>> store = os.path.join(tempfile.mkdtemp(), "runs.db")
+        >>> cached = StepGraph([Step("a", lambda: 1, cache=True)])
+        >>> _ = run(cached, store=store, run_id="first")
+        >>> summary_line(run(cached, store=store, run_id="second")).split(" in ")[0]
+        'rxsteps: 1 succeeded (1 cached)'
     """
     counts: dict[str, int] = {}
     for status in result.status.values():
@@ -517,6 +528,9 @@ def summary_line(result: RunResult, *, start: float | None = None) -> str:
     if by_condition:  # a branch not taken, told apart from a skip after a failure
         text = text.replace(f"{counts['skipped']} skipped",
                             f"{counts['skipped']} skipped ({by_condition} by a condition)")
+    if result.cached:  # answered from the store's cache: not called this time
+        text = text.replace(f"{counts['succeeded']} succeeded",
+                            f"{counts['succeeded']} succeeded ({len(result.cached)} cached)")
     path, seconds = result.critical_path()
     duration = result.duration if start is None else result.end - start
     line = f"rxsteps: {text} in {duration:.3f} s"

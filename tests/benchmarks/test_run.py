@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import benchmarks
-from benchmarks import bench_limited
+from benchmarks import bench_limited, bench_store
 from benchmarks.bench_engine import ENGINE_SYSTEMS, verify
 from benchmarks.bench_pipeline import LATENCY, THROUGHPUT
 from benchmarks.child import ROOT, spawn
@@ -55,7 +55,8 @@ def test_quick_run_measures_every_section_without_failures(
     assert data["machine"]["errors"] == []
     statuses = _statuses(data["sections"])
     limited = len(bench_limited.SYSTEMS) * len(bench_limited.SLOTS)
-    assert len(statuses) == 6 * 3 + 1 + 3 + limited + 4 + 3 + 4 + 3 + 1
+    stores = len(bench_store.WORKLOADS)
+    assert len(statuses) == 6 * 3 + 1 + 3 + limited + stores + 4 + 3 + 4 + 3 + 1
     assert set(statuses) == {"ok"}
 
 
@@ -77,6 +78,8 @@ def test_quick_run_prints_every_row(quick_run: tuple[str, dict[str, Any]]) -> No
     rows += [f"| {name} |" for name, _, _ in THROUGHPUT.values()]
     rows += [f"| {name} |" for name, _ in LATENCY.values()]
     rows += [f"| {name} |" for name, _ in bench_limited.SYSTEMS.values()]
+    rows += [f"| `{workload}` (" for workload in bench_store.WORKLOADS]
+    rows += ["A durable store's cost"]
     missing = [row for row in rows if row not in stdout]
     assert not missing
     tables = stdout.split("### Where the time")[0]
