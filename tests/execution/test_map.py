@@ -25,6 +25,7 @@ from rxsteps import (
     observe,
 )
 from tests.support import run_isolated
+from tests.support.flaky import FailsOnce
 
 
 def _started(outcome: Any, step: str) -> list[int]:
@@ -70,22 +71,12 @@ def test_items_run_in_parallel_within_max_concurrency(execute, parallel):
 
 
 def test_each_item_follows_the_retry_policy_on_its_own(execute):
-    calls: dict[int, int] = {}
-    lock = threading.Lock()
-
-    def flaky(x: int) -> int:
-        with lock:
-            calls[x] = calls.get(x, 0) + 1
-            first = calls[x] == 1
-        if x in (1, 3) and first:
-            raise ValueError(f"item {x} once")
-        return x
-
+    flaky = FailsOnce({1, 3}, lambda x: x)
     graph = StepGraph([Step("xs", lambda: [0, 1, 2, 3]),
                        Step("ys", flaky, ["xs"], map="xs", retry=Retry(attempts=2, backoff=0.01))])
     outcome = execute(graph)
     assert outcome.values()["ys"] == [0, 1, 2, 3]
-    assert calls == {0: 1, 1: 2, 2: 1, 3: 2}
+    assert flaky.calls == {0: 1, 1: 2, 2: 1, 3: 2}
     retried = [(e.index, e.attempt) for e in outcome.events
                if e.step == "ys" and e.kind is EventKind.RETRYING]
     assert sorted(retried) == [(1, 1), (3, 1)]

@@ -24,6 +24,7 @@ from rxsteps import (
     StepGraph,
     StepStatus,
 )
+from tests.support.flaky import FailsOnce
 
 _WAIT = 30.0  # generous: only a broken engine waits this long
 
@@ -126,22 +127,12 @@ def _stream(*values: Any) -> Callable[[], Iterator[Any]]:
 
 
 def test_each_streamed_item_retries_on_its_own(execute):
-    calls: dict[int, int] = {}
-    lock = threading.Lock()
-
-    def flaky(x: int) -> int:
-        with lock:
-            calls[x] = calls.get(x, 0) + 1
-            first = calls[x] == 1
-        if x == 2 and first:
-            raise ValueError("item 2 once")
-        return x * x
-
+    flaky = FailsOnce({2}, lambda x: x * x)
     graph = StepGraph([Step("xs", _stream(1, 2, 3)),
                        Step("ys", flaky, ["xs"], map="xs", retry=Retry(attempts=2, backoff=0.01))])
     outcome = execute(graph)
     assert outcome.values()["ys"] == [1, 4, 9]
-    assert calls == {1: 1, 2: 2, 3: 1}
+    assert flaky.calls == {1: 1, 2: 2, 3: 1}
 
 
 def test_keep_going_groups_the_failed_streamed_items(execute):
