@@ -5,7 +5,9 @@ thread, one connection (``threading.local``; a forked child opens its own). The 
 is in WAL mode with ``synchronous=NORMAL`` — a committed step survives the death of
 the process (not necessarily a power cut) — and every write is one ``BEGIN IMMEDIATE``
 transaction, so several threads and processes can share a file; a writer that finds
-it locked waits up to ``busy_timeout`` seconds.
+it locked waits up to ``busy_timeout`` seconds. Opening waits as long: processes
+creating one new file at once race on the switch to WAL, which SQLite reports as
+"locked" at once rather than after its timeout, so :meth:`SQLiteStore._setup` retries.
 
 A step is one row of ``steps`` (``WITHOUT ROWID``), its values packed into one blob
 (:func:`pack`): a step end is one row written, whatever it emitted.
@@ -168,7 +170,7 @@ class SQLiteStore:
         elif "unable to open" in text or "readonly" in text:
             hint = ("cannot be opened for writing; pass a store= path in a directory "
                     "you can write")
-        elif "locked" in text or "busy" in text:
+        elif _locked(error):
             hint = f"stayed locked by another writer for {self._busy:g} s; try again"
         else:
             hint = "failed"
@@ -181,6 +183,23 @@ class SQLiteStore:
                              f"{directory!r} does not exist; create it or pass another "
                              "store= path", self.path)
         conn = self._connect()
+        deadline = time.monotonic() + self._busy
+        while True:
+            try:
+                return self._prepare(conn)
+            except sqlite3.OperationalError as error:
+                # Opening a new file, the switch to WAL and a first read can meet a
+                # lock that SQLite reports at once, not after busy_timeout: retry.
+                if not _locked(error) or time.monotonic() > deadline:
+                    raise self._error(error, "open") from error
+                time.sleep(0.005)
+            except sqlite3.Error as error:
+                raise self._error(error, "open") from error
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             version = self._version(conn)
             if version is not None and version > SCHEMA_VERSION:
@@ -188,14 +207,16 @@ class SQLiteStore:
                     f"store {self.path!r} has schema version {version}, written by a newer "
                     f"rxsteps (this one reads up to {SCHEMA_VERSION}); upgrade rxsteps or "
                     "pass another store= path; nothing was changed", self.path)
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)  # IF NOT EXISTS: adds what an older file lacks
+            for statement in _SCHEMA.split(";"):  # IF NOT EXISTS: adds what a file lacks
+                if statement.strip():
+                    conn.execute(statement)
             if version is None:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                              (str(SCHEMA_VERSION),))
-        except sqlite3.Error as error:
-            raise self._error(error, "open") from error
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     @staticmethod
     def _version(conn: sqlite3.Connection) -> int | None:
@@ -300,6 +321,11 @@ class SQLiteStore:
             record.steps[step] = StepRecord(step, status, unpack(bytes(data)), attempts,
                                             started, ended, error)
         return record
+
+
+def _locked(error: sqlite3.Error) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
 
 
 def _run(row: Any) -> RunRecord:

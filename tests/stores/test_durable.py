@@ -40,6 +40,7 @@ from rxsteps import (
 )
 from rxsteps.stores import SQLiteStore, Store, open_store
 from rxsteps.stores.base import RunRecord
+from tests.support.isolated import run_isolated
 from tests.support.stores import Backend
 
 
@@ -289,6 +290,42 @@ def test_a_lease_of_a_dead_process_is_taken_over(db: str, backend: Backend) -> N
     assert run(StepGraph([Step("a", lambda: 1)]), store=db, run_id="r1")["a"] == 1
     stored = open_store(db).load("r1")
     assert stored is not None and stored.owner is None and stored.status == "succeeded"
+
+
+OPENERS = r"""
+import multiprocessing, os, sys, tempfile
+from rxsteps.stores import SQLiteStore
+
+def open_it(path, go):
+    go.wait()
+    SQLiteStore(path)  # raises in the child, which then exits non-zero
+
+if __name__ == "__main__":
+    forks = multiprocessing.get_context("fork")
+    for _ in range(25):
+        path = os.path.join(tempfile.mkdtemp(), "runs.db")
+        go = forks.Event()
+        children = [forks.Process(target=open_it, args=(path, go)) for _ in range(4)]
+        for child in children:
+            child.start()
+        go.set()
+        for child in children:
+            child.join()
+        if any(child.exitcode for child in children):
+            sys.exit("a process could not open a new store another was creating")
+    print("opened")
+"""
+
+
+def test_processes_creating_one_new_store_at_once_all_open_it(tmp_path: Path) -> None:
+    # Four processes opening one new file raced on the switch to WAL: SQLite said
+    # "database is locked" at once, without waiting busy_timeout (a fresh resume of
+    # one run from two processes failed so in CI). Before the fix most of 25 rounds
+    # had a failure.
+    script = tmp_path / "openers.py"
+    script.write_text(OPENERS)
+    out = run_isolated(f"exec(open({str(script)!r}).read())", limit=120)
+    assert out.strip() == "opened"
 
 
 # -- bad stores ----------------------------------------------------------------------------
