@@ -62,6 +62,10 @@ class EventKind(enum.Enum):
     """A ready step waits for capacity before it starts; ``reason`` names what it
     waits for (``"resource 'llm'"``, ``"rate 'llm'"`` or a free slot)."""
 
+    # Members are singletons: hash by identity, in C (Enum's own hashes the name in
+    # Python, a call measured on every event a run queues).
+    __hash__ = object.__hash__
+
     @property
     def terminal(self) -> bool:
         """Whether this kind ends a step."""

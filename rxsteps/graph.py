@@ -332,6 +332,25 @@ class StepGraph(Mapping[str, Step]):
             plan.priorities = MappingProxyType(remaining_paths(self, self._weights({})))
         return plan.priorities
 
+    def shape(self) -> Mapping[str, list[str]]:
+        """Each step's dependencies, in listing order (read-only).
+
+        What a durable run stores to tell, on resume, whether the graph changed.
+        Computed once per graph (until :meth:`add`) and shared by every run.
+
+        Returns:
+            Step id to the ids it depends on.
+
+        Example:
+            >>> dict(StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])]).shape())
+            {'a': [], 'b': ['a']}
+        """
+        plan = self._compiled()
+        if plan.shape is None:
+            plan.shape = MappingProxyType(
+                {step.id: list(step.depends) for step in self._steps.values()})
+        return plan.shape
+
     def _weights(self, measured: Mapping[str, float]) -> dict[str, float]:
         given = {n: s.estimate for n, s in self._steps.items() if s.estimate is not None}
         known = [*measured.values(), *(v for n, v in given.items() if n not in measured)]
@@ -382,13 +401,15 @@ class _Plan:
     Built once per graph (:meth:`StepGraph.validate`) and dropped by ``add()``.
     """
 
-    __slots__ = ("dependents", "order", "priorities")
+    __slots__ = ("dependents", "order", "priorities", "shape")
 
     def __init__(self, order: list[str], dependents: dict[str, list[str]]) -> None:
         self.order = order
         self.dependents = dependents
         #: each step's remaining path, computed at the first run that needs it
         self.priorities: Mapping[str, float] | None = None
+        #: each step's dependencies, as a durable run stores them, made at the first
+        self.shape: Mapping[str, list[str]] | None = None
 
     @classmethod
     def compile(cls, steps: Mapping[str, Step], inputs: tuple[str, ...]) -> _Plan:

@@ -23,7 +23,10 @@ engine outside the lock): one the serializer cannot write fails its step with a
 
 State: ``store``, ``run_id``, ``owner`` (this run's lease token), ``serializer``,
 ``_values`` and ``_attempts``/``_started`` per step (written on the delivery thread
-only, serially).
+only, serially), and ``_checked``: per step, the values :meth:`DurableRun.check`
+serialised, in order, with their bytes (appended by the producing thread, taken by
+the delivery thread; deques, so both sides are atomic), so a value is serialised
+once, not twice.
 
 Example:
     >>> import os, tempfile
@@ -44,6 +47,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -105,6 +109,7 @@ class DurableRun:
         self._values: dict[str, list[bytes]] = {}
         self._attempts: dict[str, int] = {}
         self._started: dict[str, float] = {}
+        self._checked: dict[str, deque[tuple[Any, bytes]]] = {}
         self.cache: StepCache | None = None
 
     def prepare(self, nodes: Mapping[str, Node]) -> None:
@@ -123,7 +128,7 @@ class DurableRun:
             StoreValueError: An input cannot be serialised.
         """
         self._offset = time.time() - now
-        shape = {step.id: list(step.depends) for step in graph.values()}
+        shape = dict(graph.shape())
         encoded = self._encode_inputs(inputs)
         stored = self.store.claim(
             RunRecord(self.run_id, shape, encoded, self.serializer.name, "running",
@@ -194,13 +199,14 @@ class DurableRun:
         """Raise :class:`~rxsteps.StoreValueError` if ``value`` cannot be written
         (called by the engine, outside the lock, as a step produces it)."""
         try:
-            self.serializer.dumps(value)
+            blob = self.serializer.dumps(value)
         except Exception as error:
             raise StoreValueError(
                 f"step {step!r}: its value {_short(value)} cannot be serialised with "
                 f"{self.serializer.name} for store {self.store.name!r} "
                 f"({type(error).__name__}: {error}); {_FIX[self.serializer.name]}",
                 self.store.name, step) from error
+        self._checked.setdefault(step, deque()).append((value, blob))
 
     # -- recording (the delivery thread, serially) --------------------------------------
 
@@ -208,30 +214,53 @@ class DurableRun:
         """Take a batch of queued events before they are delivered: buffer values,
         count attempts, and write the steps that ended in it in one transaction."""
         ended: list[StepRecord] = []
+        values, dumps = self._values, self.serializer.dumps
         for at, event in enumerate(batch):
             if type(event) is not StepEvent:
                 continue  # a subscriber's call or the end of the stream
             kind, step = event.kind, event.step
             if kind is _EMITTED:
-                self._values.setdefault(step, []).append(self.serializer.dumps(event.value))
+                value = event.value
+                blob = self._checked_blob(step, value)
+                if blob is None:
+                    blob = dumps(value)
+                if step in values:
+                    values[step].append(blob)
+                else:
+                    values[step] = [blob]
             elif kind is _STARTED:
-                self._attempts[step] = max(self._attempts.get(step, 0), event.attempt)
-                self._started.setdefault(step, event.time + self._offset)
+                if event.attempt > self._attempts.get(step, 0):
+                    self._attempts[step] = event.attempt
+                if step not in self._started:
+                    self._started[step] = event.time + self._offset
             elif kind in _TERMINAL and event.reason != "resumed":
-                if kind is EventKind.SUCCEEDED and self.cache is not None and \
-                        self.cache.fully_cached(step):
-                    event = _flag_cached(batch, at, event)
-                error = repr(event.error) if event.error is not None else event.reason
-                ended.append(StepRecord(
-                    step, _TERMINAL[kind], self._values.pop(step, []),
-                    self._attempts.get(step, 0), self._started.get(step),
-                    event.time + self._offset, error))
+                ended.append(self._ended(batch, at, event))
         if ended:
             try:
                 self.store.record_steps(self.run_id, self.owner, ended)
             except Exception as error:  # those steps run again on resume: at least once
                 log.error("rxsteps: could not record %d step(s) of run %r in store %r",
                           len(ended), self.run_id, self.store.name, exc_info=error)
+
+    def _checked_blob(self, step: str, value: Any) -> bytes | None:
+        """The bytes :meth:`check` made of ``value``, if it did; values checked but
+        never emitted (their attempt was cancelled) are dropped on the way."""
+        checked = self._checked.get(step)
+        while checked:
+            seen, blob = checked.popleft()
+            if seen is value:
+                return blob
+        return None
+
+    def _ended(self, batch: list[Any], at: int, event: StepEvent) -> StepRecord:
+        step, kind = event.step, event.kind
+        if kind is EventKind.SUCCEEDED and self.cache is not None and \
+                self.cache.fully_cached(step):
+            event = _flag_cached(batch, at, event)
+        error = repr(event.error) if event.error is not None else event.reason
+        return StepRecord(step, _TERMINAL[kind], self._values.pop(step, []),
+                          self._attempts.get(step, 0), self._started.get(step),
+                          event.time + self._offset, error)
 
     def on_done(self, then: Callable[[Any], None] | None) -> Callable[[Any], None]:
         """An ``on_done`` for the run that first ends it in the store, then calls ``then``

@@ -175,7 +175,8 @@ class Run:
         self._subscribers: dict[str, list[Any]] = {}
         self._event_subscribers: list[Any] = []
         self._sink = EventSink(
-            self._deliver_event, self._deliver_error, self._deliver_completed,
+            None if observer is None else observer.on_next, self._deliver_error,
+            self._deliver_completed,
             on_fatal=self._fatal,
             context=None if inline_events or backend.virtual else delivery_context(),
             before=recorder,
@@ -338,10 +339,6 @@ class Run:
         if self.failure is not None:
             self.failure.result = self.result
         self._sink.close(self.failure)
-
-    def _deliver_event(self, event: StepEvent) -> None:
-        if self._observer is not None:
-            self._observer.on_next(event)
 
     def _deliver_completed(self) -> None:
         self._finalize()
@@ -616,7 +613,7 @@ class Run:
                 self._log.append(event)
             for observer in self._event_subscribers:
                 self._sink.put(Call(observer.on_next, event))
-            if kind.terminal and node.id in self._subscribers:
+            if self._subscribers and kind.terminal and node.id in self._subscribers:
                 for observer in self._subscribers.pop(node.id):
                     self._sink.put(Call(_end_of_step, observer, node.status, node.error, node.id))
 

@@ -69,7 +69,12 @@ class _End:
 
 class EventSink:
     """A queue drained serially into ``on_next`` (or :class:`Call`\\ s), then
-    ``on_error`` or ``on_completed``."""
+    ``on_error`` or ``on_completed``.
+
+    ``on_next`` is ``None`` when no observer takes a run's events one by one (only
+    ``before``, a subscriber's :class:`Call` or the end need them): events are then
+    dropped once ``before`` has seen them, without a call each.
+    """
 
     __slots__ = (
         "_before",
@@ -87,7 +92,7 @@ class EventSink:
 
     def __init__(
         self,
-        on_next: Callable[[Any], None],
+        on_next: Callable[[Any], None] | None,
         on_error: Callable[[BaseException], None],
         on_completed: Callable[[], None],
         *,
@@ -170,8 +175,10 @@ class EventSink:
         them in one transaction), then deliver it."""
         batch = [queue.popleft() for _ in range(len(queue))]
         self._guard(self._before, batch)  # type: ignore[arg-type]
+        every = self._on_next is not None
         for item in batch:
-            self._deliver(item)
+            if every or type(item) is Call or type(item) is _End:
+                self._deliver(item)
 
     def _deliver(self, item: Any) -> None:
         if type(item) is _End:
@@ -182,7 +189,7 @@ class EventSink:
             return
         if type(item) is Call:
             self._guard(item.fn, *item.args)
-        else:
+        elif self._on_next is not None:
             self._guard(self._on_next, item)
 
     def _guard(self, fn: Callable[..., Any], *args: Any) -> None:

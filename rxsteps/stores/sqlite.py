@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -67,7 +68,9 @@ def pack(values: list[bytes]) -> bytes:
         >>> unpack(pack([b"a", b"", b"bc"]))
         [b'a', b'', b'bc']
     """
-    return b"".join(len(v).to_bytes(4, "big") + v for v in values)
+    if len(values) == 1:  # most steps: one value
+        return len(values[0]).to_bytes(4, "big") + values[0]
+    return b"".join([len(v).to_bytes(4, "big") + v for v in values])
 
 
 def unpack(blob: bytes) -> list[bytes]:
@@ -252,11 +255,13 @@ class SQLiteStore:
 
     def record_steps(self, run_id: str, owner: str, records: list[StepRecord]) -> None:
         """Store finished steps in one transaction."""
+        rows = [(run_id, r.step, r.status, r.attempts, r.started, r.ended, r.error,
+                 len(r.values), pack(r.values)) for r in records]
         with self._write(f"record step {records[0].step!r}") as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, r.step, r.status, r.attempts, r.started, r.ended, r.error,
-                  len(r.values), pack(r.values)) for r in records])
+            for at in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[at:at + _ROWS_PER_INSERT]
+                conn.execute(_insert_steps(len(chunk)),
+                             [value for row in chunk for value in row])
 
     def release(self, run_id: str, owner: str, status: str) -> None:
         """End the run with ``status`` and clear its lease."""
@@ -321,6 +326,15 @@ class SQLiteStore:
             record.steps[step] = StepRecord(step, status, unpack(bytes(data)), attempts,
                                             started, ended, error)
         return record
+
+
+_ROWS_PER_INSERT = 256  # 9 parameters each: well under SQLite's 32,766
+
+
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_steps(rows: int) -> str:
+    return "INSERT OR REPLACE INTO steps VALUES " + ", ".join(
+        ["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
 
 
 def _locked(error: sqlite3.Error) -> bool:

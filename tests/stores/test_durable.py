@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,37 @@ def test_each_step_is_committed_before_anyone_hears_it_succeeded(backend: Backen
 
     run(chain(Calls()), {"q": 1}, store=backend.store, run_id="r1", on_event=watch)
     assert sorted(seen) == [("a", "succeeded"), ("b", "succeeded"), ("c", "succeeded")]
+
+
+class Pickled:
+    """A value that counts how often it is pickled (module level: pickle finds it)."""
+
+    times = 0
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        type(self).times += 1
+        return (Pickled, (self.n,))
+
+
+def _two_pickled() -> Iterator[Pickled]:
+    yield Pickled(2)
+    yield Pickled(3)
+
+
+def test_each_value_is_serialised_once(tmp_path: Path) -> None:
+    # check() serialises a value as it is produced (to fail its step if it cannot be
+    # written); the recorder reuses those bytes rather than serialising it again.
+    Pickled.times = 0
+    graph = StepGraph([Step("a", lambda: Pickled(1)),
+                       Step("b", _two_pickled)])
+    result = run(graph, store=str(tmp_path / "runs.db"), run_id="r1")
+    assert (result["a"].n, [v.n for v in result.emitted("b")]) == (1, [2, 3])
+    assert Pickled.times == 3
+    again = run(graph, store=str(tmp_path / "runs.db"), run_id="r1")
+    assert (again["a"].n, [v.n for v in again.emitted("b")]) == (1, [2, 3])
 
 
 def test_the_store_keeps_statuses_attempts_values_and_errors(db: str) -> None:
