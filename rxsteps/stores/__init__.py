@@ -3,7 +3,8 @@
 - :class:`~rxsteps.stores.base.Store` — the protocol; :class:`~.sqlite.SQLiteStore` the
   default (a path given as ``store=`` opens one, shared by every run of the process);
   :class:`~.postgres.PostgresStore` a shared one (a ``postgresql://`` or
-  ``postgres://`` URL given as ``store=`` opens one; needs ``rxsteps[postgres]``).
+  ``postgres://`` URL, or libpq's ``host=... dbname=...`` form, given as ``store=``
+  opens one; needs ``rxsteps[postgres]``).
 - :data:`SERIALIZERS` — ``"pickle"`` (default: any picklable value; loading a pickle runs
   code, so a store is trusted input) and ``"json"`` (plain data only; tuples come back
   as lists).
@@ -32,7 +33,7 @@ from typing import Any
 
 from ..errors import OptionError
 from .base import RunRecord, StepRecord, Store
-from .postgres import DSN_PREFIXES, PostgresStore
+from .postgres import PostgresStore, is_dsn
 from .sqlite import SQLiteStore
 
 __all__ = ["SERIALIZERS", "PostgresStore", "RunRecord", "SQLiteStore", "Serializer",
@@ -80,7 +81,7 @@ def open_store(store: Any) -> Store:
             :class:`SQLiteStore`, :class:`PostgresStore`).
         ImportError: A PostgreSQL URL without psycopg installed.
     """
-    if isinstance(store, str) and store.startswith(DSN_PREFIXES):
+    if isinstance(store, str) and is_dsn(store):
         return _once(store, lambda: PostgresStore(store))
     if isinstance(store, (str, os.PathLike)):
         path = os.fspath(store)

@@ -8,7 +8,12 @@ in :class:`~rxsteps.stores.sqlite.SQLiteStore`.
 
 State: the DSN, a small pool of idle connections (autocommit; taken and given back
 under a lock, so any thread may call any method; a forked child drops its parent's and
-opens its own), and the *lease connections* of the runs this process is running now.
+opens its own), the *lease connections* of the runs this process is running now, and
+the count of all of them, capped by ``max_connections`` (a caller at the cap waits on
+a condition for one to come back, then fails with a :class:`~rxsteps.StoreError`
+naming the cap — a server's ``max_connections`` is shared by every client, so a store
+must not take it all). psycopg_pool is not used: the leases stay out of any pool for
+a run's whole life, and a forked child must drop, not close, its parent's sessions.
 
 The lease: :meth:`PostgresStore.claim` runs in one transaction that locks the run's
 row (``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT ... FOR UPDATE``, so two
@@ -58,10 +63,14 @@ from .sqlite import owner_alive, pack, unpack
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["DSN_PREFIXES", "PostgresStore", "redact", "require_psycopg"]
+__all__ = ["DSN_PREFIXES", "PostgresStore", "is_dsn", "redact", "require_psycopg"]
 
-#: How a ``store=`` string names a PostgreSQL server rather than an SQLite file.
+#: How a ``store=`` string names a PostgreSQL server rather than an SQLite file: a
+#: URL with one of these schemes, or libpq's ``key=value`` form (:func:`is_dsn`).
 DSN_PREFIXES = ("postgresql://", "postgres://")
+_KEYWORDS = re.compile(r"\s*(host|hostaddr|port|dbname|user|password|passfile|service|"
+                       r"sslmode|options|application_name|connect_timeout)\s*=")
+_PASSWORD = re.compile(r"\s*\bpassword\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S+)")
 
 _MISSING = "PostgresStore needs psycopg 3: pip install 'rxsteps[postgres]'"
 _IDLE = 4  # connections kept open between uses
@@ -123,15 +132,35 @@ def require_psycopg() -> Any:
     return psycopg
 
 
+def is_dsn(text: str) -> bool:
+    """Whether a ``store=`` string names a PostgreSQL server: a ``postgresql://`` or
+    ``postgres://`` URL, or a libpq ``key=value`` string starting with a connection
+    keyword (``host=``, ``dbname=``, ``user=``, ``service=``, ...).
+
+    Example:
+        >>> is_dsn("host=db.example dbname=runs"), is_dsn("postgres://db/runs")
+        (True, True)
+        >>> is_dsn("runs.db"), is_dsn("data/host.db")
+        (False, False)
+    """
+    return text.startswith(DSN_PREFIXES) or _KEYWORDS.match(text) is not None
+
+
 def redact(dsn: str) -> str:
-    """A PostgreSQL URL without its password, fit for messages and logs.
+    """A PostgreSQL DSN without its password, fit for messages and logs.
 
     Args:
-        dsn: A ``postgresql://`` or ``postgres://`` URL.
+        dsn: A ``postgresql://`` or ``postgres://`` URL, or a ``key=value`` string.
 
     Returns:
-        The URL with the password left out of both its user part and its query.
+        The DSN with the password left out (of a URL's user part and its query).
+
+    Example:
+        >>> redact("host=db.example password='s3 cret' dbname=runs")
+        'host=db.example dbname=runs'
     """
+    if not dsn.startswith(DSN_PREFIXES):
+        return _PASSWORD.sub("", dsn).strip()
     parts = urlsplit(dsn)
     netloc = parts.netloc
     if "@" in netloc:
@@ -153,18 +182,25 @@ class PostgresStore:
 
     Args:
         dsn: A ``postgresql://user:password@host:port/database`` URL (any libpq
-            parameter may be added as a query, such as ``?sslmode=require``).
+            parameter may be added as a query, such as ``?sslmode=require``), or
+            libpq's ``key=value`` form (``"host=db dbname=runs user=agent"``).
         schema: The schema of the store's tables (created if missing: the first run
             needs the ``CREATE`` privilege on the database, later ones do not).
         connect_timeout: Seconds to wait for the server when connecting, unless the
-            DSN says.
+            DSN says, and for a free connection when all are in use.
+        max_connections: The most connections this store opens at once: the idle
+            ones it keeps (up to 4), those in use, and one per run it is running
+            (the run's lease). A call that finds them all in use waits for one to be
+            given back.
 
     Raises:
         ImportError: psycopg is not installed (``pip install 'rxsteps[postgres]'``).
         StoreError: The server cannot be reached, refuses the login or a privilege, or
-            the schema was written by a newer rxsteps (nothing is changed then). The
+            the schema was written by a newer rxsteps (nothing is changed then); later,
+            all ``max_connections`` stayed in use for ``connect_timeout``. The
             message names the DSN without its password; the psycopg error is the cause.
-        ValueError: ``schema`` is not a plain lower-case SQL name.
+        ValueError: ``schema`` is not a plain lower-case SQL name, or
+            ``max_connections`` is below 2.
 
     Example:
         >>> PostgresStore("postgresql://u:pw@127.0.0.1:1/db", connect_timeout=2)
@@ -176,7 +212,12 @@ check that the server runs and the DSN is right (could not connect: ...)
     """
 
     def __init__(self, dsn: str, *, schema: str = "rxsteps",
-                 connect_timeout: float = 10.0) -> None:
+                 connect_timeout: float = 10.0, max_connections: int = 32) -> None:
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or \
+                max_connections < 2:
+            raise ValueError(f"max_connections must be an int of at least 2 (a running "
+                             f"run holds one for its lease and writes on another), got "
+                             f"{max_connections!r}")
         if not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"schema must be a lower-case SQL name such as 'rxsteps' "
                              f"(letters, digits, _), got {schema!r}")
@@ -187,7 +228,10 @@ check that the server runs and the DSN is right (could not connect: ...)
         self._password = self._password_of(dsn)
         self._timeout = connect_timeout
         self._lock = threading.Lock()
+        self._free = threading.Condition(self._lock)  # notified when one comes back
         self._idle: list[psycopg.Connection[Any]] = []
+        self._cap = max_connections
+        self._opened = 0  # connections open now: idle, in use and leases
         self._pid = os.getpid()
         self._leases: dict[tuple[str, str], psycopg.Connection[Any]] = {}
         self._setup()
@@ -207,23 +251,56 @@ check that the server runs and the DSN is right (could not connect: ...)
         return conn
 
     def _take(self) -> psycopg.Connection[Any]:
-        with self._lock:
+        """An idle connection, or a new one while fewer than ``max_connections`` are
+        open; else wait for one to be given back (up to ``connect_timeout``)."""
+        deadline = time.monotonic() + self._timeout
+        with self._free:
             if self._pid != os.getpid():  # a forked child: the parent's are not ours
                 self._idle, self._leases, self._pid = [], {}, os.getpid()
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.closed:
-                    return conn
-        return self._open()
+                self._opened = 0
+            while True:
+                while self._idle:
+                    conn = self._idle.pop()
+                    if not conn.closed:
+                        return conn
+                    self._opened -= 1
+                if self._opened < self._cap:
+                    self._opened += 1
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._full()
+                self._free.wait(left)
+        try:
+            return self._open()
+        except BaseException:
+            self._closed()
+            raise
 
     def _give(self, conn: psycopg.Connection[Any]) -> None:
         healthy = not conn.closed and conn.info.transaction_status == \
             self._psycopg.pq.TransactionStatus.IDLE
-        with self._lock:
+        with self._free:
             if healthy and self._pid == os.getpid() and len(self._idle) < _IDLE:
                 self._idle.append(conn)
+                self._free.notify()
                 return
         conn.close()
+        self._closed()
+
+    def _closed(self) -> None:
+        """One of this store's connections is gone: room for another."""
+        with self._free:
+            if self._opened:
+                self._opened -= 1
+            self._free.notify()
+
+    def _full(self) -> StoreError:
+        return StoreError(
+            f"store {self.name!r} has all {self._cap} of its connections in use "
+            f"({len(self._leases)} held by running runs, one each) after waiting "
+            f"{self._timeout:g} s; pass PostgresStore(..., max_connections=) a higher cap "
+            "or run fewer runs at once", self.name)
 
     @contextmanager
     def _using(self, what: str) -> Iterator[psycopg.Connection[Any]]:
@@ -254,8 +331,14 @@ check that the server runs and the DSN is right (could not connect: ...)
         return StoreError(f"store {self.name!r} {hint} (could not {what}: {text})",
                           self.name)
 
-    @staticmethod
-    def _password_of(dsn: str) -> str:
+    def _password_of(self, dsn: str) -> str:
+        if not dsn.startswith(DSN_PREFIXES):
+            try:
+                return str(self._psycopg.conninfo.conninfo_to_dict(dsn).get("password", ""))
+            except self._psycopg.ProgrammingError as error:
+                raise StoreError(f"store {self.name!r} is not a valid PostgreSQL DSN "
+                                 f"({error}); pass a postgresql:// URL or libpq's "
+                                 "key=value form", self.name) from error
         parts = urlsplit(dsn)
         query = dict(parse_qsl(parts.query))
         return query.get("password") or parts.password or ""
@@ -393,15 +476,20 @@ check that the server runs and the DSN is right (could not connect: ...)
         """End the run with ``status``, clear its owner and drop its advisory lock."""
         with self._lock:
             lease = self._leases.pop((run_id, owner), None)
-        try:
+        sql = (f"UPDATE {self.schema}.runs SET status = %s, updated = %s, owner = NULL "
+               "WHERE run_id = %s AND owner = %s")
+        args = (status, time.time(), run_id, owner)
+        if lease is None:
             with self._using("end the run") as conn:
-                conn.execute(f"UPDATE {self.schema}.runs SET status = %s, updated = %s, "
-                             "owner = NULL WHERE run_id = %s AND owner = %s",
-                             (status, time.time(), run_id, owner))
+                conn.execute(sql, args)
+            return
+        try:  # on the lease's own session: at the cap there may be no other
+            lease.execute(sql, args)
+        except self._psycopg.Error as error:
+            raise self._error(error, "end the run") from error
         finally:
-            if lease is not None:
-                self._unlock(lease, _lock_key(self.schema, run_id))
-                self._give(lease)
+            self._unlock(lease, _lock_key(self.schema, run_id))
+            self._give(lease)
 
     def load(self, run_id: str) -> RunRecord | None:
         """The stored run with its steps, or ``None``."""
@@ -446,6 +534,7 @@ check that the server runs and the DSN is right (could not connect: ...)
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+            self._closed()
 
     # -- helpers ----------------------------------------------------------------------
 

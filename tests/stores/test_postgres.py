@@ -112,6 +112,36 @@ def test_a_refused_connection_names_the_url_without_its_password() -> None:
     assert isinstance(caught.value.__cause__, psycopg.OperationalError)
 
 
+def test_a_key_value_dsn_given_as_store_opens_a_postgres_store(postgres_url: str) -> None:
+    dsn = psycopg.conninfo.make_conninfo(
+        **psycopg.conninfo.conninfo_to_dict(postgres_url))  # host=... dbname=... form
+    assert "://" not in dsn
+    graph = StepGraph([Step("a", lambda: 1)])
+    assert run(graph, store=dsn, run_id="r1")["a"] == 1
+    assert isinstance(open_store(dsn), PostgresStore)
+    stored = PostgresStore(postgres_url).load("r1")
+    assert stored is not None and stored.status == "succeeded"
+
+
+def test_a_refused_key_value_dsn_is_named_without_its_password() -> None:
+    port = free_port()
+    dsn = f"host=127.0.0.1 port={port} user=agent password='s3 cret' dbname=runs"
+    with pytest.raises(StoreError) as caught:
+        run(StepGraph([Step("a", lambda: 1)]), store=dsn, run_id="r1")
+    assert str(caught.value).startswith(
+        f"store 'host=127.0.0.1 port={port} user=agent dbname=runs' cannot be reached; "
+        "check that the server runs and the DSN is right (could not connect: ")
+    assert "s3 cret" not in str(caught.value)
+
+
+def test_a_malformed_key_value_dsn_is_refused() -> None:
+    with pytest.raises(StoreError) as caught:
+        PostgresStore("host=db port='5432")
+    assert str(caught.value).startswith(
+        "store \"host=db port='5432\" is not a valid PostgreSQL DSN (")
+    assert isinstance(caught.value.__cause__, psycopg.ProgrammingError)
+
+
 def test_an_unknown_user_is_a_refused_login(postgres_url: str) -> None:
     rest = postgres_url.partition("://")[2].rpartition("@")[2]
     url = f"postgresql://nobody_here:pw@{rest}"
@@ -259,3 +289,82 @@ def test_many_threads_share_one_store(store: PostgresStore, session: Any) -> Non
     assert session.execute("SELECT count(*), count(owner) FROM runs").fetchone() == (80, 0)
     assert session.execute("SELECT count(*) FROM steps").fetchone() == (160,)
     assert len(store._idle) <= pgstore._IDLE and store._leases == {}
+
+
+# -- the connection cap ------------------------------------------------------------------
+
+
+def test_a_store_opens_no_more_than_max_connections(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url, max_connections=2, connect_timeout=1)
+    try:
+        for run_id in ("r1", "r2"):  # each running run holds one for its lease
+            store.claim(new_run(run_id, f"{HOST}:{os.getpid()}:{run_id}"), fresh=False)
+        with pytest.raises(StoreError) as caught:
+            store.runs()
+        assert str(caught.value) == (
+            f"store {pgstore.redact(postgres_url)!r} has all 2 of its connections in use "
+            "(2 held by running runs, one each) after waiting 1 s; pass "
+            "PostgresStore(..., max_connections=) a higher cap or run fewer runs at once")
+        store.release("r1", f"{HOST}:{os.getpid()}:r1", "succeeded")  # gives one back
+        assert sorted(r.run_id for r in store.runs()) == ["r1", "r2"]
+    finally:
+        store.close()
+
+
+def test_a_caller_at_the_cap_waits_for_a_connection_to_come_back(
+        postgres_url: str, session: Any) -> None:
+    store = PostgresStore(postgres_url, max_connections=2, connect_timeout=60)
+    owners = [f"{HOST}:{os.getpid()}:w{i}" for i in range(2)]
+    try:
+        for i, owner in enumerate(owners):
+            store.claim(new_run(f"w{i}", owner), fresh=False)
+        got: list[int] = []
+        waiter = threading.Thread(target=lambda: got.append(len(store.runs())))
+        waiter.start()
+        store.release("w0", owners[0], "succeeded")
+        waiter.join(60)
+        assert got == [2]
+        sessions = session.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()").fetchone()[0]
+        assert sessions <= 2
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("cap", [1, 0, 2.5, True])
+def test_a_cap_below_two_is_refused(cap: Any) -> None:
+    with pytest.raises(ValueError) as caught:
+        PostgresStore("postgresql://u@127.0.0.1:1/db", max_connections=cap)
+    assert str(caught.value) == (
+        "max_connections must be an int of at least 2 (a running run holds one for its "
+        f"lease and writes on another), got {cap!r}")
+
+
+def test_many_threads_share_a_capped_store(postgres_url: str, session: Any) -> None:
+    store = PostgresStore(postgres_url, max_connections=3)
+    peak: list[int] = []
+
+    def work(i: int) -> None:
+        for _ in range(5):
+            store.cache_put(f"k{i}", "s", [b"v"])
+            peak.append(session_count())
+
+    lock = threading.Lock()
+
+    def session_count() -> int:
+        with lock:
+            return int(session.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()").fetchone()[0])
+
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert len(peak) == 60 and max(peak) <= 3
+        assert all(store.cache_get(f"k{i}", None) == [b"v"] for i in range(12))
+    finally:
+        store.close()
