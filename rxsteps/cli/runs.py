@@ -1,8 +1,8 @@
 """``rxsteps runs``: the runs a store keeps — list, show, draw, resume, delete.
 
 Every subcommand takes ``--store FILE`` (an SQLite file, a ``postgresql://`` URL or a
-``key=value`` DSN, as written by ``store=`` or ``rxsteps run --store``; messages name a URL without its
-password). ``draw`` rebuilds the run's graph from the stored shape and
+``key=value`` DSN, as written by ``store=`` or ``rxsteps run --store``; messages name
+it without its password). ``draw`` rebuilds the run's graph from the stored shape and
 its timeline from the stored times (one bar per step, first start to end); ``resume``
 runs a target graph again under the stored run id with the stored inputs.
 
