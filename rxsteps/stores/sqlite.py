@@ -186,6 +186,8 @@ class SQLiteStore:
                              f"{directory!r} does not exist; create it or pass another "
                              "store= path", self.path)
         conn = self._connect()
+        parameters = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self._most_rows = min(_MOST_ROWS, 1 << ((parameters // 9).bit_length() - 1))
         deadline = time.monotonic() + self._busy
         while True:
             try:
@@ -257,11 +259,16 @@ class SQLiteStore:
         """Store finished steps in one transaction."""
         rows = [(run_id, r.step, r.status, r.attempts, r.started, r.ended, r.error,
                  len(r.values), pack(r.values)) for r in records]
-        with self._write(f"record step {records[0].step!r}") as conn:
-            for at in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[at:at + _ROWS_PER_INSERT]
-                conn.execute(_insert_steps(len(chunk)),
-                             [value for row in chunk for value in row])
+        most, step = self._most_rows, records[0].step
+        if len(rows) <= most:  # one statement is one transaction
+            try:
+                self._connect().execute(*_insert(rows))
+            except sqlite3.Error as error:
+                raise self._error(error, f"record step {step!r}") from error
+            return
+        with self._write(f"record step {step!r}") as conn:
+            for at in range(0, len(rows), most):
+                conn.execute(*_insert(rows[at:at + most]))
 
     def release(self, run_id: str, owner: str, status: str) -> None:
         """End the run with ``status`` and clear its lease."""
@@ -328,10 +335,32 @@ class SQLiteStore:
         return record
 
 
-_ROWS_PER_INSERT = 256  # 9 parameters each: well under SQLite's 32,766
+# Step ends are written as multi-row INSERTs: the sqlite3 module lets go of the GIL
+# for every statement it steps (each row of an executemany), and a thread that lets go
+# of it while the run's threads are busy waits up to the switch interval (5 ms) to get
+# it back — per row, which made recording most of a no-op run's time. So a batch of up
+# to 1,024 rows (9 parameters each; fewer where the SQLite build allows fewer) is one
+# statement, padded to a power of two rows by repeating its last row (a REPLACE of the
+# same values), so that 11 statements, each prepared once per connection, serve every
+# batch size.
+_MOST_ROWS = 1024
 
 
-@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert(rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+    """One INSERT of ``rows`` (padded to a power of two) and its parameters.
+
+    Example:
+        >>> sql, parameters = _insert([(1,) * 9] * 5)
+        >>> sql.count("(?"), len(parameters)
+        (8, 72)
+    """
+    size = 1 << (len(rows) - 1).bit_length()
+    parameters = [value for row in rows for value in row]
+    parameters += rows[-1] * (size - len(rows))
+    return _insert_steps(size), parameters
+
+
+@functools.cache  # a power of two up to _MOST_ROWS: 11 statements
 def _insert_steps(rows: int) -> str:
     return "INSERT OR REPLACE INTO steps VALUES " + ", ".join(
         ["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)

@@ -40,7 +40,7 @@ from rxsteps import (
     start,
 )
 from rxsteps.stores import SQLiteStore, Store, open_store
-from rxsteps.stores.base import RunRecord
+from rxsteps.stores.base import RunRecord, StepRecord
 from tests.support.isolated import run_isolated
 from tests.support.stores import Backend
 
@@ -199,6 +199,23 @@ def test_each_value_is_serialised_once(tmp_path: Path) -> None:
     assert Pickled.times == 3
     again = run(graph, store=str(tmp_path / "runs.db"), run_id="r1")
     assert (again["a"].n, [v.n for v in again.emitted("b")]) == (1, [2, 3])
+
+
+@pytest.mark.parametrize("steps", [1, 3, 1024, 1100])
+def test_a_batch_of_step_ends_of_any_size_is_stored_whole(db: str, steps: int) -> None:
+    # SQLite writes a batch as multi-row INSERTs padded to a power of two (1,100: 1,024
+    # rows, then 76 padded to 128); a lost, doubled or padded-in row shows here.
+    store = open_store(db)
+    store.claim(RunRecord("big", {}, b"", "pickle", "running", 0.0, 0.0, owner="me"),
+                fresh=True)
+    records = [StepRecord(f"s{i}", "succeeded", [str(i).encode()] * (i % 3), 1, 0.5, 1.5,
+                          None) for i in range(steps)]
+    store.record_steps("big", "me", records)
+    stored = store.load("big")
+    assert stored is not None
+    assert {n: (r.values, r.status) for n, r in stored.steps.items()} == {
+        r.step: (r.values, "succeeded") for r in records}
+    store.release("big", "me", "succeeded")
 
 
 def test_the_store_keeps_statuses_attempts_values_and_errors(db: str) -> None:
