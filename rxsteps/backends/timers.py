@@ -37,15 +37,20 @@ __all__ = ["TimerHandle", "Timers", "shared_timers"]
 class TimerHandle:
     """One pending timer; :meth:`cancel` from any thread (a no-op once it fired)."""
 
-    __slots__ = ("cancelled", "fn")
+    __slots__ = ("cancelled", "fn", "owner")
 
-    def __init__(self, fn: Callable[[], None]) -> None:
+    def __init__(self, fn: Callable[[], None], owner: Timers | None = None) -> None:
         self.fn = fn
         self.cancelled = False
+        self.owner = owner  # the Timers whose heap holds it, until it fires
 
     def cancel(self) -> None:
-        """Do not fire (the heap entry is dropped when it comes due)."""
-        self.cancelled = True
+        """Do not fire; the heap entry is dropped when it comes due, or sooner when
+        cancelled entries are most of the heap (:meth:`Timers.forget`)."""
+        if not self.cancelled:
+            self.cancelled = True
+            if self.owner is not None:
+                self.owner.forget()
 
 
 class Timers:
@@ -59,12 +64,30 @@ class Timers:
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
         self._idle_exit = idle_exit
+        self._cancelled = 0  # entries in the heap whose handle was cancelled
+
+    def __len__(self) -> int:
+        """Entries in the heap: pending timers and cancelled ones not yet dropped."""
+        with self._cond:
+            return len(self._heap)
+
+    def forget(self) -> None:
+        """A handle in the heap was cancelled. Once cancelled entries are most of a
+        heap of more than 64, drop them all (O(n), so O(1) per cancel amortised):
+        a service whose steps have long timeouts and end quickly would otherwise keep
+        one entry per step for the whole timeout."""
+        with self._cond:
+            self._cancelled += 1
+            if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
         """``fn()`` on a worker thread after ``delay`` seconds."""
-        handle = TimerHandle(fn)
         if delay == math.inf:
-            return handle
+            return TimerHandle(fn)
+        handle = TimerHandle(fn, self)
         delay = min(max(0.0, delay), threading.TIMEOUT_MAX)
         with self._cond:
             entry = (time.monotonic() + delay, next(self._order), handle)
@@ -97,7 +120,11 @@ class Timers:
                     continue
                 wait = heap[0][0] - time.monotonic()
                 if wait <= 0:
-                    return heapq.heappop(heap)[2]
+                    due = heapq.heappop(heap)[2]
+                    if due.cancelled and self._cancelled:
+                        self._cancelled -= 1
+                    due.owner = None  # out of the heap: a cancel no longer counts
+                    return due
                 self._cond.wait(min(wait, threading.TIMEOUT_MAX))
 
 
