@@ -198,6 +198,18 @@ def test_waiting_is_an_event_naming_the_resource(execute):
     assert wait.start <= waiting[0].time <= wait.end <= outcome.result.started["second"]
 
 
+def test_the_critical_path_names_the_step_that_held_the_resource(execute):
+    # capacity 1, first come: "trivial" waits for "slow" and ends last; the path used to
+    # be ["trivial"] alone, now the wait leads back to the step that held the model
+    graph = StepGraph([Step("slow", lambda: 1, uses="llm"),
+                       Step("trivial", lambda: 2, uses="llm")])
+    result = execute(graph, limits={"llm": 1}, priority="fifo").result
+    assert result is not None and [w.step for w in result.waits] == ["trivial"]
+    path, seconds = result.critical_path()
+    assert path == ["slow", "trivial"]
+    assert seconds == result.ended["trivial"] - result.started["slow"]
+
+
 def test_retries_release_and_reacquire(execute):
     limiter = Limiter(limits={"llm": 1})
     seen: list[int] = []
