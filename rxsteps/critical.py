@@ -9,7 +9,8 @@ Two questions, two answers:
   nodes, which is why it is not used here.)
 - *After* a run, :func:`result_critical_path` explains the makespan that happened:
   starting from the step that ended last, it walks back, each time to the dependency
-  that ended latest — the one that released the step — through steps that ran.
+  that ended latest — the one that released the step — through steps that ran; a
+  step that waited for a resource was released by the step that held it instead.
 
 Both return ``(step_ids, seconds)``; :meth:`rxsteps.StepGraph.critical_path` and
 :meth:`rxsteps.RunResult.critical_path` are the usual doors in.
@@ -39,6 +40,21 @@ __all__ = ["critical_edges", "planned_critical_path", "remaining_paths", "result
 class _Step(Protocol):
     @property
     def depends(self) -> Sequence[str]: ...
+    @property
+    def uses(self) -> Sequence[tuple[str, int]]: ...
+
+
+class _Wait(Protocol):
+    """What the run's path reads of a :class:`~rxsteps.Wait`."""
+
+    @property
+    def step(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def reason(self) -> str: ...
 
 
 class _Graph(Protocol):
@@ -59,6 +75,9 @@ class _Result(Protocol):
     started: Mapping[str, float]
     ended: Mapping[str, float]
     start: float
+
+    @property
+    def waits(self) -> Sequence[_Wait]: ...
 
 
 def planned_critical_path(
@@ -149,9 +168,12 @@ def result_critical_path(result: _Result) -> tuple[list[str], float]:
     """The chain of steps that bounded a run's makespan.
 
     Starts at the step that ended last among those that ran (that have a start time),
-    then repeatedly moves to the dependency that ended latest — the one whose end
-    released the step — skipping inputs and steps that never ran. Steps that never
-    started (skipped, or cancelled while waiting) are never part of the chain.
+    then repeatedly moves to what released the step: the dependency that ended
+    latest — or, when the step was ready but waited for a resource before it first
+    started, the step that held that resource and ended last during the wait (its
+    end let the step in, so it is what delayed it). Inputs, steps that never ran, and
+    steps already on the chain are skipped. A wait for a rate token has no holder;
+    the walk then goes on through the dependency.
 
     Args:
         result: A finished run.
@@ -172,22 +194,65 @@ def result_critical_path(result: _Result) -> tuple[list[str], float]:
         >>> path, seconds = result_critical_path(run(graph))
         >>> path, seconds >= 0.2
         (['slow', 'join'], True)
+
+        A trivial step that waited for the model behind a slow one ended last; the
+        path names the slow one too:
+
+        >>> graph = StepGraph([Step("slow", lambda: time.sleep(0.2), uses="llm"),
+        ...                    Step("trivial", lambda: 1, uses="llm")])
+        >>> run(graph, limits={"llm": 1}, priority="fifo").critical_path()[0]
+        ['slow', 'trivial']
     """
     ran = [s for s in result.graph if s in result.started and s in result.ended]
     if not ran:
         return [], 0.0
     ended = result.ended
     last = max(ran, key=lambda step_id: ended[step_id])
-    ran_set = set(ran)
+    left = set(ran)
+    left.discard(last)
+    waits = _first_waits(result)
     chain = [last]
     while True:
-        deps = [d for d in result.graph[chain[-1]].depends if d in ran_set]
-        if not deps:
+        step_id = chain[-1]
+        deps = [d for d in result.graph[step_id].depends if d in left]
+        before = max(deps, key=lambda dep: ended[dep]) if deps else None
+        wait = waits.get(step_id)
+        holder = None if wait is None else _holder(result, wait, left)
+        after = holder if holder is not None else before
+        if after is None:
             break
-        chain.append(max(deps, key=lambda dep: ended[dep]))
+        chain.append(after)
+        left.discard(after)
     chain.reverse()
     start = result.started.get(chain[0], result.start)
     return chain, max(0.0, ended[last] - start)
+
+
+def _first_waits(result: _Result) -> dict[str, _Wait]:
+    """Per step, the wait that ended when it first started (the latest one that ended
+    by then), if it waited at all."""
+    found: dict[str, _Wait] = {}
+    for wait in result.waits:
+        started = result.started.get(wait.step)
+        if started is None or wait.end > started or wait.end <= wait.start:
+            continue
+        known = found.get(wait.step)
+        if known is None or wait.end > known.end:
+            found[wait.step] = wait
+    return found
+
+
+def _holder(result: _Result, wait: _Wait, left: set[str]) -> str | None:
+    """The step that held the resource ``wait`` waited for and ended last during it:
+    the one whose end let the waiting step in (None: a rate, or no such step)."""
+    prefix = "resource "
+    if not wait.reason.startswith(prefix):
+        return None
+    name = wait.reason[len(prefix):].strip("'\"")
+    ended = result.ended
+    holders = [s for s in left if wait.start <= ended[s] <= wait.end
+               and any(used == name for used, _units in result.graph[s].uses)]
+    return max(holders, key=lambda s: ended[s]) if holders else None
 
 
 def critical_edges(path: list[str]) -> set[tuple[str, str]]:

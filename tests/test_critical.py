@@ -10,7 +10,7 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from rxsteps import Attempt, RunResult, Step, StepGraph, StepStatus, run
+from rxsteps import Attempt, RunResult, Step, StepGraph, StepStatus, Wait, run
 from rxsteps.critical import critical_edges, planned_critical_path, result_critical_path
 
 
@@ -102,7 +102,8 @@ def test_critical_edges() -> None:
 
 def _result(graph: StepGraph, spans: dict[str, tuple[float, float]], *,
             status: dict[str, StepStatus] | None = None, start: float = 100.0,
-            end: float | None = None) -> RunResult:
+            end: float | None = None,
+            waits: dict[str, tuple[float, float, str]] | None = None) -> RunResult:
     """A RunResult with made-up, exact times (seconds after ``start``)."""
     status = status or {}
     statuses = {s: status.get(s, StepStatus.SUCCEEDED) for s in graph}
@@ -113,6 +114,8 @@ def _result(graph: StepGraph, spans: dict[str, tuple[float, float]], *,
         "ended": {s: start + b for s, (_, b) in spans.items()}, "attempts": attempts,
         "start": start, "end": end if end is not None else start + max(b for _, b in
                                                                        spans.values()),
+        "waits": [Wait(s, 0, 1, start + a, start + b, why)
+                  for s, (a, b, why) in (waits or {}).items()],
     }
     return RunResult(**kwargs)
 
@@ -131,6 +134,42 @@ def test_run_path_starts_at_the_first_step_of_the_chain() -> None:
     graph = _graph({"late": [], "tail": ["late"], "early": []})
     result = _result(graph, {"early": (0, 1), "late": (2, 3), "tail": (3, 6)})
     assert result.critical_path() == (["late", "tail"], 4.0)
+
+
+def _uses(uses: dict[str, str | None], depends: dict[str, list[str]]) -> StepGraph:
+    return StepGraph([Step(name, lambda *_: None, depends.get(name, []), uses=used)
+                      for name, used in uses.items()])
+
+
+def test_a_step_that_waited_for_a_resource_was_released_by_its_holder() -> None:
+    # Before: the trivial step that ended last was the whole path, 0.5 of 10.5 seconds.
+    graph = _uses({"slow": "llm", "trivial": "llm"}, {})
+    result = _result(graph, {"slow": (0, 10), "trivial": (10, 10.5)},
+                     waits={"trivial": (0, 10, "resource 'llm'")})
+    assert result.critical_path() == (["slow", "trivial"], 10.5)
+
+
+def test_the_holder_wins_over_a_dependency_that_ended_before_the_wait() -> None:
+    graph = _uses({"plan": None, "hog": "llm", "ask": "llm", "other": "web"},
+                  {"ask": ["plan"]})
+    result = _result(graph, {"plan": (0, 1), "hog": (0.5, 5), "other": (0, 4.9),
+                             "ask": (5, 6)},
+                     waits={"ask": (1, 5, "resource 'llm'")})
+    assert result.critical_path() == (["hog", "ask"], 5.5)  # not "other": another resource
+
+
+def test_a_rate_wait_has_no_holder_and_the_dependency_stays() -> None:
+    graph = _uses({"plan": None, "hog": "llm", "ask": "llm"}, {"ask": ["plan"]})
+    result = _result(graph, {"plan": (0, 1), "hog": (0, 2), "ask": (5, 6)},
+                     waits={"ask": (1, 5, "rate 'llm'")})
+    assert result.critical_path() == (["plan", "ask"], 6.0)
+
+
+def test_a_wait_after_the_first_start_is_not_what_delayed_the_step() -> None:
+    graph = _uses({"hog": "llm", "ask": "llm"}, {})
+    result = _result(graph, {"hog": (2, 3), "ask": (0, 4)},
+                     waits={"ask": (2, 3, "resource 'llm'")})  # a retry waited
+    assert result.critical_path() == (["ask"], 4.0)
 
 
 def test_steps_that_never_ran_are_not_on_the_path() -> None:

@@ -17,12 +17,20 @@ a driver or a loop: it waits here, holding neither a thread nor a slot, until a 
 and *all* of its resources are free, and is then admitted with them held
 (all-or-nothing under the limiter's lock, so two steps needing overlapping sets never
 hold half each). Among the waiting steps the one with the longest remaining path
-(:meth:`~rxsteps.StepGraph.remaining_paths`) goes first. The gate's state is guarded
-by its run's lock:
+(:meth:`~rxsteps.StepGraph.remaining_paths`) goes first; among equal paths, the one
+with more direct dependents (it unlocks more work: the CP/MISF rule of Kasahara and
+Narita), then the one that came first. Without hints every step weighs one unit, so
+ties are common and the tie-break matters: on two slots, roots ``a``, ``b``, ``hub``
+where ``hub`` feeds three steps finish in 3 units hub-first, 4 in arrival order. The
+ranks are computed once per graph; the dependents are counted when a step is queued
+(O(1)). The gate's state is guarded by its run's lock:
 
-- ``_queues`` — per distinct ``uses`` set, a heap of waiting steps by priority (steps
-  with the same set are interchangeable for admission, so a pass costs one try per set,
-  not per step);
+- ``_queues`` — per distinct ``uses`` set, a heap of waiting calls by priority, each a
+  ``_Waiter`` (its node, and for a mapped step the item reserved for it, so a waiting
+  item's WAITING event and :class:`~rxsteps.Wait` carry its own index); calls with the
+  same set are interchangeable for admission, so a pass costs one try per set, not per
+  call;
+- ``_announced`` — the calls that said WAITING: since when, and why;
 - ``_held`` — what each admitted step holds until its attempt claims it: a list per
   step, because a mapped step is admitted once per item and several of its items may
   be admitted before the first one begins;
@@ -316,7 +324,17 @@ def check_uses(graph: StepGraph, limiter: Limiter | None) -> None:
 
 def step_priorities(graph: StepGraph, history: RunResult | None) -> Mapping[str, float]:
     """Each step's remaining path (:meth:`rxsteps.StepGraph.remaining_paths`), weighed
-    by ``history``'s measured durations where it has them."""
+    by ``history``'s measured durations where it has them.
+
+    The gate starts the waiting step with the longest one first; among equals, the one
+    with more direct dependents, then the one queued first.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph
+        >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])])
+        >>> sorted(step_priorities(graph, None).items())
+        [('a', 2.0), ('b', 1.0)]
+    """
     if history is None:
         return graph.remaining_paths()
     measured: dict[str, float] = {}
@@ -335,9 +353,34 @@ class Owner(Protocol):
     def waiting_room_free(self) -> float: ...
     def admitted(self, node: Node) -> None: ...
     def doomed(self, node: Node) -> None: ...
-    def announce(self, kind: EventKind, node: Node, reason: str) -> None: ...
+    def announce(self, kind: EventKind, node: Node, reason: str, index: int,
+                 attempt: int) -> None: ...
     def poke_later(self, gates: list[_Poked]) -> None: ...
     def poke(self) -> None: ...
+
+
+class _Waiter:
+    """One queued call in a gate: its node and, for a mapped step, the item reserved
+    for it (``(index, attempt)``; None for an unmapped step, whose call is the node's
+    next one)."""
+
+    __slots__ = ("call", "node")
+
+    def __init__(self, node: Node, call: tuple[int, int] | None) -> None:
+        self.node = node
+        self.call = call
+
+    def call_of(self) -> tuple[int, int]:
+        """The call's index and attempt number, as its events name them."""
+        if self.call is not None:
+            return self.call
+        return self.node.invoked, self.node.next_attempt
+
+    def let_through(self) -> None:
+        """Admitted or doomed: a reserved item goes on to the node's ``begin``."""
+        mapping = self.node.mapping
+        if self.call is not None and mapping is not None:
+            mapping.let_through(self.call)
 
 
 class Gate:
@@ -363,20 +406,31 @@ class Gate:
         self._limiter = limiter
         self._priorities = priorities
         self._order = itertools.count()
-        self._queues: dict[tuple[tuple[str, int], ...], list[tuple[float, int, Node]]] = {}
+        self._queues: dict[tuple[tuple[str, int], ...], list[tuple[float, int, int, _Waiter]]] = {}
         self._held: dict[Node, list[tuple[tuple[str, int], ...]]] = {}
         self._timer: Handle | None = None
         self._timer_due = math.inf
-        self._announced: dict[Node, tuple[float, str]] = {}  # said WAITING: since, why
+        self._announced: dict[_Waiter, tuple[float, str]] = {}  # said WAITING: since, why
         self.waits: list[Wait] = []  # the waits that ended, for the result
-        self._fresh: list[Node] = []  # put since the last pass
+        self._fresh: list[_Waiter] = []  # put since the last pass
 
     def put(self, node: Node) -> None:
-        """Under the lock: ``node`` has a call ready; it waits here until admitted."""
-        rank = -self._priorities.get(node.id, 0.0) if self._priorities is not None else 0.0
+        """Under the lock: ``node`` has a call ready; it waits here until admitted.
+
+        A mapped step's call is reserved now (the item it is), so its WAITING event
+        and its wait name that item; a retried item goes first among its equals."""
+        rank, fan = 0.0, 0
+        if self._priorities is not None:  # ties: more direct dependents first (CP/MISF)
+            rank, fan = -self._priorities.get(node.id, 0.0), -len(node.dependents)
+        mapping = node.mapping
+        call = mapping.reserve() if mapping is not None else None
+        seq = next(self._order)
+        if call is not None and call[1] > 1:
+            seq = -seq
         queue = self._queues.setdefault(node.step.uses, [])
-        heapq.heappush(queue, (rank, next(self._order), node))
-        self._fresh.append(node)
+        waiter = _Waiter(node, call)
+        heapq.heappush(queue, (rank, fan, seq, waiter))
+        self._fresh.append(waiter)
 
     def admit(self, now: float) -> None:
         """Under the lock: admit, best first, every waiting step whose slot and
@@ -385,16 +439,18 @@ class Gate:
         if not queues:
             self._fresh.clear()
             return
-        blocked: dict[Node, str] = {}
+        blocked: dict[_Waiter, str] = {}
         why_by_set: dict[tuple[tuple[str, int], ...], str] = {}
-        let_in: set[Node] = set()
+        let_in: set[_Waiter] = set()
         while queues:
             heads = sorted((queue[0], needs) for needs, queue in queues.items())
             progressed = False
-            for (_rank, _seq, node), needs in heads:
+            for (_rank, _fan, _seq, waiter), needs in heads:
+                node = waiter.node
                 if node.reason is not None or node.finished:
                     self._pop(needs)
-                    self._waited(node, now)
+                    self._waited(waiter, now)
+                    waiter.let_through()
                     run.doomed(node)
                     progressed = True
                     break
@@ -406,33 +462,42 @@ class Gate:
                     self._pop(needs)
                     if needs:
                         self._held.setdefault(node, []).append(needs)
-                    blocked.pop(node, None)
-                    let_in.add(node)
-                    self._waited(node, now)
+                    blocked.pop(waiter, None)
+                    let_in.add(waiter)
+                    self._waited(waiter, now)
+                    waiter.let_through()
                     run.admitted(node)
                     progressed = True
                     break
-                blocked.setdefault(node, why)
+                blocked.setdefault(waiter, why)
                 why_by_set.setdefault(needs, why)
                 if wait < math.inf:
                     self._wake_in(wait, now)
             if not progressed:
                 break
-        fresh, self._fresh = self._fresh, []
-        for node in fresh:  # behind a blocked step with the same needs: it waits too
-            behind = why_by_set.get(node.step.uses)
-            if behind is not None and node not in let_in and not node.finished:
-                blocked.setdefault(node, behind)
-        for node, why in blocked.items():
-            if node not in self._announced:
-                self._announced[node] = (now, why)
-                run.announce(EventKind.WAITING, node, why)
+        self._behind(blocked, why_by_set, let_in)
+        for waiter, why in blocked.items():
+            if waiter not in self._announced:
+                self._announced[waiter] = (now, why)
+                index, number = waiter.call_of()
+                run.announce(EventKind.WAITING, waiter.node, why, index, number)
 
-    def _waited(self, node: Node, now: float) -> None:
-        since = self._announced.pop(node, None)
+    def _behind(self, blocked: dict[_Waiter, str],
+                why_by_set: dict[tuple[tuple[str, int], ...], str],
+                let_in: set[_Waiter]) -> None:
+        """Calls put since the last pass behind a blocked call with the same needs
+        wait too (for the same reason)."""
+        fresh, self._fresh = self._fresh, []
+        for waiter in fresh:
+            behind = why_by_set.get(waiter.node.step.uses)
+            if behind is not None and waiter not in let_in and not waiter.node.finished:
+                blocked.setdefault(waiter, behind)
+
+    def _waited(self, waiter: _Waiter, now: float) -> None:
+        since = self._announced.pop(waiter, None)
         if since is not None:
-            self.waits.append(Wait(node.id, node.invoked, node.next_attempt, since[0], now,
-                                   since[1]))
+            index, number = waiter.call_of()
+            self.waits.append(Wait(waiter.node.id, index, number, since[0], now, since[1]))
 
     def _pop(self, needs: tuple[tuple[str, int], ...]) -> None:
         queue = self._queues[needs]
@@ -483,8 +548,8 @@ class Gate:
         self._held.clear()
         self._queues.clear()
         now = self._run.backend.now()
-        for node in list(self._announced):
-            self._waited(node, now)
+        for waiter in list(self._announced):
+            self._waited(waiter, now)
         self._fresh.clear()
         if self._limiter is not None:
             self._limiter.forget(self)

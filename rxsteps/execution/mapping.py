@@ -8,6 +8,11 @@ the next item (:meth:`MapState.next_call`), so items are attempts of their own â
 ``index`` = the item's index in events, attempts, the timeline and spans â€” and take
 ``max_concurrency`` slots like any attempt. An item that fails is retried on its own
 by the step's retry policy (:meth:`MapState.retry`, which puts it first in line again).
+When a gate holds the run's ready steps back (limits, rates or ``max_concurrency``),
+each queued call is reserved when it is queued (:meth:`MapState.reserve`), so the
+item that waits is known and its WAITING event carries its own index; the gate lets
+the reserved calls through in order (:meth:`MapState.let_through`) and ``begin`` takes
+them in that order.
 
 When every item has ended (:meth:`MapState.complete`), the step emits the list of
 results in item order and succeeds; with ``fail_fast=False`` an item that failed for
@@ -53,7 +58,8 @@ __all__ = ["MapState", "start", "streams_items"]
 class MapState:
     """The items of one mapped call in flight, and what each produced so far."""
 
-    __slots__ = ("done", "errors", "items", "next", "open", "position", "results", "retries")
+    __slots__ = ("admitted", "done", "errors", "items", "next", "open", "position", "results",
+                 "retries")
 
     def __init__(self, position: int, items: list[Any], *, open: bool = False) -> None:
         self.position = position  # where the item goes among the action's arguments
@@ -64,13 +70,28 @@ class MapState:
         self.done = 0  # items ended, succeeded or failed for good
         self.next = 0  # the next item never started
         self.retries: deque[tuple[int, int]] = deque()  # (item, attempt) due again
+        self.admitted: deque[tuple[int, int]] = deque()  # reserved, let through a gate
 
     def next_call(self) -> tuple[int, int]:
-        """The item to start now and its attempt number: a due retry first."""
+        """The item to start now and its attempt number: the oldest one a gate let
+        through (:meth:`let_through`), else what :meth:`reserve` gives."""
+        if self.admitted:
+            return self.admitted.popleft()
+        return self.reserve()
+
+    def reserve(self) -> tuple[int, int]:
+        """The next call to queue and its attempt number: a due retry first, else the
+        next item never started. A gate reserves each queued call this way, so a
+        waiting item is known (and reported) by its own index."""
         if self.retries:
             return self.retries.popleft()
         index, self.next = self.next, self.next + 1
         return index, 1
+
+    def let_through(self, call: tuple[int, int]) -> None:
+        """A gate admitted (or dropped) reserved ``call``: the next
+        :meth:`next_call` begins (or drops) it, in the order they were let through."""
+        self.admitted.append(call)
 
     def args(self, args: tuple[Any, ...], index: int) -> tuple[Any, ...]:
         """The call's arguments with item ``index`` in the mapped dependency's place."""

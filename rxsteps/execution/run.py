@@ -436,9 +436,10 @@ class Run:
         """A waiting ``node`` was doomed meanwhile: settle it (or drop its item)."""
         self._doomed(node)
 
-    def announce(self, kind: EventKind, node: Node, reason: str) -> None:
-        """Emit a WAITING event for ``node``."""
-        self._emit(kind, node, reason=reason, attempt=node.next_attempt, index=node.invoked)
+    def announce(self, kind: EventKind, node: Node, reason: str, index: int,
+                 attempt: int) -> None:
+        """Emit a WAITING event for call ``index`` (attempt ``attempt``) of ``node``."""
+        self._emit(kind, node, reason=reason, attempt=attempt, index=index)
 
     def poke_later(self, gates: list[Any]) -> None:
         """Other runs to poke once this run's lock is let go."""

@@ -54,7 +54,7 @@ def test_quick_run_measures_every_section_without_failures(
     assert list(data["sections"]) == list(SECTIONS)
     assert data["machine"]["errors"] == []
     statuses = _statuses(data["sections"])
-    limited = len(bench_limited.SYSTEMS) * len(bench_limited.SLOTS)
+    limited = len(bench_limited.SYSTEMS) * len(bench_limited.SLOTS) + 1  # + virtual time
     stores = len(bench_store.WORKLOADS)
     assert len(statuses) == 6 * 3 + 1 + 3 + limited + stores + 4 + 3 + 4 + 3 + 1
     assert set(statuses) == {"ok"}
@@ -78,6 +78,7 @@ def test_quick_run_prints_every_row(quick_run: tuple[str, dict[str, Any]]) -> No
     rows += [f"| {name} |" for name, _, _ in THROUGHPUT.values()]
     rows += [f"| {name} |" for name, _ in LATENCY.values()]
     rows += [f"| {name} |" for name, _ in bench_limited.SYSTEMS.values()]
+    rows += [f"| rxsteps, {name} |" for name, _, _ in bench_limited.ORDERS.values()]
     rows += [f"| `{workload}` (" for workload in bench_store.WORKLOADS]
     rows += ["A durable store's cost"]
     missing = [row for row in rows if row not in stdout]

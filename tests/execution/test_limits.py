@@ -13,6 +13,9 @@ import time
 from typing import Any
 
 import pytest
+import reactivex
+from reactivex import operators as ops
+from reactivex.testing import TestScheduler
 
 import rxsteps
 from rxsteps import (
@@ -108,6 +111,49 @@ def test_longest_remaining_path_starts_first(execute):
     assert usage.starts == ["root", "a1", "a2", "b1", "b2", "b3", "a3"]
 
 
+def _hub_graph(action: Any) -> StepGraph:
+    """Three lookups of one unit each, listed a, b, hub; hub feeds three steps, a and b
+    one each. With 2 slots, starting a and b first (arrival order) leaves a slot idle
+    while hub runs alone: 4 units; starting hub first fills both slots: 3 units, the
+    bound (6 units of work on 2 slots)."""
+    return StepGraph([Step("a", action("a")), Step("b", action("b")), Step("hub", action("hub")),
+                      Step("x", action("x"), ["hub"]), Step("y", action("y"), ["b", "hub"]),
+                      Step("z", action("z"), ["a", "hub"])])
+
+
+def _virtual_run(priority: str) -> tuple[list[tuple[str, float]], float]:
+    scheduler = TestScheduler()
+
+    def unit(name: str) -> Any:  # one unit of virtual time, then the step's value
+        return lambda *_: reactivex.timer(1.0, scheduler=scheduler).pipe(
+            ops.map(lambda _: name))
+
+    events: list[Any] = []
+    rxsteps.observe(_hub_graph(unit), scheduler=scheduler, max_concurrency=2,
+                    priority=priority).subscribe(events.append)
+    scheduler.start()
+    starts = [(e.step, e.time) for e in events if e.kind is EventKind.STARTED]
+    return starts, max(e.time for e in events if e.kind is EventKind.SUCCEEDED)
+
+
+def test_equal_ranks_go_to_the_step_with_more_dependents_for_the_optimal_makespan():
+    starts, makespan = _virtual_run("critical")
+    assert starts == [("hub", 0.0), ("a", 0.0), ("b", 1.0), ("x", 1.0), ("z", 2.0), ("y", 2.0)]
+    assert makespan == 3.0  # optimal: 6 units on 2 slots
+    # the old tie order (arrival, as fifo still does) left a slot idle for one unit
+    starts, makespan = _virtual_run("fifo")
+    assert starts == [("a", 0.0), ("b", 0.0), ("hub", 1.0), ("x", 2.0), ("y", 2.0), ("z", 3.0)]
+    assert makespan == 4.0
+
+
+def test_more_dependents_break_ties_on_every_scheduler(execute):
+    usage = Usage()
+    outcome = execute(_hub_graph(lambda name: usage.sync(name, {})), max_concurrency=1)
+    assert outcome.result is not None and outcome.result.ok
+    # ranks: a, b, hub 2 (hub has 3 dependents); x, z, y 1, in the order they came
+    assert usage.starts == ["hub", "a", "b", "x", "z", "y"]
+
+
 def test_fifo_priority_keeps_arrival_order(execute):
     usage = Usage()
     execute(_priority_graph(usage), limits={"llm": 1}, priority="fifo")
@@ -150,6 +196,18 @@ def test_waiting_is_an_event_naming_the_resource(execute):
     assert (wait.step, wait.index, wait.attempt, wait.reason) == ("second", 0, 1,
                                                                   "resource 'llm'")
     assert wait.start <= waiting[0].time <= wait.end <= outcome.result.started["second"]
+
+
+def test_the_critical_path_names_the_step_that_held_the_resource(execute):
+    # capacity 1, first come: "trivial" waits for "slow" and ends last; the path used to
+    # be ["trivial"] alone, now the wait leads back to the step that held the model
+    graph = StepGraph([Step("slow", lambda: 1, uses="llm"),
+                       Step("trivial", lambda: 2, uses="llm")])
+    result = execute(graph, limits={"llm": 1}, priority="fifo").result
+    assert result is not None and [w.step for w in result.waits] == ["trivial"]
+    path, seconds = result.critical_path()
+    assert path == ["slow", "trivial"]
+    assert seconds == result.ended["trivial"] - result.started["slow"]
 
 
 def test_retries_release_and_reacquire(execute):

@@ -210,6 +210,43 @@ def test_items_hold_the_steps_resources_each_and_give_every_unit_back(execute, p
         assert sorted(_started(outcome, "ys")) == list(range(8))
 
 
+def test_each_waiting_item_says_so_with_its_own_index(execute):
+    # Before: the gate knew only the node, so one WAITING event said index 0 for all.
+    graph = StepGraph([Step("xs", lambda: list(range(5))),
+                       Step("ys", lambda x: -x, ["xs"], map="xs", uses="llm")])
+    outcome = execute(graph, limits={"llm": 1})
+    assert outcome.values()["ys"] == [0, -1, -2, -3, -4]
+    ys = [(e.kind, e.index, e.attempt) for e in outcome.events if e.step == "ys"
+          and e.kind in (EventKind.WAITING, EventKind.STARTED)]
+    waiting = [(i, a) for kind, i, a in ys if kind is EventKind.WAITING]
+    assert waiting == [(1, 1), (2, 1), (3, 1), (4, 1)]
+    assert [i for kind, i, _ in ys if kind is EventKind.STARTED] == [0, 1, 2, 3, 4]
+    for index in range(1, 5):  # each item waited before it started
+        assert ys.index((EventKind.WAITING, index, 1)) < ys.index((EventKind.STARTED, index, 1))
+    assert outcome.result is not None
+    assert [(w.step, w.index, w.attempt) for w in outcome.result.waits] == [
+        ("ys", i, 1) for i in range(1, 5)]
+
+
+def test_a_retried_item_waits_under_its_own_index_and_attempt():
+    scheduler = TestScheduler()
+    events: list[Any] = []
+    graph = StepGraph([Step("xs", lambda: list(range(3))),
+                       Step("ys", FailsOnce({1}, lambda x: -x), ["xs"], map="xs", uses="llm",
+                            retry=Retry(attempts=2, backoff=0.5))])
+    observe(graph, scheduler=scheduler, rates={"llm": "1/s"}).subscribe(events.append)
+    scheduler.start()
+    waiting = [(e.index, e.attempt, e.time) for e in events
+               if e.kind is EventKind.WAITING and e.step == "ys"]
+    starts = [(e.index, e.attempt, e.time) for e in events
+              if e.kind is EventKind.STARTED and e.step == "ys"]
+    # item 1 fails at 1.0; its retry is due at 1.5 and goes first in line again
+    assert starts == [(0, 1, 0.0), (1, 1, 1.0), (1, 2, 2.0), (2, 1, 3.0)]
+    assert waiting == [(1, 1, 0.0), (2, 1, 0.0), (1, 2, 1.5)]
+    emitted = [e.value for e in events if e.kind is EventKind.EMITTED and e.step == "ys"]
+    assert emitted == [[0, -1, -2]]
+
+
 def test_items_take_a_rate_token_each():
     scheduler = TestScheduler()
     events: list[Any] = []
