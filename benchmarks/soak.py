@@ -64,8 +64,8 @@ def graph_50() -> StepGraph:
             action = lambda *xs: sum(xs) % 9973  # noqa: E731
         # after a stream, a call per value with the latest of the others (a zip of a
         # stream with one value would use only its first value, and say so)
-        join = "latest" if (i - 1) % 11 == 0 and i > 1 and len(deps) > 1 else "zip"
-        steps.append(Step(f"s{i}", action, deps, join=join))
+        after_stream = (i - 1) % 11 == 0 and i > 1 and len(deps) > 1
+        steps.append(Step(f"s{i}", action, deps, join="latest" if after_stream else "zip"))
     return StepGraph(steps)
 
 
