@@ -219,6 +219,22 @@ class StepGraph(Mapping[str, Step]):
         """Step ids in a topological order (validates first)."""
         return list(self._compiled().order)
 
+    def steps_in_order(self) -> tuple[Step, ...]:
+        """The steps in the topological order of :meth:`order` (validates first).
+
+        Compiled once per graph, like the order itself, and shared (a tuple) until
+        :meth:`add` changes the graph: every run builds its state from it.
+
+        Returns:
+            The :class:`Step` objects, each after the steps it depends on.
+
+        Example:
+            >>> graph = StepGraph([Step("b", lambda a: a, ["a"]), Step("a", lambda: 1)])
+            >>> [step.id for step in graph.steps_in_order()]
+            ['a', 'b']
+        """
+        return self._compiled().steps
+
     def to_networkx(self) -> nx.DiGraph:
         """The validated graph as a new ``networkx.DiGraph``: nodes are step ids and
         inputs (node attribute ``input`` tells which), edges point from a dependency to
@@ -382,11 +398,14 @@ class _Plan:
     Built once per graph (:meth:`StepGraph.validate`) and dropped by ``add()``.
     """
 
-    __slots__ = ("dependents", "order", "priorities")
+    __slots__ = ("dependents", "order", "priorities", "steps")
 
-    def __init__(self, order: list[str], dependents: dict[str, list[str]]) -> None:
+    def __init__(self, order: list[str], dependents: dict[str, list[str]],
+                 steps: tuple[Step, ...]) -> None:
         self.order = order
         self.dependents = dependents
+        #: the steps in ``order``: what each run builds its nodes from
+        self.steps = steps
         #: each step's remaining path, computed at the first run that needs it
         self.priorities: Mapping[str, float] | None = None
 
@@ -422,7 +441,7 @@ class _Plan:
             if step.map is not None and step.map in steps and steps[step.map].streaming:
                 _check_streaming_map(step, steps)
         _warn_about_zips(steps)
-        return cls(order, dependents)
+        return cls(order, dependents, tuple(map(steps.__getitem__, order)))
 
 
 _STREAMING = frozenset(("generator", "asyncgen"))

@@ -198,9 +198,8 @@ class Run:
             check_resume(self.graph, self.inputs, resume)
         sources: dict[str, Source] = {n: InputNode(n, v) for n, v in self.inputs.items()}
         nodes = self.nodes
-        for step_id in self.graph.order():
-            step = self.graph[step_id]
-            nodes[step_id] = Node(step, [nodes.get(d) or sources[d] for d in step.depends])
+        for step in self.graph.steps_in_order():  # compiled once per graph
+            nodes[step.id] = Node(step, [nodes.get(d) or sources[d] for d in step.depends])
         if resume is not None:
             self._replay(resume)
         self._remaining = sum(1 for n in nodes.values() if not n.finished)
@@ -366,10 +365,10 @@ class Run:
             self.result = self.backend.gather_result(self.result)
             if self.failure is not None:
                 self.failure.result = self.result
-        counts: dict[str, int] = {}
-        for node in self.nodes.values():
-            counts[node.status.value] = counts.get(node.status.value, 0) + 1
-        if self.tracer is not None:
+        if self.tracer is not None and self.tracer.enabled:  # a no-op span ends by itself
+            counts: dict[str, int] = {}
+            for node in self.nodes.values():
+                counts[node.status.value] = counts.get(node.status.value, 0) + 1
             self.tracer.end_run(self.failure, counts)
         with self._lease_lock:
             if self._lease is not None:
