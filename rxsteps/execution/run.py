@@ -157,7 +157,7 @@ class Run:
         self.context = contextvars.copy_context()  # the caller's, for every action
         self.lock = threading.Lock()
         self.state = _NEW
-        self.drivers = Drivers(self)
+        self.drivers = Drivers(self, steps=len(graph))
         self.tracer: RunTracer | None = None
         self.failure: StepFailedError | CapacityError | None = None
         self.fatal: BaseException | None = None  # a BaseException from an event callback
