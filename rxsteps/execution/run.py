@@ -234,6 +234,8 @@ class Run:
             scheduler=self.backend.name,
             attributes={"rxsteps.sequence": self.sequence} if self.sequence is not None else None,
         )
+        if self.tracer.enabled:  # a failed attempt's span ends after the lock; a second
+            self.drivers.pair = False  # driver could run its retry and end the run first
         with self.lock:
             early = self.state is not _NEW
             self.state = _LIVE
