@@ -72,6 +72,29 @@ def test_duplicates_are_refused_as_they_are_added():
         StepGraph([Step("q", lambda: 1)], inputs=["q"])
 
 
+def test_steps_given_up_front_get_the_same_checks_as_add():
+    # the constructor adds its steps in one loop of its own: same refusals, same words
+    with pytest.raises(DuplicateStepError, match=r"^duplicate step id 'a'$"):
+        StepGraph([Step("a", lambda: 1), Step("b", lambda: 2), Step("a", lambda: 3)])
+    with pytest.raises(TypeError, match=r"^expected a Step, got tuple$"):
+        StepGraph([Step("a", lambda: 1), ("b", lambda: 2)])  # type: ignore[list-item]
+    with pytest.raises(DuplicateStepError, match=r"^'y' is both a step and an input$"):
+        StepGraph([Step("a", lambda x: x, ["x"]), Step("y", lambda: 1)], inputs=["x", "y"])
+    graph = StepGraph(iter([Step("b", lambda a: a, ["a"]), Step("a", lambda: 1)]))
+    assert list(graph) == ["b", "a"]  # listing order kept, whatever the iterable
+
+
+def test_steps_in_order_is_compiled_once_and_follows_add():
+    graph = StepGraph([Step("c", lambda b: b, ["b"]), Step("b", lambda a: a, ["a"]),
+                       Step("a", lambda: 1)])
+    first = graph.steps_in_order()
+    assert [step.id for step in first] == ["a", "b", "c"] == graph.order()
+    assert graph.steps_in_order() is first  # shared by every run until the graph changes
+    graph.add(Step("d", lambda a, c: a + c, ["a", "c"]))
+    assert [step.id for step in graph.steps_in_order()] == ["a", "b", "c", "d"]
+    assert graph.steps_in_order()[-1] is graph["d"]
+
+
 def test_decorator_checks_duplicates_at_once_and_the_rest_at_run():
     graph = StepGraph()
 

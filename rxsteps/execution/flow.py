@@ -31,7 +31,7 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
@@ -91,14 +91,20 @@ class PipelineSpec:
     run_id: str | Callable[[Mapping[str, Any]], str] | None = None
     fresh: bool = False
     serializer: str = "pickle"
+    _options: RunOptions | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def options(self) -> RunOptions:
-        """The options each event's run gets."""
-        return RunOptions(self.scheduler, self.fail_fast, self.max_concurrency, None,
-                          self.tracer_provider, limits=self.limits, priority=self.priority,
-                          store=self.store, run_id=self.run_id, fresh=self.fresh,
-                          serializer=self.serializer)
+        """The options each event's run gets: checked and made once, shared by every
+        event's run (they are immutable)."""
+        if self._options is None:
+            object.__setattr__(self, "_options", RunOptions(
+                self.scheduler, self.fail_fast, self.max_concurrency, None,
+                self.tracer_provider, limits=self.limits, priority=self.priority,
+                store=self.store, run_id=self.run_id, fresh=self.fresh,
+                serializer=self.serializer))
+        assert self._options is not None
+        return self._options
 
     @classmethod
     def build(cls, graph: StepGraph, inputs: Mapping[str, Any], **options: Any) -> PipelineSpec:

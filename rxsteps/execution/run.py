@@ -157,7 +157,7 @@ class Run:
         self.context = contextvars.copy_context()  # the caller's, for every action
         self.lock = threading.Lock()
         self.state = _NEW
-        self.drivers = Drivers(self)
+        self.drivers = Drivers(self, steps=len(graph))
         self.tracer: RunTracer | None = None
         self.failure: StepFailedError | CapacityError | None = None
         self.fatal: BaseException | None = None  # a BaseException from an event callback
@@ -199,9 +199,8 @@ class Run:
             check_resume(self.graph, self.inputs, resume)
         sources: dict[str, Source] = {n: InputNode(n, v) for n, v in self.inputs.items()}
         nodes = self.nodes
-        for step_id in self.graph.order():
-            step = self.graph[step_id]
-            nodes[step_id] = Node(step, [nodes.get(d) or sources[d] for d in step.depends])
+        for step in self.graph.steps_in_order():  # compiled once per graph
+            nodes[step.id] = Node(step, [nodes.get(d) or sources[d] for d in step.depends])
         if resume is not None:
             self._replay(resume)
         self._remaining = sum(1 for n in nodes.values() if not n.finished)
@@ -236,6 +235,8 @@ class Run:
             scheduler=self.backend.name,
             attributes={"rxsteps.sequence": self.sequence} if self.sequence is not None else None,
         )
+        if self.tracer.enabled:  # a failed attempt's span ends after the lock; a second
+            self.drivers.pair = False  # driver could run its retry and end the run first
         with self.lock:
             early = self.state is not _NEW
             self.state = _LIVE
@@ -363,10 +364,10 @@ class Run:
             self.result = self.backend.gather_result(self.result)
             if self.failure is not None:
                 self.failure.result = self.result
-        counts: dict[str, int] = {}
-        for node in self.nodes.values():
-            counts[node.status.value] = counts.get(node.status.value, 0) + 1
-        if self.tracer is not None:
+        if self.tracer is not None and self.tracer.enabled:  # a no-op span ends by itself
+            counts: dict[str, int] = {}
+            for node in self.nodes.values():
+                counts[node.status.value] = counts.get(node.status.value, 0) + 1
             self.tracer.end_run(self.failure, counts)
         with self._lease_lock:
             if self._lease is not None:

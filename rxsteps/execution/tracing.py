@@ -56,7 +56,8 @@ class RunTracer:
         scheduler: str,
         attributes: dict[str, Any] | None = None,
     ) -> None:
-        tracer = trace.get_tracer("rxsteps", __version__, tracer_provider=provider)
+        tracer = _default_tracer() if provider is None else trace.get_tracer(
+            "rxsteps", __version__, tracer_provider=provider)
         span = tracer.start_span(
             "rxsteps.run",
             attributes={
@@ -119,6 +120,18 @@ class RunTracer:
             self._span.set_status(Status(
                 StatusCode.ERROR, f"{failed} step{'s' if failed != 1 else ''} failed"))
         self._span.end()
+
+
+_DEFAULT: list[trace.Tracer] = []
+
+
+def _default_tracer() -> trace.Tracer:
+    """The tracer of the global provider, made once: OpenTelemetry's proxy tracer
+    follows a provider set later, so it is what an instrumented library keeps in a
+    module global (asking for it again costs an environment look-up per run)."""
+    if not _DEFAULT:
+        _DEFAULT.append(trace.get_tracer("rxsteps", __version__))
+    return _DEFAULT[0]
 
 
 def _record_error(span: Span, error: BaseException) -> None:

@@ -146,3 +146,34 @@ def test_each_item_of_a_mapped_step_is_a_span_carrying_its_item_index(execute, s
                for s in items)
     others = [s for s in finished if s.name in ("rxsteps.step docs", "rxsteps.step total")]
     assert len(others) == 2 and all("rxsteps.item" not in s.attributes for s in others)
+
+
+_GLOBAL_PROVIDER_LATER = """
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from rxsteps import Step, StepGraph, run
+
+graph = StepGraph([Step("a", lambda: 1)])
+assert run(graph)["a"] == 1  # no provider yet: nothing recorded, the tracer is kept
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+assert run(graph)["a"] == 1
+print(sorted(span.name for span in exporter.get_finished_spans()))
+"""
+
+
+def test_a_global_provider_set_after_the_first_run_gets_the_next_runs_spans() -> None:
+    # rxsteps asks OpenTelemetry for the global provider's tracer once (a proxy that
+    # follows the provider set later); in a fresh interpreter, since the global
+    # provider can be set only once per process
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _GLOBAL_PROVIDER_LATER], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['rxsteps.run', 'rxsteps.step a']"
