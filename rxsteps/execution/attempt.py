@@ -51,6 +51,7 @@ class ActiveAttempt(StepContext):
     """
 
     __slots__ = (
+        "_unended",
         "args",
         "compensated",
         "emitted",
@@ -84,6 +85,20 @@ class ActiveAttempt(StepContext):
         self.timer: Handle | None = None
         self.handle: Handle | None = None
         self.span: Any = None
+        self._unended: list[Any] = []  # the span, until one caller claims its end
+
+    def open_span(self, span: Any) -> None:
+        """Keep the attempt's span (tracing made one)."""
+        self.span = span
+        self._unended = [span]
+
+    def claim_span(self) -> Any:
+        """The span to end, to the first caller only — a finish, a timeout and a cancel
+        may race to end it (``list.pop`` is atomic) — else ``None``."""
+        try:
+            return self._unended.pop()
+        except IndexError:
+            return None
 
     @property
     def context(self) -> StepContext:

@@ -33,9 +33,8 @@ the monitor watching thousands of short runs a second (measured on 2 cores: a
 pipeline of a 5-step diamond, 4,300-5,100 → 5,300-7,100 events/s; one run of it
 unchanged). Big runs keep one driver and the monitor: there a second driver would
 contend for the run's lock and the GIL for the whole run. Beyond two, small runs
-are watched like any other. Not while the run is traced: an attempt's span ends just
-after the run's lock is let go, and a second driver could meanwhile run the next
-attempt and end the run before that span ended.
+are watched like any other. Traced runs too: a finished attempt's span ends before
+its transition is made (``Run.finish``), so no other driver can end the run first.
 
 Example:
     >>> from rxsteps import Step, StepGraph, run

@@ -337,14 +337,15 @@ def runnable_input(node: Node, args: tuple[Any, ...]) -> Any:
 def _open_span(tracer: RunTracer, attempt: ActiveAttempt) -> Any:
     node = attempt.node
     links = [dep.span_context for dep in node.deps]
-    attempt.span = tracer.start_step(node.id, attempt.number, attempt.index, links,
-                                     item=node.step.map is not None)
+    attempt.open_span(tracer.start_step(node.id, attempt.number, attempt.index, links,
+                                        item=node.step.map is not None))
     return attempt.span
 
 
 def end_span(
     attempt: ActiveAttempt, error: BaseException | None, outcome: str | None = None
 ) -> None:
-    """Close the attempt's span, if tracing made one."""
-    if attempt.span is not None:
-        RunTracer.end_step(attempt.span, error, outcome or ("failed" if error else "succeeded"))
+    """Close the attempt's span, if tracing made one and no one closed it yet."""
+    span = attempt.claim_span()
+    if span is not None:
+        RunTracer.end_step(span, error, outcome or ("failed" if error else "succeeded"))

@@ -235,8 +235,6 @@ class Run:
             scheduler=self.backend.name,
             attributes={"rxsteps.sequence": self.sequence} if self.sequence is not None else None,
         )
-        if self.tracer.enabled:  # a failed attempt's span ends after the lock; a second
-            self.drivers.pair = False  # driver could run its retry and end the run first
         with self.lock:
             early = self.state is not _NEW
             self.state = _LIVE
@@ -492,6 +490,10 @@ class Run:
             None if error is None
             else _retry_decision(attempt.node.step.retry, error, attempt.number)
         )
+        if attempt.span is not None and attempt.state is RUNNING:
+            # Before the lock: once this transition is made another thread may end the
+            # run, and the run's span must not end before its attempts' spans.
+            invoke.end_span(attempt, error)
         with self.lock:
             if attempt.state is not RUNNING:
                 self._returned(attempt)
@@ -1055,7 +1057,7 @@ class _SpanEnd:
         self._attempt = attempt
 
     def cancel(self) -> None:
-        RunTracer.end_step(self._attempt.span, None, "cancelled")
+        invoke.end_span(self._attempt, None, "cancelled")
 
 
 def _retry_decision(

@@ -177,3 +177,31 @@ def test_a_global_provider_set_after_the_first_run_gets_the_next_runs_spans() ->
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['rxsteps.run', 'rxsteps.step a']"
+
+
+def test_every_attempt_span_ends_before_its_run_span(execute, spans, scheduler_kind):
+    # A finished attempt's span used to end after the run's lock was let go, so another
+    # thread could end the run — and its span — first (the first attempt of a retried
+    # step was then missing from the spans a caller saw once run() returned).
+    provider, exporter = spans
+    failed: set[str] = set()
+
+    def flaky_once(name: str) -> Any:
+        def action() -> str:
+            if name not in failed:
+                failed.add(name)
+                raise ConnectionError(name)
+            return name
+        return action
+
+    graph = StepGraph([Step(f"s{i}", flaky_once(f"s{i}"), retry=Retry(attempts=2, backoff=0))
+                       for i in range(20)])
+    for _ in range(5):
+        failed.clear()
+        exporter.clear()
+        assert execute(graph, tracer_provider=provider).error is None
+        finished = exporter.get_finished_spans()
+        (run_span,) = [s for s in finished if s.name == "rxsteps.run"]
+        steps = [s for s in finished if s.name.startswith("rxsteps.step")]
+        assert len(steps) == 40  # two attempts of each of the 20 steps
+        assert all(s.end_time <= run_span.end_time for s in steps)
