@@ -326,6 +326,7 @@ def test_a_caller_at_the_cap_waits_for_a_connection_to_come_back(
         assert got == [2]
         sessions = session.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' "
             "AND pid <> pg_backend_pid()").fetchone()[0]
         assert sessions <= 2
     finally:
@@ -356,6 +357,7 @@ def test_many_threads_share_a_capped_store(postgres_url: str, session: Any) -> N
         with lock:
             return int(session.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' "
                 "AND pid <> pg_backend_pid()").fetchone()[0])
 
     try:
