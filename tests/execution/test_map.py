@@ -4,7 +4,6 @@ failures with and without ``fail_fast``, empty and non-iterable values."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from rxsteps import (
     observe,
 )
 from tests.support import run_isolated
-from tests.support.flaky import FailsOnce
+from tests.support.flaky import FailsOnce, Meets
 
 
 def _started(outcome: Any, step: str) -> list[int]:
@@ -50,24 +49,13 @@ def test_one_call_per_item_in_item_order_with_the_other_dependencies(execute):
 
 
 def test_items_run_in_parallel_within_max_concurrency(execute, parallel):
-    barrier = threading.Barrier(3, timeout=30)  # three items must be in flight at once
-    lock = threading.Lock()
-    active, peak = [0], [0]
-
-    def item(x: int) -> int:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        barrier.wait()
-        with lock:
-            active[0] -= 1
-        return x * x
+    item = Meets(3, lambda x: x * x, timeout=30)  # three items must be in flight at once
 
     graph = StepGraph([Step("xs", lambda: list(range(9))),
                        Step("squares", item, ["xs"], map="xs")])
     outcome = execute(graph, max_concurrency=3)
     assert outcome.values()["squares"] == [x * x for x in range(9)]
-    assert peak[0] == 3
+    assert max(item.running) == 3
 
 
 def test_each_item_follows_the_retry_policy_on_its_own(execute):
@@ -174,25 +162,6 @@ def test_what_cannot_be_mapped_is_refused_up_front(make: Any, message: str) -> N
 # -- within limits=, rates= and max_concurrency -----------------------------------------
 
 
-def _pairs(count: int, record: list[int]) -> Any:
-    """An item action that meets a partner at a barrier (two must run at once) and
-    records how many run at the same time."""
-    barrier = threading.Barrier(2, timeout=20)
-    lock = threading.Lock()
-    active = [0]
-
-    def item(x: int) -> int:
-        with lock:
-            active[0] += 1
-            record.append(active[0])
-        barrier.wait()
-        with lock:
-            active[0] -= 1
-        return x * 10
-
-    return item
-
-
 @pytest.mark.parametrize("max_concurrency", [None, 3])
 def test_items_hold_the_steps_resources_each_and_give_every_unit_back(execute, parallel,
                                                                       max_concurrency):
@@ -200,12 +169,12 @@ def test_items_hold_the_steps_resources_each_and_give_every_unit_back(execute, p
     # the fix the second one's units were lost, the limit fell to one and the barrier broke.
     limiter = Limiter(limits={"llm": 2})
     for _ in range(2):  # the same limiter again: nothing leaked from the first run
-        record: list[int] = []
+        item = Meets(2, lambda x: x * 10)  # two must run at once
         graph = StepGraph([Step("xs", lambda: list(range(8))),
-                           Step("ys", _pairs(8, record), ["xs"], map="xs", uses="llm")])
+                           Step("ys", item, ["xs"], map="xs", uses="llm")])
         outcome = execute(graph, limits=limiter, max_concurrency=max_concurrency)
         assert outcome.values()["ys"] == [x * 10 for x in range(8)]
-        assert max(record) == 2 and len(record) == 8  # each item once, never three at once
+        assert max(item.running) == 2 and len(item.running) == 8  # each once, never 3 at once
         assert limiter.in_use("llm") == 0
         assert sorted(_started(outcome, "ys")) == list(range(8))
 

@@ -24,7 +24,7 @@ from rxsteps import (
     StepGraph,
     StepStatus,
 )
-from tests.support.flaky import FailsOnce
+from tests.support.flaky import FailsOnce, Meets
 
 _WAIT = 30.0  # generous: only a broken engine waits this long
 
@@ -249,24 +249,13 @@ def test_collect_still_maps_over_every_value_once_the_stream_ends(execute):
 
 
 def test_streamed_items_stay_within_limits(execute, parallel):
-    barrier = threading.Barrier(2, timeout=20)
-    lock = threading.Lock()
-    active, record = [0], []
-
-    def item(x: int) -> int:
-        with lock:
-            active[0] += 1
-            record.append(active[0])
-        barrier.wait()
-        with lock:
-            active[0] -= 1
-        return -x
+    item = Meets(2, lambda x: -x)  # two must run at once
 
     limiter = Limiter(limits={"llm": 2})
     graph = StepGraph([Step("xs", _stream(*range(6))),
                        Step("ys", item, ["xs"], map="xs", uses="llm")])
     assert execute(graph, limits=limiter).values()["ys"] == [0, -1, -2, -3, -4, -5]
-    assert max(record) == 2 and len(record) == 6
+    assert max(item.running) == 2 and len(item.running) == 6
     assert limiter.in_use("llm") == 0
 
 
