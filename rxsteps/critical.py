@@ -54,7 +54,7 @@ class _Wait(Protocol):
     @property
     def end(self) -> float: ...
     @property
-    def reason(self) -> str: ...
+    def resource(self) -> str | None: ...
 
 
 class _Graph(Protocol):
@@ -245,10 +245,9 @@ def _first_waits(result: _Result) -> dict[str, _Wait]:
 def _holder(result: _Result, wait: _Wait, left: set[str]) -> str | None:
     """The step that held the resource ``wait`` waited for and ended last during it:
     the one whose end let the waiting step in (None: a rate, or no such step)."""
-    prefix = "resource "
-    if not wait.reason.startswith(prefix):
+    name = wait.resource
+    if name is None:
         return None
-    name = wait.reason[len(prefix):].strip("'\"")
     ended = result.ended
     holders = [s for s in left if wait.start <= ended[s] <= wait.end
                and any(used == name for used, _units in result.graph[s].uses)]

@@ -66,6 +66,9 @@ class StepStatus(enum.Enum):
         return self not in (StepStatus.PENDING, StepStatus.RUNNING)
 
 
+_RESOURCE = "resource "  # how a Wait's reason names a resource: "resource 'llm'"
+
+
 @dataclass(slots=True, frozen=True)
 class Wait:
     """A time a ready step spent waiting for capacity before an attempt started.
@@ -97,6 +100,20 @@ class Wait:
     def duration(self) -> float:
         """Seconds it waited."""
         return self.end - self.start
+
+    @property
+    def resource(self) -> str | None:
+        """The resource it waited for (``"llm"``), or ``None`` for a rate token.
+
+        Example:
+            >>> Wait("b", 0, 1, 0.0, 1.0, "resource 'llm'").resource
+            'llm'
+            >>> Wait("b", 0, 1, 0.0, 1.0, "rate 'llm'").resource is None
+            True
+        """
+        if not self.reason.startswith(_RESOURCE):
+            return None
+        return self.reason[len(_RESOURCE):].strip("'\"")
 
 
 @dataclass(slots=True)

@@ -306,7 +306,7 @@ def _draw_waits(ax: Axes, result: RunResult, row: dict[str, int], shared: set[st
             hatch=style.hatch, alpha=0.6 if wait.step in shared else 1.0, zorder=2.5,
             gid=f"wait:{wait.step}:{wait.index}:{wait.attempt}",
         ))
-        label = wait.reason.replace("resource ", "").replace("'", "")
+        label = wait.resource or wait.reason.replace("'", "")
         if wait.step not in shared and text_width(label, _FONT * 0.7) + 0.1 < width * per_second:
             ax.text(start + width / 2, y, label, ha="center", va="center",
                     fontsize=_FONT * 0.7, color=style.edge, zorder=5, clip_on=True,
