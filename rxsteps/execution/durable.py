@@ -9,8 +9,11 @@ streamed one in order, feed their dependents as before and they are not called a
 During the run: :meth:`DurableRun.record` sees every batch of the run's queued events
 just before the run's event sink (:mod:`.sink`) delivers it — serially, outside the
 run's lock, on the run's delivery thread, so recording never holds the lock and never
-blocks another run. It buffers a step's values and writes the steps that ended in the
-batch in one transaction (a group commit: one per step end at most, fewer when ends
+blocks another run. The run queues each step's end as a :class:`~.sink.StepEnd` — its
+status, values, attempts, times and error, taken under the lock — rather than
+events the store would have to piece together, so a run with a store and no
+observer makes no events at all. :meth:`DurableRun.record` writes the steps that
+ended in the batch in one transaction (a group commit: one per step end at most, fewer when ends
 queue up), *before* any of the batch goes on to the user's observers, a handle's
 subscribers, or the caller of ``run()`` — whatever reports a step's success comes
 after its commit. A step whose end was not committed (the process died first) runs
@@ -22,11 +25,10 @@ engine outside the lock): one the serializer cannot write fails its step with a
 :class:`~rxsteps.StoreValueError` naming it; nothing else is lost.
 
 State: ``store``, ``run_id``, ``owner`` (this run's lease token), ``serializer``,
-``_values`` and ``_attempts``/``_started`` per step (written on the delivery thread
-only, serially), and ``_checked``: per step, the values :meth:`DurableRun.check`
-serialised, in order, with their bytes (appended by the producing thread, taken by
-the delivery thread; deques, so both sides are atomic), so a value is serialised
-once, not twice.
+``_offset`` (wall clock minus the run's clock), and ``_checked``: per step, the
+values :meth:`DurableRun.check` serialised, in order, with their bytes (appended by
+the producing thread, taken by the delivery thread once the step has ended; deques,
+so both sides are atomic), so a value is serialised once, not twice.
 
 Example:
     >>> import os, tempfile
@@ -52,7 +54,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import OptionError, RunChangedError, StoreError, StoreValueError
-from ..events import EventKind, StepEvent
+from ..events import StepEvent
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
 from ..stores import SERIALIZERS, Serializer, Store, open_store
@@ -60,19 +62,17 @@ from ..stores.base import RunRecord, StepRecord
 from .caching import StepCache
 from .node import Node
 from .options import RunOptions
-from .sink import Call
+from .sink import Call, StepEnd
 
 __all__ = ["DurableRun", "open_durable", "run_status"]
 
 log = logging.getLogger("rxsteps")
 
-_EMITTED, _STARTED = EventKind.EMITTED, EventKind.STARTED
-_TERMINAL = {EventKind.SUCCEEDED: "succeeded", EventKind.FAILED: "failed",
-             EventKind.SKIPPED: "skipped", EventKind.CANCELLED: "cancelled"}
 
 
 def open_durable(graph: StepGraph, inputs: Mapping[str, Any], options: RunOptions,
-                 now: float, sequence: int | None) -> tuple[DurableRun, RunResult | None]:
+                 clock: Callable[[], float],
+                 sequence: int | None) -> tuple[DurableRun, RunResult | None]:
     """Open the store of a run about to start; return it and what to resume from.
 
     A pipeline's runs (``sequence`` set) are kept as ``f"{run_id}/{sequence}"``, or
@@ -88,7 +88,7 @@ def open_durable(graph: StepGraph, inputs: Mapping[str, Any], options: RunOption
         run_id = f"{run_id}/{sequence}"
     assert isinstance(run_id, str)
     durable = DurableRun(options.store, run_id, options.serializer)
-    return durable, durable.open(graph, inputs, fresh=options.fresh, now=now)
+    return durable, durable.open(graph, inputs, fresh=options.fresh, clock=clock)
 
 
 class DurableRun:
@@ -106,9 +106,6 @@ class DurableRun:
         self.serializer: Serializer = SERIALIZERS[serializer]
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._offset = 0.0
-        self._values: dict[str, list[bytes]] = {}
-        self._attempts: dict[str, int] = {}
-        self._started: dict[str, float] = {}
         self._checked: dict[str, deque[tuple[Any, bytes]]] = {}
         self.cache: StepCache | None = None
 
@@ -119,15 +116,17 @@ class DurableRun:
             self.cache.wrap(nodes)
 
     def open(self, graph: StepGraph, inputs: Mapping[str, Any], *, fresh: bool,
-             now: float) -> RunResult | None:
+             clock: Callable[[], float]) -> RunResult | None:
         """Claim the run; return the stored steps to resume from (``None``: new run).
+
+        ``clock`` is the run's clock; the store keeps wall-clock times.
 
         Raises:
             RunLockedError: Another live process runs it.
             RunChangedError: The stored run had another graph shape or other inputs.
             StoreValueError: An input cannot be serialised.
         """
-        self._offset = time.time() - now
+        self._offset = time.time() - clock()
         shape = dict(graph.shape())
         encoded = self._encode_inputs(inputs)
         stored = self.store.claim(
@@ -211,30 +210,10 @@ class DurableRun:
     # -- recording (the delivery thread, serially) --------------------------------------
 
     def record(self, batch: list[Any]) -> None:
-        """Take a batch of queued events before they are delivered: buffer values,
-        count attempts, and write the steps that ended in it in one transaction."""
-        ended: list[StepRecord] = []
-        values, dumps = self._values, self.serializer.dumps
-        for at, event in enumerate(batch):
-            if type(event) is not StepEvent:
-                continue  # a subscriber's call or the end of the stream
-            kind, step = event.kind, event.step
-            if kind is _EMITTED:
-                value = event.value
-                blob = self._checked_blob(step, value)
-                if blob is None:
-                    blob = dumps(value)
-                if step in values:
-                    values[step].append(blob)
-                else:
-                    values[step] = [blob]
-            elif kind is _STARTED:
-                if event.attempt > self._attempts.get(step, 0):
-                    self._attempts[step] = event.attempt
-                if step not in self._started:
-                    self._started[step] = event.time + self._offset
-            elif kind in _TERMINAL and event.reason != "resumed":
-                ended.append(self._ended(batch, at, event))
+        """Take a batch of queued items before they are delivered, and write the steps
+        that ended in it (its :class:`~.sink.StepEnd`\\ s) in one transaction."""
+        ended = [self._ended(batch, at, item) for at, item in enumerate(batch)
+                 if type(item) is StepEnd and item.reason != "resumed"]
         if ended:
             try:
                 self.store.record_steps(self.run_id, self.owner, ended)
@@ -242,25 +221,31 @@ class DurableRun:
                 log.error("rxsteps: could not record %d step(s) of run %r in store %r",
                           len(ended), self.run_id, self.store.name, exc_info=error)
 
-    def _checked_blob(self, step: str, value: Any) -> bytes | None:
-        """The bytes :meth:`check` made of ``value``, if it did; values checked but
-        never emitted (their attempt was cancelled) are dropped on the way."""
-        checked = self._checked.get(step)
-        while checked:
-            seen, blob = checked.popleft()
-            if seen is value:
-                return blob
-        return None
+    def _blobs(self, step: str, values: list[Any]) -> list[bytes]:
+        """The bytes of a finished step's values: those :meth:`check` made, matched by
+        identity and in order (values checked but never emitted — their attempt was
+        cancelled — are dropped on the way), serialised here where it made none."""
+        checked = self._checked.pop(step, None)
+        blobs = []
+        for value in values:
+            blob = None
+            while checked:
+                seen, made = checked.popleft()
+                if seen is value:
+                    blob = made
+                    break
+            blobs.append(self.serializer.dumps(value) if blob is None else blob)
+        return blobs
 
-    def _ended(self, batch: list[Any], at: int, event: StepEvent) -> StepRecord:
-        step, kind = event.step, event.kind
-        if kind is EventKind.SUCCEEDED and self.cache is not None and \
-                self.cache.fully_cached(step):
-            event = _flag_cached(batch, at, event)
-        error = repr(event.error) if event.error is not None else event.reason
-        return StepRecord(step, _TERMINAL[kind], self._values.pop(step, []),
-                          self._attempts.get(step, 0), self._started.get(step),
-                          event.time + self._offset, error)
+    def _ended(self, batch: list[Any], at: int, end: StepEnd) -> StepRecord:
+        step, offset = end.step, self._offset
+        if end.status == "succeeded" and end.event is not None and \
+                self.cache is not None and self.cache.fully_cached(step):
+            end.event = _flag_cached(batch, at, end.event)
+        error = repr(end.error) if end.error is not None else end.reason
+        return StepRecord(step, end.status, self._blobs(step, end.values), end.attempts,
+                          None if end.started is None else end.started + offset,
+                          None if end.ended is None else end.ended + offset, error)
 
     def on_done(self, then: Callable[[Any], None] | None) -> Callable[[Any], None]:
         """An ``on_done`` for the run that first ends it in the store, then calls ``then``
@@ -283,10 +268,10 @@ class DurableRun:
 
 
 def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> StepEvent:
-    """Replace a SUCCEEDED event in the batch about to be delivered (and the calls to
-    handle subscribers carrying it) by one saying the step's value came from the cache."""
+    """A SUCCEEDED event saying the step's value came from the cache, to deliver in
+    place of ``event`` (the :class:`~.sink.StepEnd` at ``batch[at]`` carries it); the
+    calls to handle subscribers carrying ``event`` later in the batch are changed too."""
     flagged = dataclasses.replace(event, reason="cached")
-    batch[at] = flagged
     for item in batch[at + 1:]:
         if type(item) is Call and item.args and item.args[0] is event:
             item.args = (flagged, *item.args[1:])

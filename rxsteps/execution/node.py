@@ -100,6 +100,7 @@ class Node(Source):
         "snapshots",
         "started",
         "step",
+        "tries",
     )
 
     def __init__(self, step: Step, deps: list[Source]) -> None:
@@ -118,6 +119,7 @@ class Node(Source):
         self.fired = 0  # calls made available by the join
         self.next_attempt = 1
         self.last_attempt = 1  # the attempt number of the last call that succeeded
+        self.tries = 0  # the most attempts any one call has started
         self.mode = Mode.SYNC
         self.retry_timer: Any = None
         self.error: BaseException | None = None

@@ -76,7 +76,7 @@ from .inputs import check_resume, preflight
 from .limits import Gate, Limiter, make_gate
 from .node import InputNode, Mode, Node, Source
 from .options import RunOptions
-from .sink import Call, EventSink
+from .sink import Call, EventSink, StepEnd
 from .tracing import RunTracer
 
 __all__ = ["Run", "RunState", "preflight", "should_help", "start_run"]
@@ -170,7 +170,8 @@ class Run:
         self._on_done = on_done
         self._observer = observer
         self._disposed = False
-        self._events = observer is not None or record or recorder is not None
+        self._events = observer is not None or record
+        self._notes = recorder is not None  # each step's end as a StepEnd (see .sink)
         self._log: list[StepEvent] | None = [] if record else None
         self._subscribers: dict[str, list[Any]] = {}
         self._event_subscribers: list[Any] = []
@@ -610,16 +611,20 @@ class Run:
         self._settle(node)
 
     def _emit(self, kind: EventKind, node: Node, **fields: Any) -> None:
-        if self._events:
-            event = StepEvent(kind, node.id, time=self._now(), **fields)
-            self._sink.put(event)
-            if self._log is not None:
-                self._log.append(event)
-            for observer in self._event_subscribers:
-                self._sink.put(Call(observer.on_next, event))
-            if self._subscribers and kind.terminal and node.id in self._subscribers:
-                for observer in self._subscribers.pop(node.id):
-                    self._sink.put(Call(_end_of_step, observer, node.status, node.error, node.id))
+        if not self._events:
+            if self._notes and kind.terminal:
+                self._sink.put(_step_end(node, kind, None))
+            return
+        event = StepEvent(kind, node.id, time=self._now(), **fields)
+        self._sink.put(_step_end(node, kind, event) if self._notes and kind.terminal
+                       else event)
+        if self._log is not None:
+            self._log.append(event)
+        for observer in self._event_subscribers:
+            self._sink.put(Call(observer.on_next, event))
+        if self._subscribers and kind.terminal and node.id in self._subscribers:
+            for observer in self._subscribers.pop(node.id):
+                self._sink.put(Call(_end_of_step, observer, node.status, node.error, node.id))
 
     def _append(self, node: Node, value: Any, number: int, index: int) -> None:
         node.values.append(value)
@@ -821,6 +826,8 @@ class Run:
         if node.started is None:
             node.started = attempt.start
             node.status = _RUNNING
+        if attempt.number > node.tries:
+            node.tries = attempt.number
         if self._events:
             self._emit(EventKind.STARTED, node, attempt=attempt.number, index=index)
         return attempt
@@ -875,7 +882,7 @@ class Run:
         node.finished = True
         node.ended = self._now()
         self._remaining -= 1
-        if not self._events:
+        if not self._events and not self._notes:
             pass
         elif status is _SUCCEEDED:
             self._emit(EventKind.SUCCEEDED, node, value=_last(node), attempt=node.last_attempt,
@@ -1073,6 +1080,12 @@ def _retry_decision(
         return False, predicate_error
 
 
+def _step_end(node: Node, kind: EventKind, event: StepEvent | None) -> StepEnd:
+    """What a store keeps of ``node``, which just ended (under the lock)."""
+    return StepEnd(node.id, kind.value, node.values, node.tries, node.started, node.ended,
+                   node.error, node.reason, event)
+
+
 def _checked(check: Callable[[str, Any], None], step: str, value: Any) -> BaseException | None:
     try:
         check(step, value)
@@ -1157,7 +1170,7 @@ def start_run(
     if options.store is not None:
         durable, resume = open_durable(graph, preflight(graph, inputs, options.max_concurrency,
                                                          options.limiter),
-                                       options, backend.now(), sequence)
+                                       options, backend.now, sequence)
         on_done = durable.on_done(on_done)
     try:
         execution = Run(

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from reactivex import operators as ops
 from rxsteps import (
     EventKind,
     OptionError,
+    Retry,
     RunChangedError,
     RunLockedError,
     Step,
@@ -230,6 +232,75 @@ def test_the_store_keeps_statuses_attempts_values_and_errors(db: str) -> None:
     assert len(stored.steps["b"].values) == 2 and stored.steps["b"].attempts == 1
     assert stored.steps["c"].error == "ConnectionError('flaky')"
     assert stored.steps["a"].duration >= 0
+
+
+def test_the_store_keeps_each_steps_most_attempts_and_its_times(db: str) -> None:
+    # Attempts are the most any one call took (b's second call fails twice); times are
+    # the wall clock, from the first attempt's start to the end; a step that never
+    # ran is kept skipped, with its reason, and without times of its own.
+    tries: dict[int, int] = {}
+
+    def b(x: int) -> int:
+        tries[x] = tries.get(x, 0) + 1
+        if x == 2 and tries[x] < 3:
+            raise ConnectionError("flaky")
+        return x
+
+    def a() -> Iterator[int]:
+        yield 1
+        yield 2
+
+    graph = StepGraph([
+        Step("a", a),
+        Step("b", b, ["a"], retry=Retry(attempts=3, backoff=0.0)),
+        Step("bad", lambda: 1 / 0),
+        Step("after", lambda x: x, ["bad"]),
+    ])
+    before = time.time()
+    result = run(graph, store=db, run_id="r1", fail_fast=False)
+    after = time.time()
+    assert result.emitted("b") == [1, 2]
+    stored = open_store(db).load("r1")
+    assert stored is not None
+    steps = stored.steps
+    assert {s: (r.status, r.attempts) for s, r in steps.items()} == {
+        "a": ("succeeded", 1), "b": ("succeeded", 3), "bad": ("failed", 1),
+        "after": ("skipped", 0)}
+    for step in ("a", "b", "bad"):
+        started, ended = steps[step].started, steps[step].ended
+        assert started is not None and ended is not None
+        assert before <= started <= ended <= after
+    assert steps["after"].started is None and steps["after"].error == result.reasons["after"]
+
+
+class _CountedEvent(StepEvent):
+    """A StepEvent that counts how many are made (the run module builds events)."""
+
+    made = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        type(self).made += 1
+        super().__init__(*args, **kwargs)
+
+
+def test_a_run_with_a_store_and_no_observer_makes_no_events(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store takes each step's end as one item, not three events it would piece
+    # together; with an observer too, the observer still gets every event.
+    import rxsteps.execution.run as run_module
+    monkeypatch.setattr(run_module, "StepEvent", _CountedEvent)
+    store = str(tmp_path / "runs.db")
+    assert run(chain(Calls()), {"q": 1}, store=store, run_id="r1")["c"] == 20
+    assert _CountedEvent.made == 0
+    seen: list[StepEvent] = []
+    run(chain(Calls()), {"q": 1}, store=store, run_id="r2", on_event=seen.append)
+    assert [(e.kind.name, e.step) for e in seen if e.kind.terminal] == [
+        ("SUCCEEDED", "a"), ("SUCCEEDED", "b"), ("SUCCEEDED", "c")]
+    assert _CountedEvent.made == len(seen) == 12  # a: 3, b: 4 (2 values), c: 5 (2 calls)
+    first, second = open_store(store).load("r1"), open_store(store).load("r2")
+    assert first is not None and second is not None
+    assert {s: r.values for s, r in first.steps.items()} == {
+        s: r.values for s, r in second.steps.items()}
 
 
 def test_json_serializer_stores_readable_values(db: str) -> None:
