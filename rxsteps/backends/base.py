@@ -18,6 +18,10 @@ engine uses, each with the default that most backends share:
 - ``submit(fn, args, done)`` — only *remote* backends (``remote = True``: process
   pools, Dask) ship actions as they are; ``done`` gets the finished
   ``concurrent.futures.Future``. ``dumps`` is how they check an action can be shipped.
+- ``submit_ahead(fn, args, label)`` — a remote backend whose tasks may take the
+  values of unfinished tasks as arguments (Dask futures) ships a task before the
+  engine launches its attempt, and returns a :class:`Submitted` the engine later
+  attaches its ``done`` to (or cancels). Default: ``None``, the backend cannot.
 - ``abandoned(count)`` — the engine gave up on calls whose threads are still inside
   them (timeouts); the pool counts them for its capacity error.
 - ``local_values(args)`` — a step's arguments as values in this process, for the user
@@ -54,13 +58,32 @@ if TYPE_CHECKING:
 
     from ..result import RunResult
 
-__all__ = ["Backend", "DisposableHandle", "Handle"]
+__all__ = ["Backend", "DisposableHandle", "Handle", "Submitted"]
 
 
 class Handle(Protocol):
     """Something that can be cancelled from any thread."""
 
     def cancel(self) -> Any: ...
+
+
+class Submitted(Protocol):
+    """A task a backend shipped ahead (:meth:`Backend.submit_ahead`)."""
+
+    @property
+    def value(self) -> Any:
+        """What the engine records as the step's value once the task succeeds (a Dask
+        future): dependents submitted ahead take it as their argument."""
+        ...
+
+    def attach(self, done: Callable[[Future[Any]], None]) -> Handle:
+        """Call ``done`` with the task's outcome, as :meth:`Backend.submit` would
+        (at once if it has ended); the handle cancels the task."""
+        ...
+
+    def cancel(self) -> Any:
+        """Drop the task: the engine will not launch its attempt with these arguments."""
+        ...
 
 
 class Backend:
@@ -97,6 +120,13 @@ class Backend:
     ) -> Handle:
         """Ship ``fn(*args)`` to a remote executor (remote backends only)."""
         raise SchedulerError(f"the {self.name} backend runs actions locally; it cannot submit")
+
+    def submit_ahead(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                     label: str) -> Submitted | None:
+        """Ship ``fn(*args)`` before its attempt is launched, where ``args`` may hold
+        the :attr:`Submitted.value` of tasks not finished yet; ``None``: this backend
+        cannot (the default)."""
+        return None
 
     def abandoned(self, count: int) -> None:
         """``count`` threads of :meth:`spawn` are stuck in calls the engine gave up on

@@ -16,6 +16,12 @@ remote step records there is a reference, not a value:
   :data:`GATHER_MODES`); by default the final :class:`~rxsteps.RunResult` is gathered
   with one ``client.gather`` when the run ends, while EMITTED and SUCCEEDED events carry
   the futures.
+- **Submitted ahead.** When a run starts, every step the engine can plan (see
+  :mod:`rxsteps.execution.ahead`) is submitted at once with its dependencies'
+  futures as arguments (:meth:`DaskBackend.submit_ahead`), so Dask starts each task
+  when its dependencies are done, with no round trip through the client; the engine
+  still launches each attempt when its dependencies have succeeded (STARTED), and
+  then takes that task instead of submitting one. ``ahead=False`` turns it off.
 - **Callbacks.** Dask calls a future's done-callbacks on one thread of the client
   process ("Dask-Callback-Thread"); the engine continues from there: it records the
   future, starts dependents (more ``client.submit`` calls) and delivers events.
@@ -58,7 +64,7 @@ from distributed import Future as DaskFuture
 
 from ..errors import SchedulerError
 from ..result import RunResult
-from .base import Backend, Handle
+from .base import Backend, Handle, Submitted
 
 __all__ = ["GATHER_MODES", "DaskBackend", "GatherMode"]
 
@@ -91,6 +97,9 @@ class DaskBackend(Backend):
         client: A synchronous ``distributed.Client``; the caller keeps it open while
             runs use it, and closes it.
         gather: When values are fetched to the client: one of :data:`GATHER_MODES`.
+        ahead: Submit the tasks a run can plan when it starts, each with the futures of
+            its dependencies (see the module docstring); ``False`` submits each task
+            only once its dependencies have finished. Never with ``gather="events"``.
 
     Raises:
         ValueError: An unknown ``gather`` mode.
@@ -111,7 +120,8 @@ class DaskBackend(Backend):
     name = "dask"
     remote = True
 
-    def __init__(self, client: Any, gather: GatherMode = "result") -> None:
+    def __init__(self, client: Any, gather: GatherMode = "result", *,
+                 ahead: bool = True) -> None:
         if gather not in GATHER_MODES:
             modes = ", ".join(map(repr, GATHER_MODES))
             raise ValueError(f"gather must be one of {modes}, got {gather!r}")
@@ -123,6 +133,7 @@ class DaskBackend(Backend):
         self.client = client
         self.gather = gather
         self.keeps_values = gather != "events"  # else each value is fetched as it comes
+        self.ahead = ahead and self.keeps_values  # futures as arguments of later tasks
 
     def __repr__(self) -> str:
         return f"DaskBackend({self.client!r}, gather={self.gather!r})"
@@ -146,17 +157,30 @@ class DaskBackend(Backend):
         Returns:
             A handle whose ``cancel()`` cancels the Dask future.
         """
-        key = f"{getattr(done, 'label', 'rxsteps')}-{uuid.uuid4().hex}"
         try:
-            future = self.client.submit(fn, *args, key=key, pure=False)
+            future = self._submit(fn, args, getattr(done, "label", "rxsteps"))
         except Exception as error:
             failed: Future[Any] = Future()
             failed.set_exception(error)
             done(failed)
             return _NoHandle()
-        fetch = self.gather == "events"
-        future.add_done_callback(lambda finished: done(_outcome(finished, fetch)))
-        return _DaskHandle(future)
+        return _attach(future, done, self.gather == "events")
+
+    def submit_ahead(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                     label: str) -> Submitted | None:
+        """Submit ``fn(*args)`` now, ``args`` holding futures of unfinished tasks, which
+        Dask waits for; ``None`` if ``ahead`` is off or the submission fails (the
+        engine then submits the attempt itself, which reports the error)."""
+        if not self.ahead:
+            return None
+        try:
+            return _Ahead(self._submit(fn, args, label))
+        except Exception:
+            return None
+
+    def _submit(self, fn: Callable[..., Any], args: tuple[Any, ...], label: str) -> Any:
+        key = f"{label}-{uuid.uuid4().hex}"
+        return self.client.submit(fn, *args, key=key, pure=False)
 
     def local_values(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """``args`` with their Dask futures fetched, in one ``client.gather``: a
@@ -245,6 +269,26 @@ class _DaskHandle:
     def cancel(self) -> None:
         with contextlib.suppress(Exception):
             self._future.cancel(reason="cancelled by rxsteps")
+
+
+class _Ahead:
+    """A task submitted ahead (:meth:`DaskBackend.submit_ahead`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, future: Any) -> None:
+        self.value = future
+
+    def attach(self, done: Callable[[Future[Any]], None]) -> Handle:
+        return _attach(self.value, done, False)
+
+    def cancel(self) -> None:
+        _DaskHandle(self.value).cancel()
+
+
+def _attach(future: Any, done: Callable[[Future[Any]], None], fetch: bool) -> Handle:
+    future.add_done_callback(lambda finished: done(_outcome(finished, fetch)))
+    return _DaskHandle(future)
 
 
 class _NoHandle:

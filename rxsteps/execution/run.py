@@ -69,6 +69,7 @@ from ..graph import StepGraph
 from ..result import CONDITION_FALSE, Attempt, RunResult, StepStatus
 from ..retry import Retry
 from . import conditions, invoke, mapping
+from .ahead import Ahead
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
 from .drivers import Drivers, Wake, driving
 from .durable import open_durable
@@ -194,6 +195,10 @@ class Run:
         self._lease_lock = threading.Lock()
         self._build(resume)
         invoke.prepare(list(self.nodes.values()), backend)
+        self.ahead: Ahead | None = None
+        if backend.remote and self._gate is None and max_concurrency is None and \
+                resume is None and check is None:
+            self.ahead = Ahead()
 
     def _build(self, resume: RunResult | None) -> None:
         if resume is not None:
@@ -236,6 +241,8 @@ class Run:
             scheduler=self.backend.name,
             attributes={"rxsteps.sequence": self.sequence} if self.sequence is not None else None,
         )
+        if self.ahead is not None:  # before any launch, which may adopt these tasks
+            self.ahead.submit(self.backend, self.nodes.values(), invoke.remote_call)
         with self.lock:
             early = self.state is not _NEW
             self.state = _LIVE
@@ -357,8 +364,11 @@ class Run:
         return observers if self._observer is None else [self._observer, *observers]
 
     def _finalize(self) -> None:
-        # Outside the lock, once: remote values fetched (Dask), spans ended, the lent
-        # loop given back, and only then is anyone told the run is over.
+        # Outside the lock, once: tasks submitted ahead and never launched cancelled,
+        # remote values fetched (Dask), spans ended, the lent loop given back, and only
+        # then is anyone told the run is over.
+        if self.ahead is not None:
+            self.ahead.cancel_rest()
         if self.result is not None and not self._disposed:
             self.result = self.backend.gather_result(self.result)
             if self.failure is not None:

@@ -32,6 +32,7 @@ from rxsteps import (
     StepTimeoutError,
     observe,
     run,
+    start,
 )
 from rxsteps.backends.dask import DaskBackend
 from rxsteps.backends.resolve import resolve_backend
@@ -109,6 +110,19 @@ def flaky(counter: str, failures: int) -> str:
     return f"ok after {count + 1}"
 
 
+class Summer:
+    """A runnable (LangChain's shape): ``invoke`` takes one input."""
+
+    def invoke(self, value: dict[str, int]) -> int:
+        return sum(value.values())
+
+
+def touch(path: str, _value: Any) -> str:
+    """Leave a file behind: the test sees whether the task ran."""
+    Path(path).write_text("ran")
+    return path
+
+
 def pid() -> int:
     return os.getpid()
 
@@ -153,7 +167,7 @@ def test_values_are_gathered_once_and_events_carry_futures(
     keys = [future.key for future, _ in submitted]
     assert [key.rsplit("-", 1)[0] for key in keys] == ["a-1", "b-1", "c-1"]
     assert len(set(keys)) == 3
-    dependent_args = submitted[2][1][2]  # _call_remote(action, kind, args)
+    dependent_args = submitted[2][1]  # the action's own arguments: a task as plain as can be
     assert all(isinstance(arg, distributed.Future) for arg in dependent_args)
 
 
@@ -203,7 +217,7 @@ def test_dependency_values_never_pass_through_the_client(
     assert result["B"] == 50_000_000
     assert isinstance(result["A"], distributed.Future)  # the 50 MB stayed on the cluster
     (a_future, _), (_, b_args) = submitted
-    assert b_args[2] == (a_future,)  # B was sent A's future, not A's bytes
+    assert b_args == (a_future,)  # B was sent A's future, not A's bytes
     assert [[key.split("-")[0] for key in keys] for keys in gathered] == [["B"]]
     assert fetched == []
 
@@ -293,7 +307,119 @@ def test_retries_resubmit_with_new_keys(
         (1, "flaky call 1"), (2, "flaky call 2")
     ]
     keys = [future.key.rsplit("-", 1)[0] for future, _ in submitted]
-    assert keys == ["flaky-1", "flaky-2", "flaky-3", "after-1"]
+    # after-1 went ahead with flaky's first future; once flaky was retried, its
+    # arguments changed: that task was cancelled and after submitted again
+    assert keys == ["flaky-1", "after-1", "flaky-2", "flaky-3", "after-1"]
+    ahead, again = (future for future, _ in submitted if future.key.startswith("after-"))
+    assert ahead.status in ("cancelled", "error") and again.status == "finished"
+
+
+# -- submitted ahead ----------------------------------------------------------------
+
+
+def _started(step: str) -> tuple[threading.Event, Callable[[StepEvent], None]]:
+    """An event set when the engine emits ``step``'s STARTED (by then, every task the
+    run submits ahead has been submitted), and the ``on_event`` that sets it."""
+    seen = threading.Event()
+
+    def on_event(event: StepEvent) -> None:
+        if event.kind is EventKind.STARTED and event.step == step:
+            seen.set()
+
+    return seen, on_event
+
+
+def _held_chain(release: str, **after: Any) -> StepGraph:
+    return StepGraph([
+        Step("slow", partial(hold, release)),
+        Step("b", len, ["slow"], **after),
+        Step("c", add_one, ["b"]),
+        Step("x", twenty),
+    ])
+
+
+def test_dependents_are_submitted_before_their_dependencies_end(
+    client: Client, submitted: list[Any]
+) -> None:
+    release, _ = _names()
+    seen, on_event = _started("slow")
+    handle = start(_held_chain(release), scheduler=client, on_event=on_event)
+    try:
+        assert seen.wait(WAIT)
+        # slow is held on the cluster; b and c already went, with the futures of
+        # slow and b as their arguments, so Dask runs them without asking the client
+        futures = {future.key.split("-")[0]: (future, args) for future, args in submitted}
+        assert sorted(futures) == ["b", "c", "slow", "x"]
+        assert futures["b"][1] == (futures["slow"][0],)
+        assert futures["c"][1] == (futures["b"][0],)
+    finally:
+        Event(release, client=client).set()
+    assert dict(handle.result(timeout=WAIT)) == {"slow": "released", "b": 8, "c": 9,
+                                                 "x": 20}
+    assert len(submitted) == 4  # each task once: every launch adopted its task
+
+
+def test_ahead_false_submits_a_task_only_once_its_dependencies_end(
+    client: Client, submitted: list[Any]
+) -> None:
+    release, _ = _names()
+    seen, on_event = _started("slow")
+    backend = DaskBackend(client, ahead=False)
+    handle = start(_held_chain(release), scheduler=backend, on_event=on_event)
+    try:
+        assert seen.wait(WAIT)
+        assert sorted(future.key.split("-")[0] for future, _ in submitted) == ["slow", "x"]
+    finally:
+        Event(release, client=client).set()
+    assert dict(handle.result(timeout=WAIT))["c"] == 9
+
+
+@pytest.mark.parametrize("option", [{"when": bool}, {"uses": "llm"}, {"timeout": None}])
+def test_what_the_engine_decides_at_run_time_is_not_submitted_ahead(
+    client: Client, submitted: list[Any], option: dict[str, Any]
+) -> None:
+    # A condition or a resource is decided when the dependency has ended: b (and c,
+    # which needs b's future) wait for it. A plain option (timeout=None) does not.
+    release, _ = _names()
+    seen, on_event = _started("slow")
+    handle = start(_held_chain(release, **option), scheduler=client, on_event=on_event)
+    try:
+        assert seen.wait(WAIT)
+        keys = sorted(future.key.split("-")[0] for future, _ in submitted)
+        assert keys == (["b", "c", "slow", "x"] if option == {"timeout": None}
+                        else ["slow", "x"])
+    finally:
+        Event(release, client=client).set()
+    assert dict(handle.result(timeout=WAIT))["c"] == 9
+
+
+def test_a_task_whose_dependency_failed_never_runs(client: Client, tmp_path: Path,
+                                                    submitted: list[Any]) -> None:
+    marker = tmp_path / "ran"
+    graph = StepGraph([
+        Step("bad", boom),
+        Step("after", partial(touch, str(marker)), ["bad"]),
+        Step("good", twenty),
+    ])
+    result = run(graph, scheduler=client, fail_fast=False)
+    assert dict(result) == {"good": 20}
+    assert result.reasons["after"] == "dependency 'bad' failed"
+    after = next(future for future, _ in submitted if future.key.startswith("after-"))
+    assert _until(lambda: after.status in ("cancelled", "error"))
+    assert not marker.exists()
+
+
+def test_a_runnable_runs_as_a_task_with_its_inputs_by_name(
+    client: Client, submitted: list[Any]
+) -> None:
+    graph = StepGraph([Step("a", twenty), Step("b", add_one, ["a"]),
+                       Step("total", Summer(), ["a", "b"])])
+    assert run(graph, scheduler=client)["total"] == 41
+    futures = {future.key.split("-")[0]: future for future, _ in submitted}
+    (runnable, value), = (args for future, args in submitted
+                          if future.key.startswith("total-"))
+    assert isinstance(runnable, Summer)
+    assert value == {"a": futures["a"], "b": futures["b"]}  # resolved on the worker
 
 
 def test_timeout_cancels_the_task(client: Client, submitted: list[Any]) -> None:
@@ -323,11 +449,14 @@ def test_disposing_the_subscription_cancels_the_running_task(
     try:
         assert Event(started, client=client).wait(timeout=WAIT)
         subscription.dispose()
-        ((future, _),) = submitted
-        assert future.status == "cancelled"
+        futures = {future.key.split("-")[0]: future for future, _ in submitted}
+        assert list(futures) == ["slow", "after"]  # after went ahead, with slow's future
+        assert futures["slow"].status == "cancelled"
+        assert _until(lambda: futures["after"].status == "cancelled")
+        keys = [future.key for future in futures.values()]
 
-        def forgotten(dask_scheduler: Any, key: str = future.key) -> bool:
-            return key not in dask_scheduler.tasks
+        def forgotten(dask_scheduler: Any, keys: list[str] = keys) -> bool:
+            return not any(key in dask_scheduler.tasks for key in keys)
 
         assert _until(lambda: client.run_on_scheduler(forgotten))
     finally:
@@ -452,8 +581,8 @@ def test_a_mapped_step_runs_an_item_per_task_when_values_are_gathered_as_they_co
                        Step("total", sum, ["ys"])])
     result = run(graph, scheduler=DaskBackend(client, gather="events"))
     assert result["ys"] == [2, 3, 4, 5] and result["total"] == 14
-    assert sorted(args for _, args in submitted if args[0] is add_one) == [
-        (add_one, "function", (x,)) for x in (1, 2, 3, 4)]  # one task per item
+    assert sorted(args for future, args in submitted if future.key.startswith("ys-")) == [
+        (x,) for x in (1, 2, 3, 4)]  # one task per item
     keep_going = StepGraph([Step("xs", lambda: [0, 1, 2]),
                             Step("ys", _odd_fails, ["xs"], map="xs")])
     partial = run(keep_going, scheduler=DaskBackend(client, gather="events"), fail_fast=False)
