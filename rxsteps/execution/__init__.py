@@ -9,8 +9,11 @@ The map::
                                                │         the join cursor, status)
                                                │  drivers: drivers.Drivers (sync steps' threads)
                                                │  _active: attempt.ActiveAttempt in flight
-                                               │  _sink: sink.EventSink (events, serially)
+                                               │  _sink: sink.EventSink (events, serially;
+                                               │         a store's sink.StepEnd items)
                                                │  tracer: tracing.RunTracer (OpenTelemetry)
+                                               │  ahead: ahead.Ahead (remote tasks submitted
+                                               │         as the run starts, Dask)
                                                ▼
     inputs.preflight ── checks graph, inputs, options before anything runs
     invoke ── how one attempt executes: sync (run_sync on a driver), async (a task on
@@ -20,6 +23,10 @@ The map::
     mapping ── mapped steps (map=): one attempt per item; over a stream, each value
                is an item started as it arrives
     flow ── pipelines: one run per event, ordered, with backpressure
+    conditions ── when=: asked outside the run's lock, on the thread that made the call
+    limits ── uses=, limits=, rates=: the run's gate, in critical-path order
+    durable, caching ── store=: each step's end committed before it is reported; cache=
+    ahead ── remote tasks submitted when the run starts, with unfinished tasks' futures
 
 **Who owns what.** :class:`~.run.Run` owns every piece of a run's state and guards it
 with one lock; nothing else writes it. :class:`~.drivers.Drivers` owns its counters
