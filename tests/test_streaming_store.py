@@ -20,6 +20,7 @@ from rxsteps import (
     StepFailedError,
     StepGraph,
     apipeline,
+    arun,
     astream,
 )
 from rxsteps.stores import SQLiteStore, open_store
@@ -96,6 +97,10 @@ class ThreadNoting(SQLiteStore):
         self.writers.add(threading.get_ident())
         super().record_steps(run_id, owner, records)
 
+    def release(self, run_id: str, owner: str, status: str) -> None:
+        self.writers.add(threading.get_ident())
+        super().release(run_id, owner, status)
+
 
 def test_astream_never_writes_the_store_on_the_loop(db: str) -> None:
     store = ThreadNoting(db)
@@ -128,3 +133,20 @@ def test_apipeline_keeps_one_run_per_event_and_skips_finished_ones(db: str) -> N
     assert asyncio.run(main((2, 3))) == [(4, "resumed"), (6, None)]
     assert calls == {"x=1": 1, "x=2": 1, "x=3": 1}
     assert sorted(r.run_id for r in open_store(db).runs()) == ["x=1", "x=2", "x=3"]
+
+
+def test_arun_never_writes_the_store_on_the_loop(db: str) -> None:
+    # No observer: the run makes no events, only the store's items, and its end must
+    # still be delivered (the last steps recorded, the run released) off the loop.
+    store = ThreadNoting(db)
+    graph = flaky_graph(Counter(), threading.Event())  # coroutine steps: they end on the loop
+
+    async def main() -> int:
+        result = await arun(graph, {"q": "ab"}, store=store, run_id="order-1",
+                            scheduler="asyncio")
+        assert result.ok
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert store.writers and loop_thread not in store.writers
+    store.close()
