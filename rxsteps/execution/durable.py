@@ -10,11 +10,11 @@ During the run: :meth:`DurableRun.record` sees every batch of the run's queued e
 just before the run's event sink (:mod:`.sink`) delivers it — serially, outside the
 run's lock, on the run's delivery thread, so recording never holds the lock and never
 blocks another run. The run queues each step's end as a :class:`~.sink.StepEnd` — its
-status, values, attempts, times and error, taken under the lock — rather than
-events the store would have to piece together, so a run with a store and no
-observer makes no events at all. :meth:`DurableRun.record` writes the steps that
-ended in the batch in one transaction (a group commit: one per step end at most, fewer when ends
-queue up), *before* any of the batch goes on to the user's observers, a handle's
+status, values, attempts, times and error, taken under the lock — rather than events
+the store would have to piece together, so a run with a store and no observer makes
+no events at all. :meth:`DurableRun.record` writes the steps that ended in the batch
+in one transaction (a group commit: one per step end at most, fewer when ends queue
+up), *before* any of the batch goes on to the user's observers, a handle's
 subscribers, or the caller of ``run()`` — whatever reports a step's success comes
 after its commit. A step whose end was not committed (the process died first) runs
 again on resume: at least once. Dependents may start before their dependency's end is
@@ -67,7 +67,6 @@ from .sink import Call, StepEnd
 __all__ = ["DurableRun", "open_durable", "run_status"]
 
 log = logging.getLogger("rxsteps")
-
 
 
 def open_durable(graph: StepGraph, inputs: Mapping[str, Any], options: RunOptions,
