@@ -92,7 +92,8 @@ def spawn(module: str, task: str, *, deadline_s: float, **args: Any) -> dict[str
 
     Returns:
         The task's record, with ``status`` and, unless it timed out, ``peak_rss_bytes``;
-        ``timeout_s`` and ``stderr`` (the stacks) on a timeout, ``error`` on a failure.
+        ``timeout_s`` and ``stderr`` (see :func:`stacks`) on a timeout, ``error`` on a
+        failure.
     """
     spec = {"module": module, "task": task, "deadline_s": deadline_s, "args": args}
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
@@ -107,8 +108,21 @@ def spawn(module: str, task: str, *, deadline_s: float, **args: Any) -> dict[str
             record: dict[str, Any] = json.loads(line[len(MARKER):])
             return record
     if _TIMEOUT_BANNER in done.stderr:
-        return {"status": "timeout", "timeout_s": deadline_s, "stderr": done.stderr[-4000:]}
+        return {"status": "timeout", "timeout_s": deadline_s, "stderr": stacks(done.stderr)}
     return {"status": "error", "error": f"exit status {done.returncode}: {done.stderr[-2000:]}"}
+
+
+def stacks(stderr: str, limit: int = 4000) -> str:
+    """The first ``limit`` characters of faulthandler's dump, from its banner on.
+
+    faulthandler writes the innermost frames first, so a deep stack keeps the banner
+    and the frames that were running; the outermost (``runpy``) are the ones cut.
+
+    Example:
+        >>> stacks("noise\\nTimeout (0:00:01)!\\n" + "  File x\\n" * 1000, limit=18)
+        'Timeout (0:00:01)!'
+    """
+    return stderr[stderr.find(_TIMEOUT_BANNER):][:limit]
 
 
 @dataclass(frozen=True)

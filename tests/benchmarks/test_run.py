@@ -21,7 +21,7 @@ import benchmarks
 from benchmarks import bench_limited, bench_store
 from benchmarks.bench_engine import ENGINE_SYSTEMS, verify
 from benchmarks.bench_pipeline import LATENCY, THROUGHPUT
-from benchmarks.child import ROOT, spawn
+from benchmarks.child import ROOT, spawn, stacks
 from benchmarks.errors import BenchmarkError
 from benchmarks.report import cell
 from benchmarks.run import SECTIONS
@@ -93,6 +93,15 @@ def test_a_child_that_does_not_answer_in_time_is_reported_as_a_timeout() -> None
     assert record["status"] == "timeout"
     assert "Timeout (" in record["stderr"]  # faulthandler dumped the child's stacks
     assert cell(record, str) == "timed out after 0.001 s"
+
+
+def test_a_deep_stack_keeps_the_timeout_banner_and_the_innermost_frames() -> None:
+    inner = "  File \"re/_parser.py\", line 872 in _parse\n"
+    outer = "  File \"<frozen runpy>\", line 198 in _run_module_as_main\n"
+    stderr = "warning\nTimeout (0:00:00.001000)!\n" + inner + outer * 500
+    kept = stacks(stderr)
+    assert kept.startswith("Timeout (0:00:00.001000)!\n" + inner)
+    assert len(kept) == 4000
 
 
 def test_a_child_measures_its_own_peak_memory_not_its_parents() -> None:
