@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import math
+import operator
+import pickle
 from typing import Any
 
 import pytest
@@ -169,3 +173,38 @@ def test_a_partials_arity_counts_its_bound_arguments() -> None:
     assert str(info.value) == (
         "step 'f': action functools.partial(_combine, ...)(b: 'int') -> 'int' cannot be "
         "called with 2 positional arguments; the step depends on 2 ('a', 'b')")
+
+
+def _every_option() -> Step:
+    return Step("s", operator.neg, ["x"], timeout=2, retry=Retry(attempts=2), join="latest",
+                description="negate", uses={"llm": 2}, estimate=0.5, cache=True, cache_ttl=60,
+                version="v1", when=bool, optional=["x"], defaults={"x": 1}, map="x")
+
+
+def _options(step: Step) -> tuple[Any, ...]:
+    return (step.id, step.action, step.depends, step.timeout, step.retry, step.join,
+            step.description, step.uses, step.estimate, step.cache, step.cache_ttl,
+            step.version, step.when, step.optional, dict(step.defaults), step.map, step.kind)
+
+
+@pytest.mark.parametrize("clone", [lambda s: pickle.loads(pickle.dumps(s)), copy.copy,
+                                   copy.deepcopy, dataclasses.replace],
+                         ids=["pickle", "copy", "deepcopy", "replace"])
+def test_a_step_with_every_option_keeps_them_through_pickle_copy_and_replace(clone: Any) -> None:
+    step = _every_option()
+    assert _options(clone(step)) == _options(step)
+    assert _options(clone(Step("plain", operator.neg, ["x"])))[3:] == (
+        None, None, "zip", "", (), None, False, None, None, None, frozenset(), {}, None,
+        "function")
+
+
+def test_a_plain_step_stores_no_options_of_its_own() -> None:
+    plain, full = Step("plain", operator.neg, ["x"]), _every_option()
+    assert vars(plain) == {}  # the defaults are the class's: nothing written per step
+    assert vars(full)["timeout"] == 2.0 and vars(full)["map"] == "x"
+
+
+@pytest.mark.parametrize("name", ["id", "depends", "kind", "timeout", "defaults"])
+def test_a_step_is_frozen(name: str) -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError, match=f"cannot assign to field '{name}'"):
+        setattr(Step("plain", operator.neg, ["x"]), name, None)
