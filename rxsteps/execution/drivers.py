@@ -12,8 +12,11 @@ A thread that calls the blocking ``run()`` from inside a step (a nested run) doe
 wait idle for a driver: it becomes one of the inner run's drivers
 (:meth:`Drivers.help_until`), so nested runs need no extra thread at any fan-out.
 
-The run owns one :class:`Drivers`; it holds its own counters, all guarded by the run's
-lock (the methods whose docstrings say "under the lock" are called with it held):
+The run owns one :class:`Drivers` and passes itself to each call; a driver's job holds
+the run (:class:`_Ticket`), the drivers do not, so the run and its nodes form no
+reference cycle with them and are freed as soon as the run is dropped. The drivers
+hold their own counters, all guarded by the run's lock (the methods whose docstrings
+say "under the lock" are called with it held):
 
 - ``ready`` — ready sync steps waiting for a driver, FIFO;
 - ``alive`` / ``waking`` / ``blocked`` — drivers alive, those asked for but not yet
@@ -22,7 +25,8 @@ lock (the methods whose docstrings say "under the lock" are called with it held)
 - ``in_sync`` — the sync attempts running on drivers now;
 - ``ended`` / ``ended_seen`` / ``typical`` — attempts ended, as the monitor last saw it,
   and a moving average of how long sync attempts take;
-- ``watched`` — whether the monitor is looking at the run;
+- ``watched`` — whether the monitor is looking at the run (``_watching`` holds the run
+  meanwhile: the only reference the drivers keep to it);
 - ``pair`` — whether the run is small enough (:data:`SMALL_RUN` steps at most) to get a
   second driver at once instead of the monitor's watch.
 
@@ -119,7 +123,7 @@ class Drivers:
 
     __slots__ = (
         "_cond",
-        "_run",
+        "_watching",
         "alive",
         "blocked",
         "ended",
@@ -134,8 +138,8 @@ class Drivers:
         "watched",
     )
 
-    def __init__(self, run: Owner, *, steps: int = SMALL_RUN + 1) -> None:
-        self._run = run
+    def __init__(self, *, steps: int = SMALL_RUN + 1) -> None:
+        self._watching: Owner | None = None  # the run, while the monitor looks at it
         self.pair = steps <= SMALL_RUN  # a second driver at once, not the monitor
         self._cond: threading.Condition | None = None  # made when a helper waits
         self.ready: deque[Node] = deque()
@@ -158,9 +162,9 @@ class Drivers:
         if self.idle_helpers:
             self._notify()
 
-    def take(self) -> ActiveAttempt | None:
+    def take(self, run: Owner) -> ActiveAttempt | None:
         """Under the lock: the next ready sync step's attempt, for the calling driver."""
-        ready, run = self.ready, self._run
+        ready = self.ready
         while ready:
             attempt = run.begin(ready[0])
             if attempt is None:  # no slot: it stays first in line
@@ -203,13 +207,13 @@ class Drivers:
         if self.helpers:
             self._notify_all()
 
-    def should_wake(self) -> Wake:
-        """Under the lock: what to do about waiting sync work."""
+    def should_wake(self, run: Owner) -> Wake:
+        """Under the lock: what to do about waiting sync work in ``run``."""
         if not self.ready:
             return _NOTHING
-        if not self._run.has_slot():
+        if not run.has_slot():
             return _NOTHING
-        if self.alive <= self.blocked or self._run.backend.virtual or (
+        if self.alive <= self.blocked or run.backend.virtual or (
             self.pair and self.alive - self.blocked < 2
         ):
             if self.waking:
@@ -219,26 +223,27 @@ class Drivers:
             return Wake.SPAWN
         if not self.watched:
             self.watched = True
+            self._watching = run
             return Wake.WATCH
         return _NOTHING
 
     # -- outside the lock ------------------------------------------------------------------
 
-    def wake(self, wake: Wake) -> None:
-        """Carry out a :meth:`should_wake` decision."""
+    def wake(self, run: Owner, wake: Wake) -> None:
+        """Carry out a :meth:`should_wake` decision for ``run``."""
         if wake is Wake.SPAWN:
-            self._spawn(1)
+            self._spawn(run, 1)
         elif wake is Wake.WATCH:
             shared_monitor().watch(self)
 
-    def serve(self, _refused: object = None) -> None:
-        """A driver's loop on a worker thread: run this run's ready sync steps, one after
-        another, until none is left for it."""
-        run = self._run
+    def serve(self, ticket: _Ticket) -> None:
+        """A driver's loop on a worker thread: run the ticket's run's ready sync steps,
+        one after another, until none is left for it."""
+        run = ticket.run
         with run.lock:
             self.waking -= 1
-            attempt = self.take()
-            wake = self.should_wake()
+            attempt = self.take(run)
+            wake = self.should_wake(run)
         run.after([], wake)
         _local.depth = getattr(_local, "depth", 0) + 1
         try:
@@ -248,14 +253,13 @@ class Drivers:
             _local.depth -= 1
         with run.lock:
             self.alive -= 1
-            wake = self.should_wake()
+            wake = self.should_wake(run)
         run.after([], wake)
 
-    def help_until(self, done: threading.Event) -> None:
+    def help_until(self, run: Owner, done: threading.Event) -> None:
         """Drive this run from the calling thread until it is over, then wait for
         ``done``: a nested ``run()`` called inside a step runs its inner steps instead
         of waiting for a thread."""
-        run = self._run
         with run.lock:
             self.helpers += 1
             self.alive += 1
@@ -265,9 +269,9 @@ class Drivers:
                 with run.lock:
                     if run.over():
                         break
-                    attempt = self.take()
+                    attempt = self.take(run)
                     if attempt is None:
-                        self._wait_for_work()
+                        self._wait_for_work(run)
                 while attempt is not None:
                     attempt = invoke.run_sync(run, attempt)
             done.wait()
@@ -276,7 +280,7 @@ class Drivers:
             with run.lock:
                 self.helpers -= 1
                 self.alive -= 1
-                wake = self.should_wake()
+                wake = self.should_wake(run)
             run.after([], wake)
 
     def wake_helpers(self) -> None:
@@ -295,11 +299,14 @@ class Drivers:
         up (a GIL hand-off, one slow call): if no attempt ended since the last look,
         one driver per blocked driver — bounded, and doubling only while the queue
         stays stuck."""
-        run = self._run
+        run = self._watching
+        if run is None:
+            return False
         with run.lock:
             ready = self.ready
             if not ready or not run.has_slot():
                 self.watched = False  # the next finishing step looks again
+                self._watching = None
                 return False
             progressed = self.ended != self.ended_seen
             self.ended_seen = self.ended
@@ -316,30 +323,30 @@ class Drivers:
                 count = free if slow else min(free, self.blocked)
             self.waking += count
             self.alive += count
-        self._spawn(count)
+        self._spawn(run, count)
         return True
 
-    def _spawn(self, count: int) -> None:
+    def _spawn(self, run: Owner, count: int) -> None:
         for started in range(count):
             try:
-                self._run.backend.spawn(self.serve, self._refused)
+                run.backend.spawn(self.serve, _Ticket(self, run))
             except (CapacityError, RuntimeError) as error:  # no thread to be had
-                with self._run.lock:
+                with run.lock:
                     self.waking -= count - started
                     self.alive -= count - started
-                self._run.lost_capacity(error)
+                run.lost_capacity(error)
                 return
 
-    def _refused(self, error: CapacityError) -> None:
+    def refused(self, run: Owner, error: CapacityError) -> None:
         """A driver queued at the cap will never start: every thread got stuck."""
-        with self._run.lock:
+        with run.lock:
             self.waking -= 1
             self.alive -= 1
-        self._run.lost_capacity(error)
+        run.lost_capacity(error)
 
-    def _wait_for_work(self) -> None:
+    def _wait_for_work(self, run: Owner) -> None:
         if self._cond is None:
-            self._cond = threading.Condition(self._run.lock)
+            self._cond = threading.Condition(run.lock)
         self.idle_helpers += 1
         try:
             self._cond.wait(0.5)  # a bound, in case a wake-up is ever missed
@@ -353,3 +360,21 @@ class Drivers:
     def _notify_all(self) -> None:
         if self._cond is not None:
             self._cond.notify_all()
+
+
+class _Ticket:
+    """A driver asked for: the run it serves, and what to tell if it can never start.
+
+    The spawned job holds the run, not :class:`Drivers`: the run owns its drivers and
+    nothing of theirs points back at it, so a finished run is freed by reference
+    counting alone (see the module docstring).
+    """
+
+    __slots__ = ("drivers", "run")
+
+    def __init__(self, drivers: Drivers, run: Owner) -> None:
+        self.drivers = drivers
+        self.run = run
+
+    def __call__(self, error: CapacityError) -> None:
+        self.drivers.refused(self.run, error)

@@ -95,6 +95,10 @@ class _End:
         self.error = error
 
 
+def _ended(*_: Any) -> None:
+    """What a sink's end callbacks become once the end was delivered."""
+
+
 class EventSink:
     """A queue drained serially into ``on_next`` (or :class:`Call`\\ s), then
     ``on_error`` or ``on_completed``.
@@ -212,6 +216,11 @@ class EventSink:
         if type(item) is _End:
             self._guard(self._on_completed if item.error is None else self._on_error,
                         *(() if item.error is None else (item.error,)))
+            # Delivered once. The callbacks are the run's own methods: dropped, so the
+            # run is not kept alive by its sink (a finished run is freed by reference
+            # counting, not left for a full collection). A BaseException in a later
+            # replay (a subscriber after the end) is raised where it is delivered.
+            self._on_completed, self._on_error, self._on_fatal = _ended, _ended, None
             return
         if self.detached:
             return
