@@ -35,6 +35,16 @@ Nodes and attempts hold state only; the run mutates them. No user code runs unde
 lock: actions run on drivers or loops, retry predicates are asked before the lock is
 taken, and events are delivered after it is released, on a thread of their own.
 
+**How a run ends and is freed.** Nothing the run owns points back at it once its end
+is delivered: the drivers are handed the run on each call (a driver's job holds it
+while it runs), the sink drops the run's end callbacks after calling them, ``on_done``
+is called once and dropped, and the nodes' links to their dependents are cleared
+(:meth:`~.run.Run._unlink`). So a finished run, its nodes and attempts are freed by
+reference counting as soon as its result is dropped, not left as cyclic garbage for
+a full collection (a 10,000-step run made 50,000 such objects; a full collection
+of them cost ~50 ms). A run that failed may still leave a cycle through its errors'
+tracebacks; the collector takes those.
+
 **How an attempt travels.** A value arrives (:meth:`~.run.Run.emit_value`) or a step
 ends (:meth:`~.run.Run.finish`); under the lock the run appends it to the node, lets
 each dependent's join (:mod:`.node`) see it, and queues the dependents that now have a
