@@ -42,8 +42,10 @@ Example:
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -97,6 +99,18 @@ class _End:
 
 def _ended(*_: Any) -> None:
     """What a sink's end callbacks become once the end was delivered."""
+
+
+def _weakly(method: Callable[[BaseException], None]) -> Callable[[BaseException], None]:
+    """``method``, holding its object weakly: a no-op once the object is gone."""
+    ref = weakref.WeakMethod(method)
+
+    def call(error: BaseException) -> None:
+        alive = ref()
+        if alive is not None:
+            alive(error)
+
+    return call
 
 
 class EventSink:
@@ -218,9 +232,12 @@ class EventSink:
                         *(() if item.error is None else (item.error,)))
             # Delivered once. The callbacks are the run's own methods: dropped, so the
             # run is not kept alive by its sink (a finished run is freed by reference
-            # counting, not left for a full collection). A BaseException in a later
-            # replay (a subscriber after the end) is raised where it is delivered.
-            self._on_completed, self._on_error, self._on_fatal = _ended, _ended, None
+            # counting, not left for a full collection). ``on_fatal`` is still wanted
+            # by a subscriber after the end (a handle's result re-raises it): it is
+            # kept, weakly — whoever subscribes holds the run.
+            self._on_completed, self._on_error = _ended, _ended
+            if inspect.ismethod(self._on_fatal):
+                self._on_fatal = _weakly(self._on_fatal)
             return
         if self.detached:
             return

@@ -201,6 +201,32 @@ def test_a_base_exception_in_a_callback_ends_the_run_and_reaches_the_caller(rais
     assert out.split() == [raised, "True"]
 
 
+def test_a_base_exception_from_a_subscriber_after_the_end_reaches_the_handles_result() -> None:
+    # the run's end callbacks are dropped once delivered (so a finished run is freed
+    # without the collector); the one for a BaseException must still reach the run
+    out = run_isolated("""
+        import threading, time
+        from rxsteps import Step, StepGraph, start
+        handle = start(StepGraph([Step("a", lambda: 1)]))
+        print(handle.result()["a"])
+        seen = threading.Event()
+        def on_next(value):
+            seen.set()
+            raise SystemExit()
+        handle.steps["a"].subscribe(on_next)
+        print(seen.wait(10))
+        deadline = time.monotonic() + 10  # the raise is handled just after on_next
+        while time.monotonic() < deadline:
+            try:
+                handle.result()
+            except SystemExit:
+                print("SystemExit")
+                break
+            time.sleep(0.01)
+    """)
+    assert out.split() == ["1", "True", "SystemExit"]
+
+
 def test_an_observe_subscriber_raising_generator_exit_ends_the_run() -> None:
     out = run_isolated("""
         import threading
