@@ -122,7 +122,7 @@ def stacks(stderr: str, limit: int = 4000) -> str:
         >>> stacks("noise\\nTimeout (0:00:01)!\\n" + "  File x\\n" * 1000, limit=18)
         'Timeout (0:00:01)!'
     """
-    return stderr[stderr.find(_TIMEOUT_BANNER):][:limit]
+    return stderr[max(stderr.find(_TIMEOUT_BANNER), 0):][:limit]  # no banner: from the top
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ def test_a_deep_stack_keeps_the_timeout_banner_and_the_innermost_frames() -> Non
     kept = stacks(stderr)
     assert kept.startswith("Timeout (0:00:00.001000)!\n" + inner)
     assert len(kept) == 4000
+    assert stacks("no banner here", limit=8) == "no banne"
 
 
 def test_a_child_measures_its_own_peak_memory_not_its_parents() -> None:
