@@ -1,19 +1,21 @@
 """A running graph you can hold: :class:`RunHandle`, from :func:`rxsteps.start`.
 
 Each step of the run is a ``reactivex.Observable`` of its values
-(:class:`StepObservable`): hot — the step runs whether or not anyone subscribes —
-and replaying, so a late subscriber first gets every value the step emitted so far,
-then the rest as they come, then completion when the step succeeds or was skipped,
-or an error when it failed (its own exception) or was cancelled
-(:class:`~rxsteps.StepCancelledError`). Values arrive serially, on a thread of their
-own, in the order the step emitted them; compose them with ``reactivex.operators``.
+(:class:`StepObservable`: the engine's own node for the step, not a copy): hot — the
+step runs whether or not anyone subscribes — and replaying, so a late subscriber first
+gets every value the step emitted so far, then the rest as they come, then completion
+when the step succeeds or was skipped, or an error when it failed (its own exception)
+or was cancelled (:class:`~rxsteps.StepCancelledError`). Values arrive serially, on a
+thread of their own, in the order the step emitted them; compose them with
+``reactivex.operators``.
 Disposing a subscription stops only that subscription; :meth:`RunHandle.cancel`
 stops the run.
 
-Inside the engine a dependent's join reads its dependencies the same way — through
-their values so far and their end — but without reactivex's per-subscription
-machinery (its ``zip`` queues are quadratic for a fast stream against a slow one), so
-holding a handle costs nothing per step until someone subscribes.
+Inside the engine a dependent's join subscribes to the same observables, with the
+engine's own operator rather than reactivex's per-subscription machinery (its ``zip``
+queues are quadratic for a fast stream against a slow one): see
+:mod:`rxsteps.execution.node`. Holding a handle costs nothing per step until someone
+subscribes.
 
 Example:
     >>> from reactivex import operators as ops
@@ -42,39 +44,13 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from .events import StepEvent
+from .execution.node import StepObservable
 from .execution.options import RunOptions
 from .execution.run import Run, start_run
 from .graph import StepGraph
 from .result import RunResult
 
 __all__ = ["RunHandle", "StepObservable"]
-
-
-class StepObservable(reactivex.Observable[Any]):
-    """One step of a run as a hot, replaying observable of its values.
-
-    Attributes:
-        step: The step id.
-
-    Example:
-        >>> from rxsteps import Step, StepGraph, start
-        >>> handle = start(StepGraph([Step("a", lambda: 41)]))
-        >>> handle.steps["a"].run()  # the last value, once the step completes
-        41
-    """
-
-    def __init__(self, run: Run, step: str) -> None:
-        super().__init__()
-        self._run = run
-        self.step = step
-
-    def _subscribe_core(
-        self, observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        return Disposable(self._run.subscribe_step(self.step, observer))
-
-    def __repr__(self) -> str:
-        return f"<StepObservable {self.step!r}>"
 
 
 class _Events(reactivex.Observable[StepEvent]):
@@ -93,17 +69,13 @@ class _Steps(Mapping[str, StepObservable]):
 
     def __init__(self, run: Run) -> None:
         self._run = run
-        self._made: dict[str, StepObservable] = {}
 
     def __getitem__(self, step: str) -> StepObservable:
         if step not in self._run.nodes:
             close = difflib.get_close_matches(str(step), list(self._run.nodes), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise KeyError(f"the run has no step {step!r}{hint}")
-        made = self._made.get(step)
-        if made is None:
-            made = self._made[step] = StepObservable(self._run, step)
-        return made
+        return self._run.nodes[step]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._run.nodes)

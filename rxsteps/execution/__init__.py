@@ -5,8 +5,9 @@
 The map::
 
     options.RunOptions ──> run.start_run ──> run.Run ────────────── owns all the state below
-                                               │  nodes: node.Node per step (values so far,
-                                               │         the join cursor, status)
+                                               │  nodes: node.Node per step, the step's
+                                               │         reactivex.Observable (values so
+                                               │         far, the join cursor, status)
                                                │  drivers: drivers.Drivers (sync steps' threads)
                                                │  _active: attempt.ActiveAttempt in flight
                                                │  _sink: sink.EventSink (events, serially;
@@ -46,9 +47,10 @@ of them cost ~50 ms). A run that failed may still leave a cycle through its erro
 tracebacks; the collector takes those.
 
 **How an attempt travels.** A value arrives (:meth:`~.run.Run.emit_value`) or a step
-ends (:meth:`~.run.Run.finish`); under the lock the run appends it to the node, lets
-each dependent's join (:mod:`.node`) see it, and queues the dependents that now have a
-call. :meth:`~.run.Run.begin` takes a ``max_concurrency`` slot and makes an
+ends (:meth:`~.run.Run.finish`); under the lock the run appends it to the node (the
+step's observable), tells each dependent's join subscribed to it (:mod:`.node`: the
+engine's own zip/latest/collect operators, O(1) per value), and queues the dependents
+that now have a call. :meth:`~.run.Run.begin` takes a ``max_concurrency`` slot and makes an
 :class:`~.attempt.ActiveAttempt`, emitting STARTED. A sync attempt is taken by the
 driver that finished the last one — no thread hop — or by a driver woken for it; an
 async or remote one is launched after the lock is released (:func:`.invoke.launch`).

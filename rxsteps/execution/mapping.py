@@ -137,7 +137,7 @@ def start(node: Node, args: tuple[Any, ...]) -> MapState:
     assert step.map is not None
     position = step.depends.index(step.map)
     dep = node.deps[position]
-    if dep.streamed and node.join == "zip":  # each value is an item, more may come
+    if dep.streamed and node.joins_by == "zip":  # each value is an item, more may come
         return MapState(position, list(dep.values), open=not dep.finished)
     value = args[position]
     if isinstance(value, str | bytes):
@@ -152,7 +152,7 @@ def start(node: Node, args: tuple[Any, ...]) -> MapState:
 def streams_items(node: Node, dep: Source) -> bool:
     """Whether ``node`` maps over ``dep`` item by item as ``dep`` streams (then its join
     makes one call only, with the first value)."""
-    if node.step.map != dep.id or node.join != "zip":
+    if node.step.map != dep.id or node.joins_by != "zip":
         return False
     if node.limit > 1:
         node.limit = 1

@@ -60,7 +60,6 @@ from ..context import _CURRENT
 from ..errors import (
     CapacityError,
     MapItemsFailedError,
-    StepCancelledError,
     StepFailedError,
     StepTimeoutError,
 )
@@ -75,7 +74,7 @@ from .drivers import Drivers, Wake, driving
 from .durable import open_durable
 from .inputs import check_resume, preflight
 from .limits import Gate, Limiter, make_gate
-from .node import InputNode, Mode, Node, Source
+from .node import InputNode, Mode, Node, Source, end_of_step, owned_by
 from .options import RunOptions
 from .sink import Call, EventSink, StepEnd
 from .tracing import RunTracer
@@ -205,8 +204,10 @@ class Run:
             check_resume(self.graph, self.inputs, resume)
         sources: dict[str, Source] = {n: InputNode(n, v) for n, v in self.inputs.items()}
         nodes = self.nodes
+        owner = owned_by(self)  # one weak reference, shared by the nodes
         for step in self.graph.steps_in_order():  # compiled once per graph
-            nodes[step.id] = Node(step, [nodes.get(d) or sources[d] for d in step.depends])
+            nodes[step.id] = Node(step, [nodes.get(d) or sources[d] for d in step.depends],
+                                  owner)
         if resume is not None:
             self._replay(resume)
         self._remaining = sum(1 for n in nodes.values() if not n.finished)
@@ -408,7 +409,7 @@ class Run:
             values = list(node.values)
             self._sink.put(Call(_replay, observer, values))
             if node.finished:
-                self._sink.put(Call(_end_of_step, observer, node.status, node.error, step))
+                self._sink.put(Call(end_of_step, observer, node.status, node.error, step))
             else:
                 self._subscribers.setdefault(step, []).append(observer)
         self._sink.flush()
@@ -647,7 +648,7 @@ class Run:
             self._sink.put(Call(observer.on_next, event))
         if self._subscribers and kind.terminal and node.id in self._subscribers:
             for observer in self._subscribers.pop(node.id):
-                self._sink.put(Call(_end_of_step, observer, node.status, node.error, node.id))
+                self._sink.put(Call(end_of_step, observer, node.status, node.error, node.id))
 
     def _append(self, node: Node, value: Any, number: int, index: int) -> None:
         node.values.append(value)
@@ -1129,15 +1130,6 @@ def delivery_context() -> contextvars.Context:
 def _replay(observer: Any, values: list[Any]) -> None:
     for value in values:
         observer.on_next(value)
-
-
-def _end_of_step(observer: Any, status: StepStatus, error: BaseException | None, step: str) -> None:
-    if status is StepStatus.FAILED and error is not None:
-        observer.on_error(error)
-    elif status is StepStatus.CANCELLED:
-        observer.on_error(StepCancelledError(step))
-    else:
-        observer.on_completed()
 
 
 def _end_of_run(observer: Any, failure: BaseException | None) -> None:
