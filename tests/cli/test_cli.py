@@ -17,6 +17,7 @@ from rxsteps.cli.commands import UsageError, parse_inputs
 from rxsteps.cli.live import LiveReporter
 from rxsteps.cli.progress import JsonReporter, PlainReporter
 from rxsteps.cli.reporters import make_reporter
+from tests.support.isolated import tree_env
 from tests.support.terminal import Terminal
 
 FLOWS = '''
@@ -100,7 +101,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def rxsteps(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "rxsteps.cli", *args], capture_output=True,
-                          text=True, cwd=folder, timeout=60, stdin=subprocess.DEVNULL)
+                          text=True, cwd=folder, timeout=60, stdin=subprocess.DEVNULL,
+                          env=tree_env())
 
 
 def plain_events(stdout: str) -> list[tuple[str, str]]:
@@ -426,6 +428,7 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=tree_env(),
     )
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()
@@ -458,6 +461,7 @@ def test_a_closed_pipe_cancels_the_run_and_exits_141(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "rxsteps.cli", "run", "chain:graph", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env=tree_env(),
     )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.readline()

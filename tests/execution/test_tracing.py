@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from rxsteps import Retry, Step, StepGraph
+from tests.support.isolated import tree_env
 
 
 @pytest.fixture
@@ -174,7 +175,7 @@ def test_a_global_provider_set_after_the_first_run_gets_the_next_runs_spans() ->
     import sys
 
     done = subprocess.run([sys.executable, "-c", _GLOBAL_PROVIDER_LATER], capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, timeout=120, check=False, env=tree_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['rxsteps.run', 'rxsteps.step a']"
 

@@ -27,6 +27,7 @@ from rxsteps.pictures.drawing import STATUS_STYLES, draw_graph
 from rxsteps.pictures.figures import CRITICAL_COLOR, format_seconds, save_figure, wrap_label
 from rxsteps.pictures.layout import layered_layout
 from rxsteps.pictures.palette import PALETTE
+from tests.support.isolated import tree_env
 
 _VERBS = ["fetch", "parse", "search", "rank", "embed", "summarize", "classify", "merge",
           "validate", "score", "lookup", "plan", "route", "extract", "translate", "review"]
@@ -349,7 +350,8 @@ def test_save_figure_needs_a_format_for_file_objects() -> None:
 
 def test_importing_rxsteps_does_not_import_matplotlib() -> None:
     code = "import sys, rxsteps, rxsteps.cli; print('matplotlib' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=tree_env())
     assert out.stdout.strip() == "False"
 
 
@@ -361,7 +363,8 @@ def test_drawing_without_matplotlib_says_how_to_install_it() -> None:
         "except ImportError as e:\n    print(e)\n"
         "print(StepGraph([Step('a', lambda: 1)])._repr_png_())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=tree_env())
     assert out.stdout.splitlines() == [
         "drawing needs matplotlib: pip install 'rxsteps[draw]'", "None"]
 
