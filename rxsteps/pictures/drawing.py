@@ -42,6 +42,7 @@ import networkx as nx
 
 from ..critical import critical_edges
 from .figures import (
+    check_fonts,
     drawing_fonts,
     figure_of,
     format_seconds,
@@ -149,6 +150,7 @@ def draw_graph(
     picture = _plan(graph, result, overview, validate)
     with drawing_fonts():
         figure = _render(picture, ax)
+    check_fonts(figure)
     if path is not None:
         save_figure(figure, path)
     return figure

@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .fonts import font_families, quiet_glyphs
+from . import fonts
 from .palette import CRITICAL_COLOR
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CRITICAL_COLOR",
+    "check_fonts",
     "drawing_fonts",
     "figure_of",
     "format_seconds",
@@ -138,8 +139,31 @@ def drawing_fonts() -> Iterator[None]:
     """
     import matplotlib
 
-    with matplotlib.rc_context({"font.family": list(font_families())}), quiet_glyphs():
+    families = list(fonts.font_families())
+    with matplotlib.rc_context({"font.family": families}), fonts.quiet_glyphs():
         yield
+
+
+def check_fonts(figure: Figure) -> None:
+    """Warn (once per process) if ``figure`` has CJK text and no font can draw it.
+
+    See :func:`~rxsteps.pictures.fonts.warn_missing_cjk`.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> figure = Figure()
+        >>> _ = figure.text(0, 0, "search")
+        >>> check_fonts(figure)
+    """
+    from matplotlib.text import Text
+
+    fonts.warn_missing_cjk(_whole_text(text) for text in figure.findobj(Text))
+
+
+def _whole_text(text: Any) -> str:
+    """A step's whole name for its (wrapped or shortened) label, else the text."""
+    kind, _, name = (text.get_gid() or "").partition(":")
+    return str(name if kind in ("label", "lane") and name else text.get_text())
 
 
 def wrap_label(text: str, width: int = 18, lines: int = 3) -> list[str]:
@@ -264,8 +288,8 @@ def _line_width(line: str, size: float) -> float:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
-    with quiet_glyphs():
+    with fonts.quiet_glyphs():
         width, _, _ = TextToPath().get_text_width_height_descent(
-            line, FontProperties(family=list(font_families()), size=size), ismath=False
+            line, FontProperties(family=list(fonts.font_families()), size=size), ismath=False
         )
     return float(width) / 72.0

@@ -38,6 +38,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from .figures import (
+    check_fonts,
     drawing_fonts,
     figure_of,
     format_seconds,
@@ -116,6 +117,7 @@ def draw_timeline(
     require_matplotlib()
     with drawing_fonts():
         figure = _draw(result, ax, overview)
+    check_fonts(figure)
     if path is not None:
         save_figure(figure, path)
     return figure
