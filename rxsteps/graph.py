@@ -289,7 +289,8 @@ class StepGraph(Mapping[str, Step]):
             The ``matplotlib.figure.Figure``.
 
         Raises:
-            ImportError: matplotlib is not installed (``pip install 'rxsteps[draw]'``).
+            ImportError: matplotlib is not installed (the draw extra: ``pip install -e '.[draw]'``
+                in your clone).
 
         Example:
             >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])])

@@ -429,7 +429,8 @@ class RunResult(Mapping[str, Any]):
             The ``matplotlib.figure.Figure``.
 
         Raises:
-            ImportError: matplotlib is not installed (``pip install 'rxsteps[draw]'``).
+            ImportError: matplotlib is not installed (the draw extra: ``pip install -e '.[draw]'``
+                in your clone).
 
         Example:
             >>> from rxsteps import Step, StepGraph, run

@@ -15,9 +15,10 @@ as an overview — repeated steps, name prefixes or layers gathered into groups 
 steps declare it, even one with a cycle (drawn in red) or a dependency that names
 nothing (a dashed ``missing`` box): the picture a user needs to fix it.
 
-matplotlib is optional (``pip install 'rxsteps[draw]'``) and imported only when a
-picture is drawn; figures are :class:`matplotlib.figure.Figure` objects — no pyplot,
-no GUI, no global state — that Jupyter shows inline, saved as PNG, SVG or PDF.
+matplotlib is optional (the draw extra: ``pip install -e '.[draw]'`` in a clone) and
+imported only when a picture is drawn; figures are :class:`matplotlib.figure.Figure`
+objects — no pyplot, no GUI, no global state — that Jupyter shows inline, saved as
+PNG, SVG or PDF.
 
 Example:
     >>> from rxsteps import Step, StepGraph

@@ -49,7 +49,8 @@ __all__ = [
     "wrap_label",
 ]
 
-_MISSING = "drawing needs matplotlib: pip install 'rxsteps[draw]'"
+_MISSING = ("drawing needs matplotlib: install the draw extra from your rxsteps clone: "
+            "pip install -e '.[draw]'")
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 

@@ -366,7 +366,8 @@ def test_drawing_without_matplotlib_says_how_to_install_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=tree_env())
     assert out.stdout.splitlines() == [
-        "drawing needs matplotlib: pip install 'rxsteps[draw]'", "None"]
+        "drawing needs matplotlib: install the draw extra from your rxsteps clone: "
+        "pip install -e '.[draw]'", "None"]
 
 
 # -- pictures to look at --------------------------------------------------------------------
