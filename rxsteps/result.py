@@ -431,6 +431,7 @@ class RunResult(Mapping[str, Any]):
         Raises:
             ImportError: matplotlib is not installed (the draw extra: ``pip install -e '.[draw]'``
                 in your clone).
+            OptionError: ``path`` does not end in ``.png``, ``.svg`` or ``.pdf``.
 
         Example:
             >>> from rxsteps import Step, StepGraph, run

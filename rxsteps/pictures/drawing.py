@@ -48,6 +48,7 @@ from .figures import (
     figure_of,
     format_seconds,
     new_figure,
+    picture_format,
     require_matplotlib,
     save_figure,
     text_width,
@@ -138,7 +139,7 @@ def draw_graph(
     Raises:
         ImportError: matplotlib is not installed.
         GraphError: The graph is invalid (and ``validate`` is true).
-        ValueError: ``path`` has an unsupported extension.
+        OptionError: ``path`` has an unsupported extension (also a ``ValueError``).
 
     Example:
         >>> from rxsteps import Step, StepGraph, run
@@ -148,6 +149,8 @@ def draw_graph(
         ['succeeded', 'critical path']
     """
     require_matplotlib()
+    if path is not None:
+        picture_format(path)  # a bad extension is refused before drawing
     picture = _plan(graph, result, overview, validate)
     with drawing_fonts():
         figure = _render(picture, ax)

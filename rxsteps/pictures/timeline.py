@@ -43,6 +43,7 @@ from .figures import (
     figure_of,
     format_seconds,
     new_figure,
+    picture_format,
     require_matplotlib,
     save_figure,
     text_width,
@@ -106,7 +107,7 @@ def draw_timeline(
 
     Raises:
         ImportError: matplotlib is not installed.
-        ValueError: ``path`` has an unsupported extension.
+        OptionError: ``path`` has an unsupported extension (also a ``ValueError``).
 
     Example:
         >>> from rxsteps import Step, StepGraph, run
@@ -115,6 +116,8 @@ def draw_timeline(
         ['critical-lane:only', 'attempt:only:0:1']
     """
     require_matplotlib()
+    if path is not None:
+        picture_format(path)  # a bad extension is refused before drawing
     with drawing_fonts():
         figure = _draw(result, ax, overview)
     check_fonts(figure)
