@@ -72,8 +72,8 @@ def test_pending_boxes_keep_their_colour_and_the_legend_names_the_states(
                                     f" return ({BOX_FILLS})(); }}")
             assert pending == drawn  # not black: the drawing's own colours
             legend = page.inner_text("#legend")
-            for state in ("pending", "running", "retrying", "succeeded", "failed", "skipped",
-                          "cancelled", "input"):
+            for state in ("pending", "waiting", "running", "retrying", "succeeded", "failed",
+                          "timed out", "skipped", "cancelled", "input"):
                 assert state in legend, state
             page.wait_for_function("document.getElementById('status').textContent === 'done'",
                                    timeout=15_000)
@@ -107,6 +107,13 @@ def test_the_page_shows_each_step_finish_live(server_url: str, tmp_path: Path) -
             page.wait_for_selector('[data-step=search][data-state=failed]', timeout=15_000)
             page.wait_for_selector('[data-step=answer][data-state=cancelled]', timeout=15_000)
             page.screenshot(path=str(screenshot.with_stem("event_driven_app_failed")))
+
+            page.fill("#question", "a slow search")  # the search runs out of time
+            page.click("#start")
+            page.wait_for_selector('[data-step=search][data-state="timed out"]',
+                                   timeout=15_000)
+            assert page.inner_text("[data-step=search] .state") == "timed out"
+            page.screenshot(path=str(screenshot.with_stem("event_driven_app_timed_out")))
         finally:
             browser.close()
     assert screenshot.stat().st_size > 10_000
