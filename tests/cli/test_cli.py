@@ -89,6 +89,12 @@ graph = StepGraph([Step("a", lambda b: b, ["b"]), Step("b", lambda a: a, ["a"])]
 
 BROKEN = "import rxsteps\nimport no_such_module_for_rxsteps_tests\n"
 
+BIG = '''
+from rxsteps import Step, StepGraph
+graph = StepGraph([Step("s0", lambda: 1)] +
+                  [Step(f"s{i}", lambda x: x, [f"s{i - 1}"]) for i in range(1, 100)])
+'''
+
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -96,6 +102,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (path / "flows.py").write_text(textwrap.dedent(FLOWS))
     (path / "cycle.py").write_text(textwrap.dedent(CYCLE))
     (path / "broken.py").write_text(BROKEN)
+    (path / "big.py").write_text(textwrap.dedent(BIG))
     return path
 
 
@@ -294,6 +301,30 @@ def test_run_writes_pictures(folder: Path, tmp_path: Path) -> None:
     assert ">double<" in dag.read_text()
     assert timeline.stat().st_size > 5000
     assert f"wrote {dag}" in done.stdout
+
+
+def _svg_ids(path: Path, kind: str) -> int:
+    return path.read_text(encoding="utf-8").count(f'<g id="{kind}:')
+
+
+def test_full_draws_every_step_of_a_big_graph(folder: Path, tmp_path: Path) -> None:
+    groups, every = tmp_path / "groups.svg", tmp_path / "every.svg"
+    assert rxsteps(folder, "draw", "big.py", "-o", str(groups)).returncode == 0
+    done = rxsteps(folder, "draw", "big.py", "-o", str(every), "--full")
+    assert done.returncode == 0, done.stderr
+    assert _svg_ids(groups, "node") == 0 and _svg_ids(groups, "group") > 0
+    assert (_svg_ids(every, "node"), _svg_ids(every, "group")) == (100, 0)
+
+
+def test_full_reaches_both_pictures_of_a_run(folder: Path, tmp_path: Path) -> None:
+    dag, timeline = tmp_path / "dag.svg", tmp_path / "run.svg"
+    done = rxsteps(folder, "run", "big.py", "--draw", str(dag), "--timeline", str(timeline),
+                   "--full", "--json")
+    assert done.returncode == 0, done.stderr
+    assert (_svg_ids(dag, "node"), _svg_ids(timeline, "lane")) == (100, 100)
+    done = rxsteps(folder, "run", "big.py", "--timeline", str(timeline), "--json")
+    assert done.returncode == 0, done.stderr
+    assert _svg_ids(timeline, "lane") < 100  # without --full: a summary
 
 
 def test_a_factory_function_is_called(folder: Path) -> None:
