@@ -294,14 +294,14 @@ def _draw_command(args: argparse.Namespace) -> int:
         graph = load_graph(args.target)
     except CycleError as error:
         # A cycle is when the picture helps most: draw the steps as declared, the cycle
-        # in red, then fail with the error. load_graph validated the graph it loaded; it
+        # highlighted, then fail with the error. load_graph validated the graph it loaded; it
         # is found where validation raised, on the traceback.
         cyclic = next((value for frame, _ in traceback.walk_tb(error.__traceback__)
                        for value in frame.f_locals.values() if isinstance(value, StepGraph)),
                       None)
         if cyclic is not None and suffix not in _TEXTS:
             draw_graph(cyclic, args.output, validate=False, overview=_overview(args))
-            print(f"wrote {args.output} (the cycle in red)")
+            print(f"wrote {args.output} (the cycle highlighted)")
         raise
     if suffix in _TEXTS:
         text = graph.to_mermaid() if _TEXTS[suffix] == "mermaid" else graph.to_text()

@@ -12,8 +12,8 @@ A graph of more than :data:`~rxsteps.pictures.overview.OVERVIEW_ABOVE` steps is 
 as an overview — repeated steps, name prefixes or layers gathered into groups (see
 :mod:`rxsteps.pictures.overview`), each box counting its steps by state — unless
 ``overview=False`` asks for every step. With ``validate=False`` a graph is drawn as its
-steps declare it, even one with a cycle (drawn in red) or a dependency that names
-nothing (a dashed ``missing`` box): the picture a user needs to fix it.
+steps declare it, even one with a cycle (highlighted in vermillion) or a dependency
+that names nothing (a dashed ``missing`` box): the picture a user needs to fix it.
 
 matplotlib is optional (the draw extra: ``pip install -e '.[draw]'`` in a clone) and
 imported only when a picture is drawn; figures are :class:`matplotlib.figure.Figure`
@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from ..critical import critical_edges
+from ..errors import CycleError, GraphError
 from .figures import (
     check_fonts,
     drawing_fonts,
@@ -130,8 +131,8 @@ def draw_graph(
             default) draws an overview above
             :data:`~rxsteps.pictures.overview.OVERVIEW_ABOVE` steps.
         validate: ``False`` draws the steps as they are, without validating the
-            graph: a cycle is drawn and outlined in red, a dependency that names
-            nothing is a dashed ``missing`` box.
+            graph: a cycle is drawn and outlined in vermillion, a dependency that
+            names nothing is a dashed ``missing`` box.
 
     Returns:
         The figure (``ax.figure`` when ``ax`` is given).
@@ -240,11 +241,23 @@ def _mark_cycles(picture: _Picture, graph: StepGraph, back: list[tuple[str, str]
         picture.cycle_edges |= {(str(u), str(v)) for u, v in full.edges
                                 if u in members and v in members}
     if cycles:
-        path = nx.find_cycle(full)
-        names = [str(u) for u, _ in path] + [str(path[0][0])]
-        picture.title = "cycle in step graph: " + " -> ".join(names)
+        picture.title = str(CycleError(_declared_cycle(graph, full)))
     else:
         picture.title = "missing dependencies"
+
+
+def _declared_cycle(graph: StepGraph, full: nx.DiGraph) -> list[str]:
+    """The cycle :meth:`~rxsteps.StepGraph.validate` reports, in its rotation, so the
+    picture's title and the error name it alike; any cycle of ``full`` when a missing
+    dependency is what validation reports first."""
+    try:
+        graph.validate()
+    except CycleError as error:
+        return error.cycle
+    except GraphError:
+        pass
+    path = nx.find_cycle(full)
+    return [str(u) for u, _ in path] + [str(path[0][0])]
 
 
 def _step_box(name: str, graph: StepGraph, result: RunResult | None, detail: str,
@@ -457,7 +470,7 @@ def _draw_edges(ax: Axes, picture: _Picture, layout: Layout, shift: tuple[float,
 
 def _draw_back_edges(ax: Axes, picture: _Picture, layout: Layout,
                      shift: tuple[float, float], scale: float) -> None:
-    """The edges that close a cycle: dashed red curves over the top of the picture."""
+    """The edges that close a cycle: dashed vermillion curves over the top of the picture."""
     from matplotlib.patches import FancyArrowPatch
     from matplotlib.path import Path as MplPath
 

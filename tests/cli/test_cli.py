@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -402,10 +403,12 @@ def test_draw_shows_a_cycle_then_fails_with_it(folder: Path, tmp_path: Path) -> 
     out = tmp_path / "cycle.svg"
     done = rxsteps(folder, "draw", "cycle.py:graph", "-o", str(out))
     assert done.returncode == 2
-    assert done.stdout == f"wrote {out} (the cycle in red)\n"
+    assert done.stdout == f"wrote {out} (the cycle highlighted)\n"
     assert one_error_line(done) in ("rxsteps: error: cycle in step graph: a -> b -> a",
                                     "rxsteps: error: cycle in step graph: b -> a -> b")
     svg = out.read_text()
+    error = one_error_line(done).removeprefix("rxsteps: error: ")
+    assert f">{html.escape(error, quote=False)}<" in svg  # the picture's title: the same
     assert "<title>a</title>" in svg and "<title>b</title>" in svg
     assert svg.count('id="edge:') == 2
 

@@ -236,7 +236,7 @@ def test_a_cycle_is_refused_unless_drawn_as_declared() -> None:
         draw_graph(cyclic_graph(ghost=False))
 
 
-def test_a_cycle_is_drawn_in_red(tmp_path: Path) -> None:
+def test_a_cycle_is_drawn_in_vermillion(tmp_path: Path) -> None:
     graph = cyclic_graph()
     figure = draw_graph(graph, tmp_path / "cycle.png", validate=False)
     red = to_rgba(PALETTE["failed"].edge)
@@ -254,6 +254,16 @@ def test_a_cycle_is_drawn_in_red(tmp_path: Path) -> None:
     assert set(title.removeprefix("cycle in step graph: ").split(" -> ")) == set(
         refused.value.cycle)
     assert _legend(figure)[-2:] == ["missing", "cycle"]
+
+
+def test_the_title_names_the_cycle_as_the_error_does() -> None:
+    # the same rotation: the picture said "plan -> act -> check -> plan", the error
+    # "check -> plan -> act -> check"
+    with pytest.raises(CycleError) as refused:
+        cyclic_graph(ghost=False).validate()
+    figure = draw_graph(cyclic_graph(ghost=False), validate=False)
+    title = next(t.get_text() for t in figure.axes[0].texts if t.get_gid() == "title")
+    assert title == str(refused.value)
 
 
 def test_a_step_that_depends_on_itself_is_a_cycle_too() -> None:
