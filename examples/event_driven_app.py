@@ -15,7 +15,10 @@ Endpoints:
 The agent is simulated — a planner, a search tool, a document reader, a model
 streaming its draft token by token, and an answer step collecting the tokens — so
 everything runs offline in a fraction of a second. A question containing "fail"
-makes the search tool fail.
+makes the search tool fail, one containing "slow" makes it time out.
+
+The page's colours are those of every rxsteps picture (:mod:`rxsteps.pictures.palette`),
+written into its CSS and script when the page is built, so they cannot drift apart.
 
 Run it with ``python examples/event_driven_app.py [port]`` (uvicorn on 127.0.0.1,
 port 8000 by default) and open the page; tests import ``app``.
@@ -38,9 +41,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from rxsteps import RunResult, Step, StepEvent, StepFailedError, StepGraph, apipeline, astream
+from rxsteps import (
+    RunResult,
+    Step,
+    StepEvent,
+    StepFailedError,
+    StepGraph,
+    StepTimeoutError,
+    apipeline,
+    astream,
+)
+from rxsteps.pictures.palette import INPUT, PALETTE, STEP, Style
 
 PAUSE = 0.03  # seconds of simulated work per unit, so the page shows progress
+SEARCH_TIMEOUT = 0.5  # seconds; a "slow" search takes longer and times out
 
 
 # -- the agent ---------------------------------------------------------------------------
@@ -58,6 +72,8 @@ async def search(queries: list[str]) -> list[str]:
     await asyncio.sleep(PAUSE)
     if "fail" in queries:
         raise ConnectionError("search service unavailable")
+    if "slow" in queries:
+        await asyncio.sleep(4 * SEARCH_TIMEOUT)  # cancelled by the step's timeout
     return [f"https://example.org/{q}" for q in queries]
 
 
@@ -87,7 +103,8 @@ def build_graph() -> StepGraph:
     return StepGraph(
         [
             Step("plan", plan, ["question"], description="split into queries"),
-            Step("search", search, ["plan"], description="web search tool"),
+            Step("search", search, ["plan"], timeout=SEARCH_TIMEOUT,
+                 description="web search tool"),
             Step("read", read, ["plan"], description="read documents"),
             Step("draft", draft, ["search", "read"], join="collect",
                  description="model streams tokens"),
@@ -104,12 +121,13 @@ graph = build_graph()
 
 
 def event_json(event: StepEvent) -> dict[str, Any]:
-    """A step event as plain JSON."""
+    """A step event as plain JSON (``timed_out``: its error is a timeout)."""
     return {
         "step": event.step,
         "kind": event.kind.value,
         "value": event.value,
         "error": repr(event.error) if event.error is not None else None,
+        "timed_out": isinstance(event.error, StepTimeoutError),
         "reason": event.reason,
         "index": event.index,
         "attempt": event.attempt,
@@ -196,6 +214,61 @@ async def page(_request: Request) -> Response:
     return HTMLResponse(body)
 
 
+# -- the page's colours: rxsteps.pictures.palette ---------------------------------------
+
+#: The page's states, in legend order, and the legend's words for them.
+LEGEND = {
+    "pending": "pending",
+    "waiting": "waiting (for a resource or a rate)",
+    "running": "running",
+    "retrying": "retrying",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "timed out": "timed out",
+    "skipped": "skipped (a dependency failed)",
+    "cancelled": "cancelled",
+    "input": "input",
+}
+#: The state each event kind paints its step in ("timed out": a FAILED event whose
+#: ``timed_out`` is true).
+STATE = {"started": "running", "emitted": "running", "waiting": "waiting",
+         "retrying": "retrying", "succeeded": "succeeded", "failed": "failed",
+         "skipped": "skipped", "cancelled": "cancelled"}
+
+
+def page_style(state: str) -> Style:
+    """The palette's style of a page state (``pending``: a step not run yet)."""
+    return {"pending": STEP, "input": INPUT}.get(state) or PALETTE[state]
+
+
+def state_css() -> str:
+    """A CSS rule per state: the list's steps and the legend's swatches."""
+    rules = []
+    for state in LEGEND:
+        style = page_style(state)
+        where = f'[data-key="{state}"] i'
+        if state != "input":  # inputs are not in the list of steps
+            where = f'[data-state="{state}"], {where}'
+        rules.append(f" {where} {{ background: {style.fill}; "
+                     f"border: 1.5px {style.dashes} {style.edge}; color: {style.text}; }}")
+    return "\n".join(rules)
+
+
+def state_script() -> str:
+    """The script's colour and state maps (``pending`` restores the drawing's own)."""
+    painted = [state for state in LEGEND if state not in ("pending", "input")]
+    fill = {state: page_style(state).fill for state in painted}
+    edge = {state: page_style(state).edge for state in painted}
+    return (f"const FILL = {json.dumps(fill)};\nconst EDGE = {json.dumps(edge)};\n"
+            f"const STATE = {json.dumps(STATE)};")
+
+
+def legend_html() -> str:
+    """The legend: a swatch and the words for each state."""
+    return "\n".join(f' <span class="key" data-key="{html.escape(state)}"><i></i>'
+                      f"{html.escape(words)}</span>" for state, words in LEGEND.items())
+
+
 _SVG = graph_svg()
 
 _PAGE = """<!doctype html>
@@ -207,17 +280,8 @@ _PAGE = """<!doctype html>
  li.step { padding: .4em .7em; margin: .3em 0; border-radius: .4em; }
  .key i { border-radius: .2em; }
  /* the colours of rxsteps.pictures.palette (Okabe-Ito), the same as the pictures' */
- :where(li.step, .key i) { border: 1.5px solid #0072B2; }  /* the states below win */
- [data-state=pending], [data-key=pending] i { background: #d1e5f1; border-color: #0072B2; }
- [data-state=running], [data-key=running] i { background: #f8f3aa; border-color: #9e9400; }
- [data-state=retrying], [data-key=retrying] i { background: #f8f3aa;
-   border: 1.5px dashed #D55E00; }
- [data-state=succeeded], [data-key=succeeded] i { background: #b3e2d5; border-color: #009E73; }
- [data-state=failed], [data-key=failed] i { background: #f2ceb3; border-color: #D55E00; }
- [data-state=cancelled], [data-key=cancelled] i { background: #f0d7e5; border-color: #CC79A7; }
- [data-state=skipped], [data-key=skipped] i { background: #e8e8e8;
-   border: 1.5px dashed #5c5c5c; color: #4d4d4d; }
- [data-key=input] i { background: #eceff4; border-color: #5f6b7a; border-radius: .45em; }
+{{state_css}}
+ [data-key=input] i { border-radius: .45em; }
  #legend { font-size: 13px; color: #444; }
  .key { margin-right: 1.1em; white-space: nowrap; }
  .key i { display: inline-block; width: 1.6em; height: .9em; margin-right: .35em;
@@ -232,14 +296,7 @@ _PAGE = """<!doctype html>
 <button id="start">Start</button> <span id="status"></span></p>
 <div id="dag">{{svg}}</div>
 <p id="legend" aria-label="what the colours mean">
- <span class="key" data-key="pending"><i></i>pending</span>
- <span class="key" data-key="running"><i></i>running</span>
- <span class="key" data-key="retrying"><i></i>retrying</span>
- <span class="key" data-key="succeeded"><i></i>succeeded</span>
- <span class="key" data-key="failed"><i></i>failed</span>
- <span class="key" data-key="skipped"><i></i>skipped (a dependency failed)</span>
- <span class="key" data-key="cancelled"><i></i>cancelled</span>
- <span class="key" data-key="input"><i></i>input</span>
+{{legend}}
 </p>
 <ul id="steps">
 {{steps}}
@@ -248,14 +305,12 @@ _PAGE = """<!doctype html>
 <div id="answer"></div>
 <script>
 // The pictures' palette; "pending" puts back the colours the SVG was drawn with.
-const FILL = {running: "#f8f3aa", retrying: "#f8f3aa", succeeded: "#b3e2d5",
-              failed: "#f2ceb3", skipped: "#e8e8e8", cancelled: "#f0d7e5"};
-const EDGE = {running: "#9e9400", retrying: "#D55E00", succeeded: "#009E73",
-              failed: "#D55E00", skipped: "#5c5c5c", cancelled: "#CC79A7"};
-const STATE = {started: "running", emitted: "running", retrying: "retrying",
-               succeeded: "succeeded", failed: "failed", skipped: "skipped",
-               cancelled: "cancelled"};
+{{state_script}}
 let source = null;
+
+function stateOf(event) {
+  return event.kind === "failed" && event.timed_out ? "timed out" : STATE[event.kind];
+}
 
 function paint(step, state, detail) {
   const item = document.querySelector(`li[data-step="${step}"]`);
@@ -288,7 +343,7 @@ document.getElementById("start").addEventListener("click", () => {
   source = new EventSource("/run?question=" + encodeURIComponent(question));
   source.addEventListener("step", (message) => {
     const event = JSON.parse(message.data);
-    paint(event.step, STATE[event.kind], event.error || event.reason || event.value);
+    paint(event.step, stateOf(event), event.error || event.reason || event.value);
     if (event.step === "draft" && event.kind === "emitted") {
       document.getElementById("answer").textContent += event.value;
     }
@@ -303,6 +358,9 @@ document.getElementById("start").addEventListener("click", () => {
 </script>
 </body></html>
 """
+
+_PAGE = (_PAGE.replace("{{state_css}}", state_css()).replace("{{legend}}", legend_html())
+         .replace("{{state_script}}", state_script()))
 
 app = Starlette(routes=[
     Route("/", page),

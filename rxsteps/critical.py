@@ -34,6 +34,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import pairwise
 from typing import Protocol
 
+from .errors import OptionError, OptionTypeError
+
 __all__ = ["critical_edges", "planned_critical_path", "remaining_paths", "result_critical_path"]
 
 
@@ -99,7 +101,8 @@ def planned_critical_path(
         durations. An empty graph gives ``([], 0.0)``.
 
     Raises:
-        ValueError: A duration is negative or not finite, or names no step of the graph.
+        OptionError: A duration is negative or not finite, or names no step of the graph
+            (also a ``ValueError``; an ``OptionTypeError`` for one that is not a number).
         GraphError: The graph is invalid (see :meth:`rxsteps.StepGraph.validate`).
 
     Example:
@@ -143,7 +146,8 @@ def remaining_paths(graph: _Graph, durations: Mapping[str, float]) -> dict[str, 
         Step id to the sum of the durations on its longest path to a sink.
 
     Raises:
-        ValueError: A duration is negative or not finite, or names no step.
+        OptionError: A duration is negative or not finite, or names no step
+            (also a ``ValueError``; an ``OptionTypeError`` for one that is not a number).
 
     Example:
         >>> from rxsteps import Step, StepGraph
@@ -274,16 +278,26 @@ def _checked_durations(graph: _Graph, durations: Mapping[str, float]) -> dict[st
     unknown = [name for name in durations if name not in graph]
     if unknown:
         names = ", ".join(map(repr, unknown[:5]))
-        raise ValueError(f"durations name unknown steps: {names}")
+        raise OptionError(f"durations name unknown steps: {names}; give seconds only for "
+                          "the graph's steps", "durations")
     checked: dict[str, float] = {}
     for name, seconds in durations.items():
-        value = float(seconds)
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(
-                f"duration of step {name!r} must be a finite number >= 0, got {seconds!r}"
-            )
-        checked[name] = value
+        checked[name] = _seconds(name, seconds)
     return checked
+
+
+def _seconds(name: str, seconds: object) -> float:
+    """A step's duration as a float, or the refusal that names the step."""
+    message = f"duration of step {name!r} must be a finite number >= 0, got {seconds!r}"
+    if isinstance(seconds, bool | str | bytes):
+        raise OptionTypeError(message, "durations")
+    try:
+        value = float(seconds)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise OptionTypeError(message, "durations") from None
+    if not math.isfinite(value) or value < 0:
+        raise OptionError(message, "durations")
+    return value
 
 
 def _walk_back(end: str, via: Mapping[str, str | None]) -> list[str]:

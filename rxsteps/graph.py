@@ -51,6 +51,7 @@ from .errors import (
     CycleError,
     DuplicateStepError,
     MissingDependencyError,
+    OptionTypeError,
     StepDefinitionError,
     ZipWarning,
 )
@@ -68,6 +69,12 @@ __all__ = ["StepGraph"]
 _F = Callable[..., Any]
 
 
+def _not_a_step(value: object) -> OptionTypeError:
+    """The refusal of a graph's step that is not a :class:`Step` (a tuple, a function…)."""
+    return OptionTypeError(f"StepGraph: expected a Step, got {type(value).__name__}; wrap "
+                           "a function in Step('name', function)", "steps")
+
+
 class StepGraph(Mapping[str, Step]):
     """A validated DAG of steps; a read-only mapping from step id to :class:`Step`.
 
@@ -80,6 +87,7 @@ class StepGraph(Mapping[str, Step]):
 
     Raises:
         DuplicateStepError: Two steps share an id, or a step id is an input name.
+        OptionTypeError: ``inputs`` is a string, or a step is not a :class:`Step`.
         MissingDependencyError, CycleError, TypeError: See :meth:`validate`.
 
     Example:
@@ -91,7 +99,8 @@ class StepGraph(Mapping[str, Step]):
 
     def __init__(self, steps: Iterable[Step] = (), *, inputs: Iterable[str] = ()) -> None:
         if isinstance(inputs, str):
-            raise TypeError("inputs must be a list of names, not a string")
+            raise OptionTypeError(f"StepGraph: inputs must be a list of names, got the string "
+                                  f"{inputs!r}; write inputs=[{inputs!r}]", "inputs")
         self._inputs: tuple[str, ...] = tuple(dict.fromkeys(inputs))
         self._steps: dict[str, Step] = {}
         self._plan: _Plan | None = None
@@ -105,7 +114,7 @@ class StepGraph(Mapping[str, Step]):
         known, inputs = self._steps, frozenset(self._inputs)
         for step in steps:
             if type(step) is not Step and not isinstance(step, Step):
-                raise TypeError(f"expected a Step, got {type(step).__name__}")
+                raise _not_a_step(step)
             step_id = step.id
             if step_id in known:
                 raise DuplicateStepError(step_id)
@@ -289,7 +298,9 @@ class StepGraph(Mapping[str, Step]):
             The ``matplotlib.figure.Figure``.
 
         Raises:
-            ImportError: matplotlib is not installed (``pip install 'rxsteps[draw]'``).
+            ImportError: matplotlib is not installed (the draw extra: ``pip install -e '.[draw]'``
+                in your clone).
+            OptionError: ``path`` does not end in ``.png``, ``.svg`` or ``.pdf``.
 
         Example:
             >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])])
@@ -311,7 +322,8 @@ class StepGraph(Mapping[str, Step]):
             ``(step_ids, total_seconds)`` of the longest chain.
 
         Raises:
-            ValueError: A duration is negative or names no step.
+            OptionError: A duration is negative or not finite, or names no step
+                (also a ``ValueError``; an ``OptionTypeError`` for one that is not a number).
 
         Example:
             >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"])])
@@ -338,7 +350,8 @@ class StepGraph(Mapping[str, Step]):
             Step id to the weight of its longest path to a sink (read-only).
 
         Raises:
-            ValueError: A duration is negative or not finite, or names no step.
+            OptionError: A duration is negative or not finite, or names no step
+                (also a ``ValueError``; an ``OptionTypeError`` for one that is not a number).
 
         Example:
             >>> graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a, ["a"]),

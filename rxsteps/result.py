@@ -419,24 +419,30 @@ class RunResult(Mapping[str, Any]):
         """
         return result_critical_path(self)
 
-    def timeline(self, path: str | os.PathLike[str] | None = None) -> Figure:
+    def timeline(self, path: str | os.PathLike[str] | None = None, *,
+                 overview: bool | None = None) -> Figure:
         """A Gantt chart of every attempt; see :func:`rxsteps.pictures.timeline.draw_timeline`.
 
         Args:
             path: Also write the picture here (``.png``, ``.svg`` or ``.pdf``).
+            overview: ``False`` draws a lane per step of a big run, ``True`` summarises
+                it in at most 40 lanes; ``None`` summarises runs of more than 40 steps.
 
         Returns:
             The ``matplotlib.figure.Figure``.
 
         Raises:
-            ImportError: matplotlib is not installed (``pip install 'rxsteps[draw]'``).
+            ImportError: matplotlib is not installed (the draw extra: ``pip install -e '.[draw]'``
+                in your clone).
+            OptionError: ``path`` does not end in ``.png``, ``.svg`` or ``.pdf``.
 
         Example:
             >>> from rxsteps import Step, StepGraph, run
             >>> bool(run(StepGraph([Step("a", lambda: 1)])).timeline().get_size_inches()[0] > 0)
             True
         """
-        return pictures().draw_timeline(self, path)  # type: ignore[no-any-return]
+        return pictures().draw_timeline(  # type: ignore[no-any-return]
+            self, path, overview=overview)
 
     def _repr_png_(self) -> bytes | None:
         """The graph coloured by this run, as PNG (Jupyter); ``None`` without matplotlib."""

@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .errors import OptionTypeError
+
 __all__ = ["Route", "routes"]
 
 
@@ -81,7 +83,7 @@ def routes(router: str, *names: str) -> Route:
         A condition for ``Step(..., when=...)``.
 
     Raises:
-        TypeError: No name, or a name that is not a string.
+        OptionTypeError: No name, or a name that is not a string (also a ``TypeError``).
 
     Example:
         >>> from rxsteps import Step
@@ -89,6 +91,7 @@ def routes(router: str, *names: str) -> Route:
         routes('router', 'web')
     """
     if not isinstance(router, str) or not names or not all(isinstance(n, str) for n in names):
-        raise TypeError(f"routes({router!r}, ...) needs the router's step id and at least one "
-                        f"route name, all strings; got names {names!r}")
+        raise OptionTypeError(f"routes({router!r}, ...) needs the router's step id and at "
+                              f"least one route name, all strings; got names {names!r}",
+                              "names")
     return Route(router, frozenset(names))

@@ -126,9 +126,9 @@ class Step:
     Raises:
         TypeError: The action or ``when`` is not callable (``when`` must be a plain
             function, not ``async``), ``when`` cannot take one argument per
-            dependency, or ``depends``/``retry``/``optional``/``defaults`` have the
-            wrong type.
-        ValueError: An empty id, a timeout that is not a positive number, an
+            dependency, or ``depends``/``retry``/``optional``/``defaults``/``timeout``
+            have the wrong type.
+        ValueError: An empty id, a timeout that is zero, negative or NaN, an
             unknown ``join``, an ``optional``/``defaults``/``map`` name that is not a
             dependency, or a streaming action with ``map``.
 
@@ -481,11 +481,12 @@ def _check_timeout(step: str, timeout: Any) -> float | None:
     negatives and non-numbers are refused (they would break timers)."""
     if timeout is None:
         return None
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-        raise StepDefinitionError(
-            f"step {step!r}: timeout must be a positive number of seconds (math.inf for no "
-            f"limit), got {timeout!r}", step, "timeout",
-        )
+    message = (f"step {step!r}: timeout must be a positive number of seconds (math.inf for "
+               f"no limit), got {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise StepTypeError(message, step, "timeout")
+    if not timeout > 0:
+        raise StepDefinitionError(message, step, "timeout")
     return None if timeout == math.inf else float(timeout)
 
 

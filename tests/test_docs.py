@@ -248,9 +248,23 @@ def test_doctests(name: str) -> None:
     )
 
 
+#: ``pip install rxsteps``, ``pip install -U 'rxsteps[draw]'``…: from a package index
+PIP_INSTALL_RXSTEPS = re.compile(r"pip install (?:-\S+ )*[\"']?rxsteps\b")
+
+
 def test_no_page_installs_rxsteps_from_a_package_index() -> None:
+    # the library's own messages and docstrings too (what an ImportError tells a user)
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
-             *sorted((ROOT / "examples").glob("*.py"))]
+             *sorted((ROOT / "examples").glob("*.py")), *sorted((ROOT / "rxsteps").rglob("*.py"))]
     wrong = [str(p.relative_to(ROOT)) for p in pages
-             if re.search(r"pip install [\"']?rxsteps", p.read_text(encoding="utf-8"))]
+             if PIP_INSTALL_RXSTEPS.search(p.read_text(encoding="utf-8"))]
     assert wrong == []  # rxsteps is not on PyPI: install from a clone
+
+
+@pytest.mark.parametrize(("text", "wrong"), [
+    ("pip install rxsteps", True), ("pip install 'rxsteps[draw]'", True),
+    ('pip install -U "rxsteps[cli]"', True), ("pip install -e '.[draw]'", False),
+    ("pip install rxsteps_plugin_x", False), ("pip install '.[draw,cli]'", False),
+])
+def test_the_package_index_check_tells_a_clone_from_an_index(text: str, wrong: bool) -> None:
+    assert bool(PIP_INSTALL_RXSTEPS.search(text)) is wrong

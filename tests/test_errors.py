@@ -1,8 +1,18 @@
-"""The error hierarchy: what each error is, carries and says; errors pickle."""
+"""The error hierarchy: what each error is, carries and says; errors pickle; refusals
+are rxsteps errors that name the argument and the fix, never plain built-in ones."""
 
 from __future__ import annotations
 
+import ast
+import io
+import math
 import pickle
+import re
+import textwrap
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,12 +23,22 @@ from rxsteps import (
     GraphError,
     InputError,
     MissingDependencyError,
+    OptionError,
+    OptionTypeError,
     RxStepsError,
     SchedulerError,
+    Step,
     StepCancelledError,
+    StepDefinitionError,
     StepFailedError,
+    StepGraph,
     StepTimeoutError,
+    StepTypeError,
+    routes,
+    run,
 )
+
+PACKAGE = Path(rxsteps.__file__).resolve().parent
 
 
 @pytest.mark.parametrize(
@@ -66,3 +86,144 @@ def test_public_names_are_sorted_and_exported() -> None:
     assert rxsteps.__all__ == sorted(rxsteps.__all__)
     for name in rxsteps.__all__:
         assert hasattr(rxsteps, name)
+
+
+# -- refusals are rxsteps errors ----------------------------------------------------------
+
+
+def _dask_gather() -> None:
+    from rxsteps.backends.dask import DaskBackend
+
+    DaskBackend(None, gather="all")  # type: ignore[arg-type]  # checked before the client
+
+
+def _draw(path: str) -> Callable[[], object]:
+    return lambda: StepGraph([Step("a", lambda: 1)]).draw(path)
+
+
+def _timeline(path: str) -> Callable[[], object]:
+    return lambda: run(StepGraph([Step("a", lambda: 1)])).timeline(path)
+
+
+def _save(target: Any, format: str | None = None) -> Callable[[], object]:
+    from matplotlib.figure import Figure
+
+    from rxsteps.pictures.figures import save_figure
+
+    return lambda: save_figure(Figure(), target, format=format)
+
+
+def _durations(durations: dict[str, Any]) -> Callable[[], object]:
+    return lambda: StepGraph([Step("a", lambda: 1)]).critical_path(durations)
+
+
+def _detached_axes() -> None:
+    from rxsteps.pictures.figures import figure_of
+
+    figure_of(types.SimpleNamespace(get_figure=lambda: None))  # type: ignore[arg-type]
+
+
+REFUSALS = [
+    pytest.param(lambda: StepGraph(inputs="q"), OptionTypeError, TypeError, "inputs",
+                 "StepGraph: inputs must be a list of names, got the string 'q'; write "
+                 "inputs=['q']", id="StepGraph-inputs-string"),
+    pytest.param(lambda: StepGraph([("b", print)]), OptionTypeError, TypeError, "steps",
+                 "StepGraph: expected a Step, got tuple; wrap a function in "
+                 "Step('name', function)", id="StepGraph-not-a-Step"),
+    pytest.param(lambda: StepGraph().add(print), OptionTypeError, TypeError, "steps",
+                 "StepGraph: expected a Step, got builtin_function_or_method; wrap a "
+                 "function in Step('name', function)", id="add-not-a-Step"),
+    pytest.param(_draw("x.jpg"), OptionError, ValueError, "path",
+                 "cannot write 'x.jpg': pictures are PNG, SVG or PDF; give the path a .png, "
+                 ".svg or .pdf extension", id="draw-jpg"),
+    pytest.param(_timeline("run.gif"), OptionError, ValueError, "path",
+                 "cannot write 'run.gif': pictures are PNG, SVG or PDF; give the path a "
+                 ".png, .svg or .pdf extension", id="timeline-gif"),
+    pytest.param(_save(io.BytesIO()), OptionError, ValueError, "format",
+                 "save_figure needs format= ('png', 'svg' or 'pdf') to write to a file "
+                 "object", id="save-file-object"),
+    pytest.param(_save("x.png", "jpg"), OptionError, ValueError, "format",
+                 "cannot write format 'jpg': use format='png', 'svg' or 'pdf'",
+                 id="save-format"),
+    pytest.param(_detached_axes, OptionError, ValueError, "ax",
+                 "ax: the axes belong to no figure; pass axes of one (figure.add_subplot())",
+                 id="axes-without-figure"),
+    pytest.param(_durations({"nope": 1}), OptionError, ValueError, "durations",
+                 "durations name unknown steps: 'nope'; give seconds only for the graph's "
+                 "steps", id="durations-unknown"),
+    pytest.param(_durations({"a": -1}), OptionError, ValueError, "durations",
+                 "duration of step 'a' must be a finite number >= 0, got -1",
+                 id="durations-negative"),
+    pytest.param(_durations({"a": "1"}), OptionTypeError, TypeError, "durations",
+                 "duration of step 'a' must be a finite number >= 0, got '1'",
+                 id="durations-string"),
+    pytest.param(lambda: routes("router"), OptionTypeError, TypeError, "names",
+                 "routes('router', ...) needs the router's step id and at least one route "
+                 "name, all strings; got names ()", id="routes-no-name"),
+    pytest.param(_dask_gather, OptionError, ValueError, "gather",
+                 "gather must be one of 'result', 'outputs', 'events', 'none', got 'all'",
+                 id="dask-gather"),
+]
+
+
+@pytest.mark.parametrize(("refused", "error", "builtin", "option", "message"), REFUSALS)
+def test_refusals_are_rxsteps_errors_that_name_the_argument(
+        refused: Callable[[], object], error: type[OptionError], builtin: type[Exception],
+        option: str, message: str) -> None:
+    with pytest.raises(error, match=f"^{re.escape(message)}$") as caught:
+        refused()
+    assert isinstance(caught.value, RxStepsError) and isinstance(caught.value, builtin)
+    assert caught.value.option == option
+
+
+@pytest.mark.parametrize(("timeout", "error"), [
+    ("5", StepTypeError), (True, StepTypeError), ([5], StepTypeError),
+    (0, StepDefinitionError), (math.nan, StepDefinitionError),
+])
+def test_a_timeout_of_the_wrong_type_is_a_type_error(timeout: Any, error: type) -> None:
+    with pytest.raises(error) as caught:
+        Step("fetch", print, timeout=timeout)
+    assert type(caught.value) is error and caught.value.argument == "timeout"
+    assert str(caught.value) == ("step 'fetch': timeout must be a positive number of seconds "
+                                 f"(math.inf for no limit), got {timeout!r}")
+
+
+#: ``"rxsteps/file.py:line"`` of a ``raise ValueError``/``TypeError`` that is right as
+#: it is, and why: none yet.
+BUILTIN_RAISES_ALLOWED: dict[str, str] = {}
+#: Someone else's: the CLI turns errors into one-line messages; the stores are owned apart.
+NOT_WALKED = ("cli", "stores")
+
+
+def _builtin_raises(source: str) -> list[int]:
+    """The lines of each ``raise ValueError(...)``/``raise TypeError(...)`` in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Raise) or node.exc is None:
+            continue
+        target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        if isinstance(target, ast.Name) and target.id in ("ValueError", "TypeError"):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_rxsteps_raises_no_plain_value_or_type_errors() -> None:
+    # every refusal is an RxStepsError (catchable as one), most also a ValueError or
+    # TypeError; a plain built-in one says nothing a program can react to
+    files = [path for path in sorted(PACKAGE.rglob("*.py"))
+             if path.relative_to(PACKAGE).parts[0] not in NOT_WALKED]
+    found = [f"{path.relative_to(PACKAGE.parent).as_posix()}:{line}" for path in files
+             for line in _builtin_raises(path.read_text(encoding="utf-8"))]
+    assert [where for where in found if where not in BUILTIN_RAISES_ALLOWED] == []
+
+
+def test_the_walk_finds_plain_raises_and_nothing_else() -> None:
+    source = textwrap.dedent("""\
+        def f(x):
+            if x:
+                raise ValueError("no")
+            raise TypeError
+        def g():
+            raise OptionError("no", "x") from ValueError("cause")
+        """)
+    assert _builtin_raises(source) == [3, 4]

@@ -76,7 +76,7 @@ def test_steps_given_up_front_get_the_same_checks_as_add():
     # the constructor adds its steps in one loop of its own: same refusals, same words
     with pytest.raises(DuplicateStepError, match=r"^duplicate step id 'a'$"):
         StepGraph([Step("a", lambda: 1), Step("b", lambda: 2), Step("a", lambda: 3)])
-    with pytest.raises(TypeError, match=r"^expected a Step, got tuple$"):
+    with pytest.raises(TypeError, match=r"^StepGraph: expected a Step, got tuple; wrap a "):
         StepGraph([Step("a", lambda: 1), ("b", lambda: 2)])  # type: ignore[list-item]
     with pytest.raises(DuplicateStepError, match=r"^'y' is both a step and an input$"):
         StepGraph([Step("a", lambda x: x, ["x"]), Step("y", lambda: 1)], inputs=["x", "y"])

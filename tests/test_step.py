@@ -83,7 +83,7 @@ def test_streaming_property() -> None:
         ),
         (
             {"action": print, "timeout": "5"},
-            ValueError,
+            TypeError,
             "step 's': timeout must be a positive number of seconds (math.inf for no limit), "
             "got '5'",
         ),

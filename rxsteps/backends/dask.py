@@ -62,7 +62,7 @@ from typing import Any, Literal
 import cloudpickle  # type: ignore[import-untyped,unused-ignore]
 from distributed import Future as DaskFuture
 
-from ..errors import SchedulerError
+from ..errors import OptionError, SchedulerError
 from ..result import RunResult
 from .base import Backend, Handle, Submitted
 
@@ -124,7 +124,7 @@ class DaskBackend(Backend):
                  ahead: bool = True) -> None:
         if gather not in GATHER_MODES:
             modes = ", ".join(map(repr, GATHER_MODES))
-            raise ValueError(f"gather must be one of {modes}, got {gather!r}")
+            raise OptionError(f"gather must be one of {modes}, got {gather!r}", "gather")
         if getattr(client, "asynchronous", False):
             raise SchedulerError(
                 "rxsteps needs a synchronous distributed.Client: it calls the client from "

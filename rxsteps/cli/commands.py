@@ -5,10 +5,10 @@
     rxsteps [--traceback] run TARGET [-i name=text ...] [-j name=JSON ...]
                        [--scheduler threads|asyncio] [--max-concurrency N]
                        [--limit NAME=N ...] [--rate NAME=SPEC ...]
-                       [--keep-going] [--draw dag.png] [--timeline run.png]
+                       [--keep-going] [--draw dag.png] [--timeline run.png] [--full]
                        [--json] [--plain]
     rxsteps check TARGET
-    rxsteps draw TARGET [-o dag.svg]
+    rxsteps draw TARGET [-o dag.svg] [--full]
     rxsteps demo [--out DIR]
 
 TARGET is ``path/to/file.py:graph`` or ``package.module:graph`` (see
@@ -70,6 +70,8 @@ from .values import one_line, stream_text
 __all__ = ["main", "parse_inputs"]
 
 _PICTURES = (".png", ".svg", ".pdf")
+_FULL_HELP = ("draw every step, however big the graph or run (without it, big ones are "
+              "drawn as groups of steps)")
 _TEXTS = {".mmd": "mermaid", ".mermaid": "mermaid", ".txt": "text"}
 _FINAL_VALUES = 10  # final steps whose values are printed after a run; --json has all
 
@@ -195,6 +197,7 @@ def _parser() -> _Parser:
     _add_run_options(run_cmd)
     run_cmd.add_argument("--draw", metavar="FILE", help="draw the graph, coloured by the run")
     run_cmd.add_argument("--timeline", metavar="FILE", help="write the run's timeline")
+    run_cmd.add_argument("--full", action="store_true", help=_FULL_HELP)
     run_cmd.set_defaults(command=_run_command)
 
     check = commands.add_parser("check", help="validate a step graph and print it")
@@ -205,6 +208,7 @@ def _parser() -> _Parser:
     draw.add_argument("target", metavar="TARGET", help=target_help)
     draw.add_argument("-o", "--output", default="dag.png", metavar="FILE",
                       help="where to write (default: dag.png)")
+    draw.add_argument("--full", action="store_true", help=_FULL_HELP)
     draw.set_defaults(command=_draw_command)
 
     demo = commands.add_parser("demo", help="run the bundled research-agent demo")
@@ -265,7 +269,8 @@ def _run_command(args: argparse.Namespace) -> int:
     _check_picture(args.timeline, "--timeline")
     result = _execute(graph, inputs, args)
     if result is not None:
-        _write_pictures(graph, result, args.draw, args.timeline, args.json)
+        _write_pictures(graph, result, args.draw, args.timeline, args.json,
+                        overview=_overview(args))
     return _exit_status(result)
 
 
@@ -289,20 +294,20 @@ def _draw_command(args: argparse.Namespace) -> int:
         graph = load_graph(args.target)
     except CycleError as error:
         # A cycle is when the picture helps most: draw the steps as declared, the cycle
-        # in red, then fail with the error. load_graph validated the graph it loaded; it
+        # highlighted, then fail with the error. load_graph validated the graph it loaded; it
         # is found where validation raised, on the traceback.
         cyclic = next((value for frame, _ in traceback.walk_tb(error.__traceback__)
                        for value in frame.f_locals.values() if isinstance(value, StepGraph)),
                       None)
         if cyclic is not None and suffix not in _TEXTS:
-            draw_graph(cyclic, args.output, validate=False)
-            print(f"wrote {args.output} (the cycle in red)")
+            draw_graph(cyclic, args.output, validate=False, overview=_overview(args))
+            print(f"wrote {args.output} (the cycle highlighted)")
         raise
     if suffix in _TEXTS:
         text = graph.to_mermaid() if _TEXTS[suffix] == "mermaid" else graph.to_text()
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
-        graph.draw(args.output)
+        graph.draw(args.output, overview=_overview(args))
     print(f"wrote {args.output}")
     return 0
 
@@ -456,16 +461,22 @@ def _check_picture(path: str | None, option: str) -> None:
         require_matplotlib()  # raises the ImportError that says how to install it
 
 
+def _overview(args: argparse.Namespace) -> bool | None:
+    """``overview=`` for the pictures: ``False`` (every step) with ``--full``, else
+    ``None`` (an overview of a big graph or run)."""
+    return False if args.full else None
+
+
 def _write_pictures(graph: StepGraph, result: RunResult, dag: str | None,
-                    timeline: str | None, quiet: bool, notes: tuple[str, str] | None = None
-                    ) -> None:
+                    timeline: str | None, quiet: bool, notes: tuple[str, str] | None = None,
+                    overview: bool | None = None) -> None:
     stream = sys.stderr if quiet else sys.stdout
     dag_note, timeline_note = (f"  ({note})" for note in notes) if notes else ("", "")
     if dag is not None:
-        graph.draw(dag, result=result)
+        graph.draw(dag, result=result, overview=overview)
         print(f"wrote {dag}{dag_note}", file=stream)
     if timeline is not None:
-        result.timeline(timeline)
+        result.timeline(timeline, overview=overview)
         print(f"wrote {timeline}{timeline_note}", file=stream)
 
 

@@ -14,9 +14,9 @@ come first, then the most recently finished, then the next pending ones, then on
 ``+N more`` line; the footer is always shown. After Ctrl-C the last frame shows which
 steps were cancelled while running.
 
-``rich`` is optional (``pip install 'rxsteps[cli]'``): importing this module without
-it raises ``ImportError``, and :func:`rxsteps.cli.reporters.make_reporter` falls back
-to plain lines.
+``rich`` is optional (the cli extra: ``pip install -e '.[cli]'`` in a clone):
+importing this module without it raises ``ImportError``, and
+:func:`rxsteps.cli.reporters.make_reporter` falls back to plain lines.
 
 Example:
     >>> import io

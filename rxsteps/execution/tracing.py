@@ -10,7 +10,9 @@ context does not cross thread pools by itself. While an action runs, its step sp
 the current span, so spans the action opens are its children. A step span links to
 the spans of the dependency attempts that produced its inputs. Failures follow the
 semantic conventions: ERROR status, ``error.type`` (the exception's class) and an
-``exception`` event; a keep-going run with failed steps ends with ERROR status too.
+``exception`` event (``exception.escaped`` a boolean, true: the exception ended the
+span); a keep-going run with failed steps ends with ERROR status too, and the
+``error.type`` a fail-fast run has, ``rxsteps.errors.StepFailedError``.
 
 Only ``opentelemetry-api`` is needed; without an SDK configured, or with the run span
 sampled out, no step span is made at all (a no-op costs nothing per step).
@@ -39,6 +41,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, Span, Status, StatusCode
 
 from .._version import __version__
+from ..errors import StepFailedError
 
 __all__ = ["RunTracer"]
 
@@ -116,7 +119,7 @@ class RunTracer:
             _record_error(self._span, error)
         elif counts.get("failed"):  # keep-going: the run finished, but not every step did
             failed = counts["failed"]
-            self._span.set_attribute("error.type", "rxsteps.StepFailed")
+            self._span.set_attribute("error.type", _error_type(StepFailedError))
             self._span.set_status(Status(
                 StatusCode.ERROR, f"{failed} step{'s' if failed != 1 else ''} failed"))
         self._span.end()
@@ -136,13 +139,22 @@ def _default_tracer() -> trace.Tracer:
 
 def _record_error(span: Span, error: BaseException) -> None:
     """The semantic conventions for a failed operation: ``error.type`` (the exception's
-    fully qualified class), an ``exception`` event, and ERROR status with a message."""
+    fully qualified class), an ``exception`` event, and ERROR status with a message.
+
+    The event's ``exception.escaped`` is the boolean ``True`` (the exception ended the
+    attempt or the run); the SDK would write the string ``"False"``.
+    """
     kind = type(error)
-    qualified = kind.__qualname__ if kind.__module__ == "builtins" else (
-        f"{kind.__module__}.{kind.__qualname__}")
-    span.set_attribute("error.type", qualified)
-    span.record_exception(error)
+    span.set_attribute("error.type", _error_type(kind))
+    span.record_exception(error, attributes={"exception.escaped": True}, escaped=True)
     span.set_status(Status(StatusCode.ERROR, f"{kind.__name__}: {error}"))
+
+
+def _error_type(kind: type[BaseException]) -> str:
+    """An exception class as ``error.type`` names it: ``KeyError``, ``pkg.mod.Class``."""
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def attach(ctx: otel_context.Context) -> object:

@@ -12,12 +12,13 @@ A graph of more than :data:`~rxsteps.pictures.overview.OVERVIEW_ABOVE` steps is 
 as an overview — repeated steps, name prefixes or layers gathered into groups (see
 :mod:`rxsteps.pictures.overview`), each box counting its steps by state — unless
 ``overview=False`` asks for every step. With ``validate=False`` a graph is drawn as its
-steps declare it, even one with a cycle (drawn in red) or a dependency that names
-nothing (a dashed ``missing`` box): the picture a user needs to fix it.
+steps declare it, even one with a cycle (highlighted in vermillion) or a dependency
+that names nothing (a dashed ``missing`` box): the picture a user needs to fix it.
 
-matplotlib is optional (``pip install 'rxsteps[draw]'``) and imported only when a
-picture is drawn; figures are :class:`matplotlib.figure.Figure` objects — no pyplot,
-no GUI, no global state — that Jupyter shows inline, saved as PNG, SVG or PDF.
+matplotlib is optional (the draw extra: ``pip install -e '.[draw]'`` in a clone) and
+imported only when a picture is drawn; figures are :class:`matplotlib.figure.Figure`
+objects — no pyplot, no GUI, no global state — that Jupyter shows inline, saved as
+PNG, SVG or PDF.
 
 Example:
     >>> from rxsteps import Step, StepGraph
@@ -41,11 +42,14 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from ..critical import critical_edges
+from ..errors import CycleError, GraphError
 from .figures import (
+    check_fonts,
     drawing_fonts,
     figure_of,
     format_seconds,
     new_figure,
+    picture_format,
     require_matplotlib,
     save_figure,
     text_width,
@@ -127,8 +131,8 @@ def draw_graph(
             default) draws an overview above
             :data:`~rxsteps.pictures.overview.OVERVIEW_ABOVE` steps.
         validate: ``False`` draws the steps as they are, without validating the
-            graph: a cycle is drawn and outlined in red, a dependency that names
-            nothing is a dashed ``missing`` box.
+            graph: a cycle is drawn and outlined in vermillion, a dependency that
+            names nothing is a dashed ``missing`` box.
 
     Returns:
         The figure (``ax.figure`` when ``ax`` is given).
@@ -136,7 +140,7 @@ def draw_graph(
     Raises:
         ImportError: matplotlib is not installed.
         GraphError: The graph is invalid (and ``validate`` is true).
-        ValueError: ``path`` has an unsupported extension.
+        OptionError: ``path`` has an unsupported extension (also a ``ValueError``).
 
     Example:
         >>> from rxsteps import Step, StepGraph, run
@@ -146,9 +150,12 @@ def draw_graph(
         ['succeeded', 'critical path']
     """
     require_matplotlib()
+    if path is not None:
+        picture_format(path)  # a bad extension is refused before drawing
     picture = _plan(graph, result, overview, validate)
     with drawing_fonts():
         figure = _render(picture, ax)
+    check_fonts(figure)
     if path is not None:
         save_figure(figure, path)
     return figure
@@ -234,11 +241,23 @@ def _mark_cycles(picture: _Picture, graph: StepGraph, back: list[tuple[str, str]
         picture.cycle_edges |= {(str(u), str(v)) for u, v in full.edges
                                 if u in members and v in members}
     if cycles:
-        path = nx.find_cycle(full)
-        names = [str(u) for u, _ in path] + [str(path[0][0])]
-        picture.title = "cycle in step graph: " + " -> ".join(names)
+        picture.title = str(CycleError(_declared_cycle(graph, full)))
     else:
         picture.title = "missing dependencies"
+
+
+def _declared_cycle(graph: StepGraph, full: nx.DiGraph) -> list[str]:
+    """The cycle :meth:`~rxsteps.StepGraph.validate` reports, in its rotation, so the
+    picture's title and the error name it alike; any cycle of ``full`` when a missing
+    dependency is what validation reports first."""
+    try:
+        graph.validate()
+    except CycleError as error:
+        return error.cycle
+    except GraphError:
+        pass
+    path = nx.find_cycle(full)
+    return [str(u) for u, _ in path] + [str(path[0][0])]
 
 
 def _step_box(name: str, graph: StepGraph, result: RunResult | None, detail: str,
@@ -451,7 +470,7 @@ def _draw_edges(ax: Axes, picture: _Picture, layout: Layout, shift: tuple[float,
 
 def _draw_back_edges(ax: Axes, picture: _Picture, layout: Layout,
                      shift: tuple[float, float], scale: float) -> None:
-    """The edges that close a cycle: dashed red curves over the top of the picture."""
+    """The edges that close a cycle: dashed vermillion curves over the top of the picture."""
     from matplotlib.patches import FancyArrowPatch
     from matplotlib.path import Path as MplPath
 

@@ -29,7 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .fonts import font_families, quiet_glyphs
+from ..errors import OptionError
+from . import fonts
 from .palette import CRITICAL_COLOR
 
 if TYPE_CHECKING:
@@ -38,17 +39,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CRITICAL_COLOR",
+    "check_fonts",
     "drawing_fonts",
     "figure_of",
     "format_seconds",
     "new_figure",
+    "picture_format",
     "require_matplotlib",
     "save_figure",
     "text_width",
     "wrap_label",
 ]
 
-_MISSING = "drawing needs matplotlib: pip install 'rxsteps[draw]'"
+_MISSING = ("drawing needs matplotlib: install the draw extra from your rxsteps clone: "
+            "pip install -e '.[draw]'")
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
@@ -81,7 +85,8 @@ def save_figure(
         format: ``"png"``, ``"svg"`` or ``"pdf"``; needed for a file object.
 
     Raises:
-        ValueError: The format is not PNG, SVG or PDF (or unknown for a file object).
+        OptionError: The format is not PNG, SVG or PDF (or unknown for a file object);
+            also a ``ValueError``.
         OSError: The file cannot be written.
 
     Example:
@@ -94,15 +99,47 @@ def save_figure(
     """
     from .canvas import write_figure
 
-    if format is None:
-        if not isinstance(target, str | os.PathLike):
-            raise ValueError("save_figure needs format= to write to a file object")
-        format = _FORMATS.get(Path(target).suffix.lower())
-        if format is None:
-            raise ValueError(f"cannot write {os.fspath(target)!r}: use a .png, .svg or .pdf file")
-    elif format not in _FORMATS.values():
-        raise ValueError(f"cannot write {format!r}: use png, svg or pdf")
-    write_figure(figure, target, format=format)
+    write_figure(figure, target, format=picture_format(target, format))
+
+
+def picture_format(target: str | os.PathLike[str] | IO[bytes], format: str | None = None) -> str:
+    """The format a picture is written in: ``format``, else the path's extension.
+
+    The drawing functions call it before drawing, so a bad path is refused at once.
+
+    Args:
+        target: A path or a binary file object.
+        format: ``"png"``, ``"svg"``, ``"pdf"`` or ``None`` (from the path).
+
+    Returns:
+        ``"png"``, ``"svg"`` or ``"pdf"``.
+
+    Raises:
+        OptionError: An unknown format or extension, or a file object without
+            ``format`` (``.option`` names the argument: ``"path"`` or ``"format"``).
+
+    Example:
+        >>> picture_format("run.SVG")
+        'svg'
+        >>> picture_format("run.jpg")
+        Traceback (most recent call last):
+        ...
+        rxsteps.errors.OptionError: cannot write 'run.jpg': pictures are PNG, SVG or PDF; \
+give the path a .png, .svg or .pdf extension
+    """
+    if format is not None:
+        if format not in _FORMATS.values():
+            raise OptionError(f"cannot write format {format!r}: use format='png', 'svg' or "
+                              "'pdf'", "format")
+        return format
+    if not isinstance(target, str | os.PathLike):
+        raise OptionError("save_figure needs format= ('png', 'svg' or 'pdf') to write to a "
+                          "file object", "format")
+    found = _FORMATS.get(Path(target).suffix.lower())
+    if found is None:
+        raise OptionError(f"cannot write {os.fspath(target)!r}: pictures are PNG, SVG or PDF; "
+                          "give the path a .png, .svg or .pdf extension", "path")
+    return found
 
 
 def new_figure(width: float, height: float, dpi: float) -> Figure:
@@ -138,8 +175,31 @@ def drawing_fonts() -> Iterator[None]:
     """
     import matplotlib
 
-    with matplotlib.rc_context({"font.family": list(font_families())}), quiet_glyphs():
+    families = list(fonts.font_families())
+    with matplotlib.rc_context({"font.family": families}), fonts.quiet_glyphs():
         yield
+
+
+def check_fonts(figure: Figure) -> None:
+    """Warn (once per process) if ``figure`` has CJK text and no font can draw it.
+
+    See :func:`~rxsteps.pictures.fonts.warn_missing_cjk`.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> figure = Figure()
+        >>> _ = figure.text(0, 0, "search")
+        >>> check_fonts(figure)
+    """
+    from matplotlib.text import Text
+
+    fonts.warn_missing_cjk(_whole_text(text) for text in figure.findobj(Text))
+
+
+def _whole_text(text: Any) -> str:
+    """A step's whole name for its (wrapped or shortened) label, else the text."""
+    kind, _, name = (text.get_gid() or "").partition(":")
+    return str(name if kind in ("label", "lane") and name else text.get_text())
 
 
 def wrap_label(text: str, width: int = 18, lines: int = 3) -> list[str]:
@@ -202,7 +262,7 @@ def figure_of(ax: Axes) -> Figure:
         Its :class:`~matplotlib.figure.Figure`.
 
     Raises:
-        ValueError: The axes belong to no figure.
+        OptionError: The axes belong to no figure.
 
     Example:
         >>> from matplotlib.figure import Figure
@@ -214,7 +274,8 @@ def figure_of(ax: Axes) -> Figure:
     while figure is not None and not hasattr(figure, "get_figwidth"):
         figure = figure.get_figure()
     if figure is None:
-        raise ValueError("the axes belong to no figure")
+        raise OptionError("ax: the axes belong to no figure; pass axes of one "
+                          "(figure.add_subplot())", "ax")
     result: Figure = figure
     return result
 
@@ -264,8 +325,8 @@ def _line_width(line: str, size: float) -> float:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
-    with quiet_glyphs():
+    with fonts.quiet_glyphs():
         width, _, _ = TextToPath().get_text_width_height_descent(
-            line, FontProperties(family=list(font_families()), size=size), ismath=False
+            line, FontProperties(family=list(fonts.font_families()), size=size), ismath=False
         )
     return float(width) / 72.0

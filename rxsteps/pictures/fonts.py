@@ -1,5 +1,5 @@
 """Fonts for labels in any script: the default sans-serif, then a CJK font if one is
-installed, and no missing-glyph warnings when none is.
+installed, and one warning that says which to install when none is.
 
 matplotlib (3.6+) falls back glyph by glyph through a list of font families, so a
 label like ``検索`` is drawn with a CJK font while ``search`` keeps the default one.
@@ -7,8 +7,9 @@ label like ``検索`` is drawn with a CJK font while ``search`` keeps the defaul
 matplotlib knows, else among the system's font files (matplotlib's font cache does not
 see fonts installed after it was built — Debian's ``fonts-wqy-microhei`` or
 ``fonts-noto-cjk``, say). Without one, labels in those scripts show as empty boxes in
-PNG and PDF (SVG keeps them as text, which a browser draws with its own fonts), and
-:func:`quiet_glyphs` keeps matplotlib's "Glyph … missing" warnings out of the way.
+PNG and PDF (SVG keeps them as text, which a browser draws with its own fonts):
+:func:`warn_missing_cjk` says so once per process, naming fonts to install, and
+:func:`quiet_glyphs` keeps matplotlib's many "Glyph … missing" warnings out of the way.
 
 Example:
     >>> font_families()[0]
@@ -20,11 +21,13 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-__all__ = ["font_families", "quiet_glyphs"]
+from ..errors import RxStepsWarning
+
+__all__ = ["font_families", "has_cjk_font", "quiet_glyphs", "warn_missing_cjk"]
 
 #: Fonts with CJK glyphs, by family name: Linux, macOS, Windows.
 _CJK_FAMILIES = (
@@ -36,6 +39,17 @@ _CJK_FAMILIES = (
 #: Font files worth registering when matplotlib's cache does not know them.
 _CJK_FILES = re.compile(r"wqy|cjk|sourcehansans|droidsansfallback|msyh|yugoth|malgun", re.I)
 _GLYPH_WARNING = r"Glyph \d+ .*missing from font"
+#: Hangul Jamo; CJK radicals to Unified Ideographs (kana, bopomofo, Hangul Jamo…);
+#: Hangul syllables; compatibility ideographs and forms; full-width forms; planes 2-3.
+_CJK = re.compile("[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff"
+                  "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]")
+_NO_CJK_FONT = (
+    "no installed font has the CJK characters of {label!r}, so pictures show them as "
+    "empty boxes: install one (apt-get install fonts-noto-cjk or fonts-wqy-microhei, "
+    "or any font with these glyphs) and restart Python"
+)
+#: What :func:`warn_missing_cjk` has warned about in this process.
+_WARNED: set[str] = set()
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +81,35 @@ def font_families() -> tuple[str, ...]:
 def _known_cjk(manager: object) -> list[str]:
     names = {entry.name for entry in getattr(manager, "ttflist", [])}
     return [family for family in _CJK_FAMILIES if family in names]
+
+
+def has_cjk_font() -> bool:
+    """Whether :func:`font_families` found a font with CJK glyphs.
+
+    Example:
+        >>> has_cjk_font() in (True, False)
+        True
+    """
+    return any(family in _CJK_FAMILIES for family in font_families())
+
+
+def warn_missing_cjk(labels: Iterable[str]) -> None:
+    """Give an :class:`~rxsteps.errors.RxStepsWarning`, once per process, when a
+    label has CJK characters and no font with them is installed.
+
+    Args:
+        labels: The texts of a picture.
+
+    Example:
+        >>> warn_missing_cjk(["search", "answer"])  # no CJK: never a warning
+    """
+    if "cjk" in _WARNED:
+        return
+    label = next((text for text in labels if _CJK.search(text)), None)
+    if label is None or has_cjk_font():
+        return
+    _WARNED.add("cjk")
+    warnings.warn(_NO_CJK_FONT.format(label=label), RxStepsWarning, stacklevel=4)
 
 
 @contextmanager

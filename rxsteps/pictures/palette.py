@@ -1,13 +1,13 @@
 """One palette and one vocabulary for every picture of a run: the DAG, the timeline,
-their legends (and the example app's web page, which copies these colours).
+their legends (and the example app's web page, which is built from them).
 
 Every state a step (or an attempt) can be drawn in is a :class:`Style` here, under the
 words the legends use. The strong colours are the Okabe-Ito palette, chosen to stay
-apart for the common kinds of colour blindness; fills are light tints of them so dark
-labels stay readable. No state relies on colour alone: outlines are dashed or dotted
-for steps that did not run, timeline bars of failed, timed-out and cancelled attempts
-carry their own hatch and end marker, and DAG boxes that did not succeed say so in
-words on their second line.
+apart for the common kinds of colour blindness; fills are tints of them, as far apart
+(with simulated colour blindness too) as dark labels on them allow. No state relies on
+colour alone: outlines are dashed or dotted for steps that did not run, timeline bars
+of failed, timed-out and cancelled attempts carry their own hatch and end marker, and
+DAG boxes that did not succeed say so in words on their second line.
 
 ========================  =======================================================
 state                     when
@@ -89,16 +89,16 @@ class Style:
 
 #: Every state by its legend words, in legend order.
 PALETTE: dict[str, Style] = {
-    "succeeded": Style("succeeded", "#b3e2d5", "#009E73"),
-    "failed": Style("failed", "#f2ceb3", "#D55E00", hatch="////", marker="X"),
-    "timed out": Style("timed out", "#f6dba6", "#E69F00", hatch="xxx", marker="|"),
-    "cancelled": Style("cancelled", "#f0d7e5", "#CC79A7", hatch="...", marker="s"),
+    "succeeded": Style("succeeded", "#8ad2bf", "#009E73"),
+    "failed": Style("failed", "#ecb58a", "#D55E00", hatch="////", marker="X"),
+    "timed out": Style("timed out", "#f4d38a", "#E69F00", hatch="xxx", marker="|"),
+    "cancelled": Style("cancelled", "#ebc9dc", "#CC79A7", hatch="...", marker="s"),
     "skipped": Style("skipped", "#e8e8e8", "#5c5c5c", "#4d4d4d", "dashed"),
-    "condition false": Style("condition false", "#d5ecfa", "#56B4E9", "#3d4f5c", "dotted"),
+    "condition false": Style("condition false", "#d3ecf9", "#56B4E9", "#3d4f5c", "dotted"),
     "not run": Style("not run", "#ffffff", "#adb5bd", "#6c757d", "dashed"),
     "running": Style("running", "#f8f3aa", "#9e9400"),
     "retrying": Style("retrying", "#f8f3aa", "#D55E00", dashes="dashed"),
-    "cached": Style("cached", "#b3e2d5", "#0072B2", marker="D"),
+    "cached": Style("cached", "#8ad2bf", "#0072B2", marker="D"),
     "waiting": Style("waiting", "#dbe9f4", "#0072B2", hatch="---"),
 }
 

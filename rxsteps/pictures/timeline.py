@@ -38,10 +38,12 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from .figures import (
+    check_fonts,
     drawing_fonts,
     figure_of,
     format_seconds,
     new_figure,
+    picture_format,
     require_matplotlib,
     save_figure,
     text_width,
@@ -105,7 +107,7 @@ def draw_timeline(
 
     Raises:
         ImportError: matplotlib is not installed.
-        ValueError: ``path`` has an unsupported extension.
+        OptionError: ``path`` has an unsupported extension (also a ``ValueError``).
 
     Example:
         >>> from rxsteps import Step, StepGraph, run
@@ -114,8 +116,11 @@ def draw_timeline(
         ['critical-lane:only', 'attempt:only:0:1']
     """
     require_matplotlib()
+    if path is not None:
+        picture_format(path)  # a bad extension is refused before drawing
     with drawing_fonts():
         figure = _draw(result, ax, overview)
+    check_fonts(figure)
     if path is not None:
         save_figure(figure, path)
     return figure

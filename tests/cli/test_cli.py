@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -17,6 +18,7 @@ from rxsteps.cli.commands import UsageError, parse_inputs
 from rxsteps.cli.live import LiveReporter
 from rxsteps.cli.progress import JsonReporter, PlainReporter
 from rxsteps.cli.reporters import make_reporter
+from tests.support.isolated import tree_env
 from tests.support.terminal import Terminal
 
 FLOWS = '''
@@ -88,6 +90,12 @@ graph = StepGraph([Step("a", lambda b: b, ["b"]), Step("b", lambda a: a, ["a"])]
 
 BROKEN = "import rxsteps\nimport no_such_module_for_rxsteps_tests\n"
 
+BIG = '''
+from rxsteps import Step, StepGraph
+graph = StepGraph([Step("s0", lambda: 1)] +
+                  [Step(f"s{i}", lambda x: x, [f"s{i - 1}"]) for i in range(1, 100)])
+'''
+
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -95,12 +103,14 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (path / "flows.py").write_text(textwrap.dedent(FLOWS))
     (path / "cycle.py").write_text(textwrap.dedent(CYCLE))
     (path / "broken.py").write_text(BROKEN)
+    (path / "big.py").write_text(textwrap.dedent(BIG))
     return path
 
 
 def rxsteps(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "rxsteps.cli", *args], capture_output=True,
-                          text=True, cwd=folder, timeout=60, stdin=subprocess.DEVNULL)
+                          text=True, cwd=folder, timeout=60, stdin=subprocess.DEVNULL,
+                          env=tree_env())
 
 
 def plain_events(stdout: str) -> list[tuple[str, str]]:
@@ -294,6 +304,30 @@ def test_run_writes_pictures(folder: Path, tmp_path: Path) -> None:
     assert f"wrote {dag}" in done.stdout
 
 
+def _svg_ids(path: Path, kind: str) -> int:
+    return path.read_text(encoding="utf-8").count(f'<g id="{kind}:')
+
+
+def test_full_draws_every_step_of_a_big_graph(folder: Path, tmp_path: Path) -> None:
+    groups, every = tmp_path / "groups.svg", tmp_path / "every.svg"
+    assert rxsteps(folder, "draw", "big.py", "-o", str(groups)).returncode == 0
+    done = rxsteps(folder, "draw", "big.py", "-o", str(every), "--full")
+    assert done.returncode == 0, done.stderr
+    assert _svg_ids(groups, "node") == 0 and _svg_ids(groups, "group") > 0
+    assert (_svg_ids(every, "node"), _svg_ids(every, "group")) == (100, 0)
+
+
+def test_full_reaches_both_pictures_of_a_run(folder: Path, tmp_path: Path) -> None:
+    dag, timeline = tmp_path / "dag.svg", tmp_path / "run.svg"
+    done = rxsteps(folder, "run", "big.py", "--draw", str(dag), "--timeline", str(timeline),
+                   "--full", "--json")
+    assert done.returncode == 0, done.stderr
+    assert (_svg_ids(dag, "node"), _svg_ids(timeline, "lane")) == (100, 100)
+    done = rxsteps(folder, "run", "big.py", "--timeline", str(timeline), "--json")
+    assert done.returncode == 0, done.stderr
+    assert _svg_ids(timeline, "lane") < 100  # without --full: a summary
+
+
 def test_a_factory_function_is_called(folder: Path) -> None:
     assert rxsteps(folder, "run", "flows.py:make").returncode == 0
 
@@ -369,10 +403,12 @@ def test_draw_shows_a_cycle_then_fails_with_it(folder: Path, tmp_path: Path) -> 
     out = tmp_path / "cycle.svg"
     done = rxsteps(folder, "draw", "cycle.py:graph", "-o", str(out))
     assert done.returncode == 2
-    assert done.stdout == f"wrote {out} (the cycle in red)\n"
+    assert done.stdout == f"wrote {out} (the cycle highlighted)\n"
     assert one_error_line(done) in ("rxsteps: error: cycle in step graph: a -> b -> a",
                                     "rxsteps: error: cycle in step graph: b -> a -> b")
     svg = out.read_text()
+    error = one_error_line(done).removeprefix("rxsteps: error: ")
+    assert f">{html.escape(error, quote=False)}<" in svg  # the picture's title: the same
     assert "<title>a</title>" in svg and "<title>b</title>" in svg
     assert svg.count('id="edge:') == 2
 
@@ -426,6 +462,7 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=tree_env(),
     )
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()
@@ -458,6 +495,7 @@ def test_a_closed_pipe_cancels_the_run_and_exits_141(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "rxsteps.cli", "run", "chain:graph", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env=tree_env(),
     )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.readline()

@@ -10,6 +10,7 @@ import pytest
 
 from rxsteps import EventKind, RunResult, StepEvent, StepStatus, run
 from rxsteps.cli.demo import build_graph, demo_inputs
+from tests.support.isolated import tree_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +51,8 @@ def test_the_demo_succeeds_with_a_retry_and_a_timeout(
 def test_rxsteps_demo_writes_its_pictures(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     done = subprocess.run([sys.executable, "-m", "rxsteps.cli", "demo", "--out", str(out)],
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          env=tree_env())
     assert done.returncode == 0, done.stderr
     for name in ("dag.png", "timeline.png"):
         assert (out / name).stat().st_size > 10_000
@@ -62,7 +64,7 @@ def test_rxsteps_demo_writes_its_pictures(tmp_path: Path) -> None:
 def test_the_example_script_runs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "research_agent.py"),
                            str(tmp_path)], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env=tree_env())
     assert done.returncode == 0, done.stderr
     assert "critical path" in done.stdout
     assert (tmp_path / "dag.png").stat().st_size > 10_000

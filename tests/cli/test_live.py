@@ -23,6 +23,7 @@ import pytest
 
 from rxsteps import EventKind, Step, StepEvent, StepGraph, current, run
 from rxsteps.cli.live import LiveReporter, estimate
+from tests.support.isolated import tree_env
 from tests.support.terminal import console, screen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,7 +147,7 @@ def test_ctrl_c_leaves_a_last_frame_that_shows_what_was_cancelled(tmp_path: Path
     (tmp_path / "hang.py").write_text(textwrap.dedent(HANG))
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TERM="xterm-256color")
+    env = tree_env(TERM="xterm-256color")
     env.pop("NO_COLOR", None)
     process = subprocess.Popen([sys.executable, "-m", "rxsteps.cli", "run", "hang.py"],
                                stdin=slave, stdout=slave, stderr=slave, cwd=tmp_path, env=env)

@@ -16,6 +16,7 @@ from rxsteps.cli.live import LiveReporter
 from rxsteps.cli.progress import PlainReporter, summary_line
 from rxsteps.cli.resources import ResourceUsageError, parse_limits, parse_rates
 from tests.cli.test_live import frame
+from tests.support.isolated import tree_env
 
 FLOW = '''
 from rxsteps import Step, StepGraph
@@ -42,7 +43,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "rxsteps.cli", *args], cwd=folder,
                           capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env=tree_env())
 
 
 def json_events(done: subprocess.CompletedProcess[str]) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rxsteps.pictures.palette import PALETTE
 from tests.support import STEPS, load_example
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,6 +58,12 @@ BOX_FILLS = """() => Object.fromEntries([...document.querySelectorAll('g[id^="no
 BLACK = "rgb(0, 0, 0)"
 
 
+def _rgb(colour: str) -> str:
+    """``#8ad2bf`` as a browser's computed style says it: ``rgb(138, 210, 191)``."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
 def test_pending_boxes_keep_their_colour_and_the_legend_names_the_states(
         server_url: str, tmp_path: Path) -> None:
     with sync_api.sync_playwright() as playwright:
@@ -72,13 +79,13 @@ def test_pending_boxes_keep_their_colour_and_the_legend_names_the_states(
                                     f" return ({BOX_FILLS})(); }}")
             assert pending == drawn  # not black: the drawing's own colours
             legend = page.inner_text("#legend")
-            for state in ("pending", "running", "retrying", "succeeded", "failed", "skipped",
-                          "cancelled", "input"):
+            for state in ("pending", "waiting", "running", "retrying", "succeeded", "failed",
+                          "timed out", "skipped", "cancelled", "input"):
                 assert state in legend, state
             page.wait_for_function("document.getElementById('status').textContent === 'done'",
                                    timeout=15_000)
             done = page.evaluate(BOX_FILLS)
-            assert {done[step] for step in STEPS} == {"rgb(179, 226, 213)"}  # succeeded
+            assert {done[step] for step in STEPS} == {_rgb(PALETTE["succeeded"].fill)}
             page.screenshot(path=str(tmp_path / "legend.png"), full_page=True)
         finally:
             browser.close()
@@ -107,6 +114,13 @@ def test_the_page_shows_each_step_finish_live(server_url: str, tmp_path: Path) -
             page.wait_for_selector('[data-step=search][data-state=failed]', timeout=15_000)
             page.wait_for_selector('[data-step=answer][data-state=cancelled]', timeout=15_000)
             page.screenshot(path=str(screenshot.with_stem("event_driven_app_failed")))
+
+            page.fill("#question", "a slow search")  # the search runs out of time
+            page.click("#start")
+            page.wait_for_selector('[data-step=search][data-state="timed out"]',
+                                   timeout=15_000)
+            assert page.inner_text("[data-step=search] .state") == "timed out"
+            page.screenshot(path=str(screenshot.with_stem("event_driven_app_timed_out")))
         finally:
             browser.close()
     assert screenshot.stat().st_size > 10_000

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support import EXAMPLES
+from tests.support.isolated import tree_env
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,7 @@ def test_example_runs(script: str, args: list[str], expected: str, tmp_path: Pat
         text=True,
         timeout=120,
         cwd=tmp_path,
+        env=tree_env(),
     )
     assert done.returncode == 0, done.stderr
     assert expected in done.stdout
@@ -50,6 +52,7 @@ def test_event_driven_app_serves_its_page_and_a_stream() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=tree_env(),
     )
     try:
         base = f"http://127.0.0.1:{port}"

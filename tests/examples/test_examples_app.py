@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from rxsteps import Step, StepGraph
+from rxsteps import EventKind, Step, StepGraph
+from rxsteps.pictures.palette import INPUT, PALETTE, STEP, Style
 from tests.support import STEPS, load_example
 
 T = TypeVar("T")
@@ -77,6 +79,64 @@ def test_the_page_lists_every_step_and_needs_nothing_from_outside() -> None:
         assert "<svg" in page and 'id="node:search"' in page
 
 
+def _page() -> str:
+    async def main() -> str:
+        async with client() as http:
+            return (await http.get("/")).text
+
+    return drive(main)
+
+
+def _script_map(page: str, name: str) -> dict[str, str]:
+    """``const NAME = {...};`` of the page's script."""
+    found = re.search(rf"^const {name} = (\{{.*?\}});$", page, re.M)
+    assert found, name
+    return dict(json.loads(found.group(1)))
+
+
+def _css_rules(page: str) -> dict[str, tuple[str, str, str]]:
+    """State to ``(fill, outline style, edge)`` of the page's legend swatch rules."""
+    rules = re.findall(r'\[data-key="([^"]+)"\] i \{ background: (#\w+); '
+                       r"border: 1\.5px (\w+) (#\w+);", page)
+    return {state: (fill, dashes, edge) for state, fill, dashes, edge in rules}
+
+
+def _palette(state: str) -> Style:
+    return {"pending": STEP, "input": INPUT}.get(state) or PALETTE[state]
+
+
+PAGE_STATES = ["pending", "waiting", "running", "retrying", "succeeded", "failed",
+               "timed out", "skipped", "cancelled", "input"]
+
+
+def test_the_pages_colours_are_the_palettes() -> None:
+    page = _page()
+    rules = _css_rules(page)
+    assert list(rules) == PAGE_STATES
+    for state, (fill, dashes, edge) in rules.items():
+        style = _palette(state)
+        assert (fill, dashes, edge) == (style.fill, style.dashes, style.edge), state
+        if state != "input":  # the list's steps get the same colours as the swatches
+            assert f'[data-state="{state}"], [data-key="{state}"] i {{' in page
+    painted = [state for state in PAGE_STATES if state not in ("pending", "input")]
+    assert _script_map(page, "FILL") == {state: PALETTE[state].fill for state in painted}
+    assert _script_map(page, "EDGE") == {state: PALETTE[state].edge for state in painted}
+
+
+def test_every_event_kind_paints_a_state_the_legend_names() -> None:
+    # an unknown kind painted its step "undefined"
+    page = _page()
+    state = _script_map(page, "STATE")
+    assert set(state) == {kind.value for kind in EventKind}
+    legend = page[page.index('<p id="legend"'):]
+    legend = legend[:legend.index("</p>")]
+    keys = re.findall(r'data-key="([^"]+)"><i></i>([^<]+)</span>', legend)
+    assert [key for key, _ in keys] == PAGE_STATES
+    assert all(words.startswith(key) for key, words in keys)  # the legend says each state
+    assert set(state.values()) | {"pending", "timed out"} <= set(_css_rules(page))
+    assert 'event.kind === "failed" && event.timed_out ? "timed out"' in page
+
+
 # -- SSE runs ------------------------------------------------------------------------------
 
 
@@ -113,6 +173,18 @@ def test_a_failing_run_reports_the_failure_in_the_stream() -> None:
     assert name == "done" and done["ok"] is False and "search" in done["error"]
     kinds = {(d["step"], d["kind"]) for n, d in events if n == "step"}
     assert ("search", "failed") in kinds and ("answer", "cancelled") in kinds
+
+
+def test_a_timed_out_step_is_marked_in_the_stream() -> None:
+    async def main() -> list[tuple[str, Any]]:
+        async with client() as http:
+            return await run_sse(http, "a slow search")
+
+    events = [data for name, data in drive(main) if name == "step"]
+    failed = [e for e in events if e["kind"] == "failed"]
+    assert [(e["step"], e["timed_out"]) for e in failed] == [("search", True)]
+    assert "StepTimeoutError" in failed[0]["error"]
+    assert not any(e["timed_out"] for e in events if e["kind"] != "failed")
 
 
 def test_a_question_is_required() -> None:

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from rxsteps import Retry, Step, StepGraph
+from tests.support.isolated import tree_env
 
 
 @pytest.fixture
@@ -121,10 +122,35 @@ def test_a_keep_going_run_with_failed_steps_ends_its_span_with_error() -> None:
     run_span = spans["rxsteps.run"]
     assert run_span.status.status_code.name == "ERROR"
     assert run_span.status.description == "1 step failed"
+    # the class a fail-fast run's span names (it was "rxsteps.StepFailed", no class)
+    assert run_span.attributes["error.type"] == "rxsteps.errors.StepFailedError"
     step = spans["rxsteps.step broken"]
     assert step.attributes["error.type"] == "KeyError"
     assert step.status.description == "KeyError: 'gone'"
     assert spans["rxsteps.step ok"].status.status_code.name == "UNSET"
+
+
+def test_a_fail_fast_run_names_the_same_error_type_and_escaped_is_a_boolean() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from rxsteps import StepFailedError, run
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    def broken():
+        raise KeyError("gone")
+
+    with pytest.raises(StepFailedError):
+        run(StepGraph([Step("broken", broken)]), tracer_provider=provider)
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert spans["rxsteps.run"].attributes["error.type"] == "rxsteps.errors.StepFailedError"
+    for name in ("rxsteps.run", "rxsteps.step broken"):
+        [event] = [e for e in spans[name].events if e.name == "exception"]
+        assert event.attributes["exception.escaped"] is True, name  # not the string "False"
 
 
 def test_each_item_of_a_mapped_step_is_a_span_carrying_its_item_index(execute, spans):
@@ -174,7 +200,7 @@ def test_a_global_provider_set_after_the_first_run_gets_the_next_runs_spans() ->
     import sys
 
     done = subprocess.run([sys.executable, "-c", _GLOBAL_PROVIDER_LATER], capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, timeout=120, check=False, env=tree_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['rxsteps.run', 'rxsteps.step a']"
 

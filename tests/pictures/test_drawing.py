@@ -27,6 +27,7 @@ from rxsteps.pictures.drawing import STATUS_STYLES, draw_graph
 from rxsteps.pictures.figures import CRITICAL_COLOR, format_seconds, save_figure, wrap_label
 from rxsteps.pictures.layout import layered_layout
 from rxsteps.pictures.palette import PALETTE
+from tests.support.isolated import tree_env
 
 _VERBS = ["fetch", "parse", "search", "rank", "embed", "summarize", "classify", "merge",
           "validate", "score", "lookup", "plan", "route", "extract", "translate", "review"]
@@ -235,7 +236,7 @@ def test_a_cycle_is_refused_unless_drawn_as_declared() -> None:
         draw_graph(cyclic_graph(ghost=False))
 
 
-def test_a_cycle_is_drawn_in_red(tmp_path: Path) -> None:
+def test_a_cycle_is_drawn_in_vermillion(tmp_path: Path) -> None:
     graph = cyclic_graph()
     figure = draw_graph(graph, tmp_path / "cycle.png", validate=False)
     red = to_rgba(PALETTE["failed"].edge)
@@ -253,6 +254,16 @@ def test_a_cycle_is_drawn_in_red(tmp_path: Path) -> None:
     assert set(title.removeprefix("cycle in step graph: ").split(" -> ")) == set(
         refused.value.cycle)
     assert _legend(figure)[-2:] == ["missing", "cycle"]
+
+
+def test_the_title_names_the_cycle_as_the_error_does() -> None:
+    # the same rotation: the picture said "plan -> act -> check -> plan", the error
+    # "check -> plan -> act -> check"
+    with pytest.raises(CycleError) as refused:
+        cyclic_graph(ghost=False).validate()
+    figure = draw_graph(cyclic_graph(ghost=False), validate=False)
+    title = next(t.get_text() for t in figure.axes[0].texts if t.get_gid() == "title")
+    assert title == str(refused.value)
 
 
 def test_a_step_that_depends_on_itself_is_a_cycle_too() -> None:
@@ -349,7 +360,8 @@ def test_save_figure_needs_a_format_for_file_objects() -> None:
 
 def test_importing_rxsteps_does_not_import_matplotlib() -> None:
     code = "import sys, rxsteps, rxsteps.cli; print('matplotlib' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=tree_env())
     assert out.stdout.strip() == "False"
 
 
@@ -361,9 +373,11 @@ def test_drawing_without_matplotlib_says_how_to_install_it() -> None:
         "except ImportError as e:\n    print(e)\n"
         "print(StepGraph([Step('a', lambda: 1)])._repr_png_())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=tree_env())
     assert out.stdout.splitlines() == [
-        "drawing needs matplotlib: pip install 'rxsteps[draw]'", "None"]
+        "drawing needs matplotlib: install the draw extra from your rxsteps clone: "
+        "pip install -e '.[draw]'", "None"]
 
 
 # -- pictures to look at --------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Step names in any script: CJK labels drawn with a font that has their glyphs (or,
-with none installed, no warnings), and every step's full name findable in an SVG."""
+with none installed, one warning that names fonts to install), and every step's full
+name findable in an SVG."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.ft2font import FT2Font
 
-from rxsteps import Step, StepGraph, run
+from rxsteps import RxStepsWarning, Step, StepGraph, run
 from rxsteps.pictures import fonts
 from rxsteps.pictures.drawing import draw_graph
 from rxsteps.pictures.timeline import draw_timeline
@@ -52,15 +53,55 @@ def test_cjk_pictures_draw_without_warnings(cjk: StepGraph, tmp_path: Path) -> N
     assert (tmp_path / "dag.png").stat().st_size > 5000
 
 
-def test_without_a_cjk_font_labels_fall_back_without_warnings(
-        cjk: StepGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+NO_CJK_FONT = (
+    f"no installed font has the CJK characters of {'質問'!r}, so pictures show them as "
+    "empty boxes: install one (apt-get install fonts-noto-cjk or fonts-wqy-microhei, "
+    "or any font with these glyphs) and restart Python")
+
+
+@pytest.fixture
+def no_cjk_font(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The font lookup finds no CJK font, and nothing has been warned about yet."""
     monkeypatch.setattr(fonts, "font_families", lambda: ("DejaVu Sans",))
+    monkeypatch.setattr(fonts, "_WARNED", set())
+
+
+@pytest.mark.usefixtures("no_cjk_font")
+def test_without_a_cjk_font_cjk_labels_warn_once_naming_fonts_to_install(
+        cjk: StepGraph, tmp_path: Path) -> None:
+    with pytest.warns(RxStepsWarning, match=f"^{re.escape(NO_CJK_FONT)}$") as caught:
+        draw_graph(cjk, tmp_path / "dag.png")
+    assert len(caught) == 1
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error")  # once per process; matplotlib's own stay quiet
         figure = draw_graph(cjk, tmp_path / "dag.png")
+        draw_timeline(run(cjk, {"質問": "なぜ"}), tmp_path / "run.png")
         figure.savefig(tmp_path / "again.png")  # saving it yourself does not warn either
         figure._repr_png_()  # nor does Jupyter's picture of it
     assert (tmp_path / "again.png").stat().st_size > 5000
+
+
+@pytest.mark.usefixtures("no_cjk_font")
+def test_a_timeline_warns_with_the_whole_step_name(tmp_path: Path) -> None:
+    result = run(StepGraph([Step(ANSWER, lambda: 1)]))
+    with pytest.warns(RxStepsWarning, match=re.escape(f"CJK characters of {ANSWER!r}, ")):
+        draw_timeline(result, tmp_path / "run.png")
+
+
+@pytest.mark.usefixtures("no_cjk_font")
+def test_without_a_cjk_font_latin_labels_do_not_warn(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw_graph(StepGraph([Step(LONG, lambda: 1)]), tmp_path / "dag.png")
+
+
+def test_with_a_cjk_font_cjk_labels_do_not_warn(
+        cjk: StepGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fonts, "font_families", lambda: ("sans-serif", "WenQuanYi Micro Hei"))
+    monkeypatch.setattr(fonts, "_WARNED", set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw_graph(cjk)
 
 
 def _titles(svg: str) -> list[str]:

@@ -18,6 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.support.isolated import tree_env
+
 pytestmark = pytest.mark.slow
 
 CELLS = [
@@ -38,9 +40,10 @@ def execute(cells: list[str], folder: Path) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
     nbformat.write(notebook, source)
-    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
-    env.update(IPYTHONDIR=str(folder / "ipython"), JUPYTER_RUNTIME_DIR=str(folder / "runtime"),
-               MPLCONFIGDIR=os.environ.get("MPLCONFIGDIR", str(folder / "mpl")))
+    env = tree_env({key: value for key, value in os.environ.items() if key != "MPLBACKEND"},
+                   IPYTHONDIR=str(folder / "ipython"),
+                   JUPYTER_RUNTIME_DIR=str(folder / "runtime"),
+                   MPLCONFIGDIR=os.environ.get("MPLCONFIGDIR", str(folder / "mpl")))
     done = subprocess.run(
         [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute",
          "--ExecutePreprocessor.timeout=60", "--output", "done.ipynb", str(source)],

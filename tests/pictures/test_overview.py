@@ -162,6 +162,13 @@ def test_a_300_step_timeline_has_a_bounded_height() -> None:
     assert len(full.axes[0].get_yticklabels()) == 300
 
 
+def test_result_timeline_draws_every_lane_on_request() -> None:
+    result = finished(tangled(300, seed=3))
+    assert len(result.timeline(overview=False).axes[0].get_yticklabels()) == 300
+    assert len(result.timeline().axes[0].get_yticklabels()) <= MAX_LANES
+    assert len(result.timeline(overview=True).axes[0].get_yticklabels()) <= MAX_LANES
+
+
 def render_pictures(folder: Path) -> list[Path]:
     """The 300-step overviews, with and without a run, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 
 :func:`simulate` applies the Machado, Oliveira and Fernandes (2009) matrices for full
 protanopia, deuteranopia and tritanopia in linear RGB; :func:`delta_e` is the CIE76
-distance in CIELAB (about 2.3 is just noticeable; above 20, clearly different colours).
+distance in CIELAB (about 2.3 is just noticeable; above 20, clearly different colours);
+:func:`contrast` is WCAG's contrast ratio of text on a background.
 """
 
 from __future__ import annotations
@@ -43,3 +44,10 @@ def lab(linear_rgb: np.ndarray) -> np.ndarray:
 def delta_e(a: str, b: str, vision: str) -> float:
     """How far apart ``a`` and ``b`` look with ``vision`` (CIE76)."""
     return float(np.linalg.norm(lab(simulate(a, vision)) - lab(simulate(b, vision))))
+
+
+def contrast(text: str, background: str) -> float:
+    """WCAG 2 contrast ratio of ``text`` on ``background``: 1 (none) to 21."""
+    luminances = sorted(float(np.array([0.2126, 0.7152, 0.0722]) @ _linear(np.array(to_rgb(c))))
+                        for c in (text, background))
+    return (luminances[1] + 0.05) / (luminances[0] + 0.05)
