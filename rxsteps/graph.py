@@ -69,6 +69,18 @@ __all__ = ["StepGraph"]
 _F = Callable[..., Any]
 
 
+def _input_names(inputs: Iterable[str]) -> tuple[str, ...]:
+    """The declared input names, each once, after checking each is a non-empty string
+    (networkx would refuse ``None`` only later, as "None cannot be a node")."""
+    names = tuple(dict.fromkeys(inputs))
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise OptionTypeError(f"StepGraph: an input name must be a non-empty string, got "
+                                  f"{name!r}; give each a name, such as inputs=['query']",
+                                  "inputs")
+    return names
+
+
 def _not_a_step(value: object) -> OptionTypeError:
     """The refusal of a graph's step that is not a :class:`Step` (a tuple, a function…)."""
     return OptionTypeError(f"StepGraph: expected a Step, got {type(value).__name__}; wrap "
@@ -87,7 +99,8 @@ class StepGraph(Mapping[str, Step]):
 
     Raises:
         DuplicateStepError: Two steps share an id, or a step id is an input name.
-        OptionTypeError: ``inputs`` is a string, or a step is not a :class:`Step`.
+        OptionTypeError: ``inputs`` is a string or holds a name that is not a
+            non-empty string, or a step is not a :class:`Step`.
         MissingDependencyError, CycleError, TypeError: See :meth:`validate`.
 
     Example:
@@ -101,7 +114,7 @@ class StepGraph(Mapping[str, Step]):
         if isinstance(inputs, str):
             raise OptionTypeError(f"StepGraph: inputs must be a list of names, got the string "
                                   f"{inputs!r}; write inputs=[{inputs!r}]", "inputs")
-        self._inputs: tuple[str, ...] = tuple(dict.fromkeys(inputs))
+        self._inputs: tuple[str, ...] = _input_names(inputs)
         self._steps: dict[str, Step] = {}
         self._plan: _Plan | None = None
         self._add_all(steps)

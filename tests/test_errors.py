@@ -127,6 +127,13 @@ REFUSALS = [
     pytest.param(lambda: StepGraph(inputs="q"), OptionTypeError, TypeError, "inputs",
                  "StepGraph: inputs must be a list of names, got the string 'q'; write "
                  "inputs=['q']", id="StepGraph-inputs-string"),
+    pytest.param(lambda: StepGraph([Step("a", str, ["q"])], inputs=["q", None]),
+                 OptionTypeError, TypeError, "inputs",
+                 "StepGraph: an input name must be a non-empty string, got None; give each "
+                 "a name, such as inputs=['query']", id="StepGraph-input-None"),
+    pytest.param(lambda: StepGraph(inputs=[""]), OptionTypeError, TypeError, "inputs",
+                 "StepGraph: an input name must be a non-empty string, got ''; give each "
+                 "a name, such as inputs=['query']", id="StepGraph-input-empty"),
     pytest.param(lambda: StepGraph([("b", print)]), OptionTypeError, TypeError, "steps",
                  "StepGraph: expected a Step, got tuple; wrap a function in "
                  "Step('name', function)", id="StepGraph-not-a-Step"),
