@@ -124,14 +124,15 @@ def _wants_ainvoke(action: Any, backend: Backend) -> bool:
     """A runnable goes through ``ainvoke`` when its ``invoke`` cannot be used: it has
     none, or it is a LangChain ``RunnableLambda`` over a coroutine function (``afunc``
     and no ``func``: its ``invoke`` raises "Cannot invoke a coroutine function
-    synchronously"), or the run is on ``"asyncio"``."""
+    synchronously"), or the backend prefers it (:attr:`Backend.prefers_async`:
+    ``"asyncio"``)."""
     if not callable(getattr(action, "ainvoke", None)):
         return False
     if not callable(getattr(action, "invoke", None)):
         return True
     if hasattr(action, "afunc") and not hasattr(action, "func"):
         return True
-    return backend.name == "asyncio"
+    return backend.prefers_async
 
 
 def _check_shippable(node: Node, backend: Backend) -> None:
