@@ -49,12 +49,12 @@ from typing import Any, Generic, TypeVar
 from reactivex import abc
 
 from ._options_doc import shared_options
-from .backends.resolve import resolve_backend
 from .events import StepEvent
+from .execution.checks import check_run
 from .execution.flow import Overflow, PipelineFlow, PipelineSpec
 from .execution.limits import Limiter
 from .execution.options import RunOptions
-from .execution.run import preflight, start_run
+from .execution.run import start_run
 from .graph import StepGraph
 from .result import RunResult
 
@@ -280,11 +280,8 @@ def astream(
         >>> asyncio.run(main())
         [('a', 'SUCCEEDED'), ('b', 'SUCCEEDED')]
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
-                         limits, rates, priority, history, store=store, run_id=run_id,
-                         fresh=fresh, serializer=serializer)
-    preflight(graph, inputs, limiter=options.limiter)
-    resolve_backend(scheduler)  # fail now on a bad scheduler
+    options = RunOptions.from_arguments(locals())
+    check_run(graph, inputs, options)  # fail now, not at the first __anext__
 
     def start(stream: abc.ObserverBase[StepEvent]) -> Callable[[str], None]:
         # The stream only queues onto its loop: safe to deliver inline, one hop less.
@@ -366,7 +363,7 @@ def apipeline(
     )
 
     def start(stream: abc.ObserverBase[RunResult]) -> Callable[[str], None]:
-        flow = PipelineFlow(spec, resolve_backend(spec.scheduler), stream, hold=True)
+        flow = PipelineFlow(spec, spec.check(), stream, hold=True)
         result_stream.on_take = flow.release
         flow.start(None)
         return lambda _reason: flow.dispose()

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .._version import __version__
-from ..api import observe, run
+from ..api import run
 from ..errors import (
     GraphError,
     InputError,
@@ -57,6 +57,8 @@ from ..errors import (
     StoreError,
 )
 from ..events import StepEvent
+from ..execution.checks import check_run
+from ..execution.options import RunOptions
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
 from .failures import describe_error, format_traceback, location
@@ -337,7 +339,7 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
                                "max_concurrency": args.max_concurrency,
                                **_resource_options(args)}
     try:
-        observe(graph, inputs, **options)  # checks inputs and options; starts nothing
+        check_run(graph, inputs, RunOptions(**options), waits=True)  # starts nothing
     except ResourceError as error:
         raise cli_resource_error(error, graph, options.get("limits", {}),
                                  options.get("rates", {})) from error

@@ -39,12 +39,12 @@ import reactivex
 from reactivex import abc
 
 from ..backends.base import Backend
-from ..backends.resolve import resolve_backend
 from ..errors import BufferOverflowError, InputError, OptionError
 from ..graph import StepGraph
 from ..result import RunResult
+from .checks import check_run
 from .options import RunOptions
-from .run import Run, delivery_context, preflight, start_run
+from .run import Run, delivery_context, start_run
 from .sink import EventSink
 
 __all__ = ["OVERFLOWS", "Overflow", "PipelineFlow", "PipelineSpec"]
@@ -106,6 +106,21 @@ class PipelineSpec:
         assert self._options is not None
         return self._options
 
+    def check(self) -> Backend:
+        """Check the pipeline as a run of its graph (:func:`~.checks.check_run`, with
+        the input observables standing for their values) and resolve its backend:
+        once when it is built, and per subscription, whose runs share the backend.
+
+        Returns:
+            The backend every run of a subscription uses.
+
+        Raises:
+            GraphError, InputError, ResourceError, SchedulerError: As for
+                :func:`rxsteps.run`.
+        """
+        given = {**self.constants, **dict(zip(self.names, self.streams, strict=True))}
+        return check_run(self.graph, given, self.options).backend
+
     @classmethod
     def build(cls, graph: StepGraph, inputs: Mapping[str, Any], **options: Any) -> PipelineSpec:
         """Split ``inputs`` into streams and constants and check everything.
@@ -139,11 +154,9 @@ class PipelineSpec:
         limiter = RunOptions(limits=options.pop("limits", None), rates=options.pop("rates", None),
                              priority=options.get("priority", "critical")).limiter
         options["limits"] = limiter
-        preflight(graph, given, options.get("max_concurrency"), limiter)
-        resolve_backend(options.get("scheduler", "threads"))  # fail now on a bad scheduler
         constants = {k: v for k, v in given.items() if k not in streams}
         spec = cls(graph, tuple(streams), tuple(streams.values()), constants, **options)
-        spec.options  # noqa: B018 -- checks the run options now, not at the first event
+        spec.check()  # the options, graph, inputs and scheduler now, not at the first event
         return spec
 
 
@@ -166,12 +179,11 @@ class PipelineFlow:
     Example:
         >>> import reactivex
         >>> from rxsteps import Step, StepGraph
-        >>> from rxsteps.backends.resolve import resolve_backend
         >>> graph = StepGraph([Step("id", lambda x: x, ["x"])], inputs=["x"])
         >>> done = __import__("threading").Event()
         >>> observer = reactivex.Observer(print, None, done.set)
-        >>> flow = PipelineFlow(PipelineSpec.build(graph, {"x": reactivex.of(7)}),
-        ...                     resolve_backend("threads"), observer)
+        >>> spec = PipelineSpec.build(graph, {"x": reactivex.of(7)})
+        >>> flow = PipelineFlow(spec, spec.check(), observer)
         >>> flow.start(None); done.wait(5)  # doctest: +ELLIPSIS
         <RunResult #0 1 succeeded in ... s>
         True

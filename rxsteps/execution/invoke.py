@@ -38,8 +38,8 @@ import contextvars
 import functools
 import inspect
 import re
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reactivex import Observable
 
@@ -52,7 +52,13 @@ from .attempt import RUNNING, ActiveAttempt
 from .node import Mode, Node
 from .tracing import RunTracer, attach
 
-__all__ = ["Owner", "arm_timeout", "end_span", "launch", "prepare", "remote_call", "run_sync"]
+if TYPE_CHECKING:
+    from ..step import Step
+
+__all__ = [
+    "Owner", "arm_timeout", "check_steps", "end_span", "launch", "mode_of", "prepare",
+    "remote_call", "run_sync",
+]
 
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None), dict, list, tuple, set})
 
@@ -93,24 +99,54 @@ class Owner(Protocol):
         ...
 
 
-def prepare(nodes: list[Node], backend: Backend) -> None:
-    """Choose each step's mode; refuse what the backend cannot run, before anything runs."""
-    for node in nodes:
-        step = node.step
-        kind = step.kind
+def mode_of(step: Step, backend: Backend) -> Mode:
+    """How ``step`` executes on ``backend``: a coroutine (or a runnable that must go
+    through ``ainvoke``) is async; any other action is sync, or remote on a remote
+    backend.
+
+    Args:
+        step: The step.
+        backend: Where the run executes.
+
+    Returns:
+        The step's :class:`~.node.Mode`.
+    """
+    kind = step.kind
+    if kind in ("coroutine", "asyncgen") or (
+        kind == "runnable" and _wants_ainvoke(step.action, backend)
+    ):
+        return Mode.ASYNC
+    return Mode.REMOTE if backend.remote else Mode.SYNC
+
+
+def check_steps(steps: Iterable[Step], backend: Backend) -> None:
+    """Refuse, before anything runs, a step that ``backend`` cannot execute.
+
+    A mapped step on a backend that keeps its values remote cannot see its items; a
+    remote step must be a plain action that pickles (not a generator).
+
+    Args:
+        steps: The graph's steps.
+        backend: Where the run would execute.
+
+    Raises:
+        SchedulerError: Naming the first such step and what to do instead.
+    """
+    for step in steps:
         if step.map is not None and backend.keeps_values:
-            _refuse_map(node, backend)
-        if kind in ("coroutine", "asyncgen") or (
-            kind == "runnable" and _wants_ainvoke(step.action, backend)
-        ):
-            node.mode = Mode.ASYNC
-        if node.mode is Mode.SYNC and backend.remote:
-            _check_shippable(node, backend)
-            node.mode = Mode.REMOTE
+            _refuse_map(step, backend)
+        if mode_of(step, backend) is Mode.REMOTE:
+            _check_shippable(step, backend)
 
 
-def _refuse_map(node: Node, backend: Backend) -> None:
-    step = node.step
+def prepare(nodes: list[Node], backend: Backend) -> None:
+    """Give each step its mode (:func:`mode_of`); the steps were checked already
+    (:func:`check_steps`, through :func:`~.checks.check_run`)."""
+    for node in nodes:
+        node.mode = mode_of(node.step, backend)
+
+
+def _refuse_map(step: Step, backend: Backend) -> None:
     raise SchedulerError(
         f"step {step.id!r} maps over {step.map!r} (map={step.map!r}), but the "
         f"{backend.name} backend keeps values where they were made and gives the run "
@@ -135,8 +171,7 @@ def _wants_ainvoke(action: Any, backend: Backend) -> bool:
     return backend.prefers_async
 
 
-def _check_shippable(node: Node, backend: Backend) -> None:
-    step = node.step
+def _check_shippable(step: Step, backend: Backend) -> None:
     if step.kind == "generator":
         raise SchedulerError(
             f"step {step.id!r} is a generator (a streaming step); the {backend.name} "
