@@ -65,7 +65,7 @@ T = TypeVar("T")
 _Starter = Callable[[abc.ObserverBase[T]], Callable[[str], None]]
 
 
-class _End:
+class _StreamEnd:
     """The end of a stream, with the error to raise, if any."""
 
     __slots__ = ("error",)
@@ -117,11 +117,11 @@ class AsyncStream(abc.ObserverBase[T], Generic[T]):
 
     def on_error(self, error: Exception) -> None:
         """End the stream: the consumer gets ``error`` after the queued values."""
-        self._put(_End(error))
+        self._put(_StreamEnd(error))
 
     def on_completed(self) -> None:
         """End the stream normally."""
-        self._put(_End(None))
+        self._put(_StreamEnd(None))
 
     def _put(self, item: Any) -> None:
         loop, queue = self._loop, self._queue
@@ -149,7 +149,7 @@ class AsyncStream(abc.ObserverBase[T], Generic[T]):
         except BaseException:  # cancelled while waiting
             self._stop("consumer cancelled")
             raise
-        if type(item) is _End:
+        if type(item) is _StreamEnd:
             self._finished = True
             self._cancel = None
             if item.error is not None:

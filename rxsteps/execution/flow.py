@@ -47,11 +47,16 @@ from .options import RunOptions
 from .run import Run, delivery_context, start_run
 from .sink import EventSink
 
-__all__ = ["OVERFLOWS", "Overflow", "PipelineFlow", "PipelineSpec"]
+__all__ = ["OVERFLOWS", "FlowState", "Overflow", "PipelineFlow", "PipelineSpec", "Verdict"]
 
 Overflow = Literal["block", "drop_oldest", "drop_newest", "error"]
 #: The ``overflow=`` policies of :func:`rxsteps.pipeline`.
 OVERFLOWS: tuple[Overflow, ...] = ("block", "drop_oldest", "drop_newest", "error")
+
+#: Where a subscription of a pipeline stands: ``"open"``, then one of the others, once.
+FlowState = Literal["open", "completed", "failed", "disposed"]
+#: What a full input buffer does with a new value: keep it, drop it, or fail.
+Verdict = Literal["keep", "drop", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +215,7 @@ class PipelineFlow:
         self._subs: list[abc.DisposableBase] = []
         self._to_dispose: list[abc.DisposableBase] = []
         self._open = True  # taking input
-        self._state = "open"  # then "completed", "failed" or "disposed"
+        self._state: FlowState = "open"
         self._held = 0  # slots: runs started and not yet delivered (or released)
         self._tickets = 0  # runs started, in input order
         self._next_out = 0  # the ticket to deliver next (ordered)
@@ -260,7 +265,7 @@ class PipelineFlow:
             queue, index = self._queues[i], self._arrived[i]
             self._arrived[i] += 1
             full = len(queue) >= self._spec.buffer
-            verdict = self._overflow(i, queue, dropped) if full else "keep"
+            verdict: Verdict = self._overflow(i, queue, dropped) if full else "keep"
             if verdict == "keep" and self._open:
                 queue.append((index, value))
             elif verdict == "drop":
@@ -275,7 +280,7 @@ class PipelineFlow:
         if error is not None:
             self._fail(error)
 
-    def _overflow(self, i: int, queue: deque[tuple[int, Any]], dropped: list[Any]) -> str:
+    def _overflow(self, i: int, queue: deque[tuple[int, Any]], dropped: list[Any]) -> Verdict:
         """Apply the policy to a full ``queue`` (under the lock): ``"keep"`` the value,
         ``"drop"`` it or ``"error"``."""
         policy = self._spec.overflow

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from ..step import Step
 
 __all__ = [
-    "Owner", "arm_timeout", "check_steps", "end_span", "launch", "mode_of", "prepare",
+    "AttemptOwner", "arm_timeout", "check_steps", "end_span", "launch", "mode_of", "prepare",
     "remote_call", "run_sync",
 ]
 
@@ -67,7 +67,7 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # keeps pickling errors reproducib
 _NOTHING: Any = object()
 
 
-class Owner(Protocol):
+class AttemptOwner(Protocol):
     """What an attempt needs of its run (:class:`~.run.Run` is the one owner)."""
 
     backend: Backend
@@ -189,7 +189,7 @@ def _check_shippable(step: Step, backend: Backend) -> None:
         ) from error
 
 
-def launch(run: Owner, attempt: ActiveAttempt) -> None:
+def launch(run: AttemptOwner, attempt: ActiveAttempt) -> None:
     """Start an async or remote ``attempt`` (outside the run lock)."""
     node = attempt.node
     if node.step.timeout is not None:
@@ -231,7 +231,7 @@ def remote_call(node: Node, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]
     return action, args
 
 
-def arm_timeout(run: Owner, attempt: ActiveAttempt) -> None:
+def arm_timeout(run: AttemptOwner, attempt: ActiveAttempt) -> None:
     """Start ``attempt``'s timeout (its step has one)."""
     timeout = attempt.node.step.timeout
     assert timeout is not None
@@ -241,7 +241,7 @@ def arm_timeout(run: Owner, attempt: ActiveAttempt) -> None:
         timer.cancel()
 
 
-def run_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
+def run_sync(run: AttemptOwner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     """Run a sync ``attempt`` on this thread, in a copy of the caller's context; return
     the next sync attempt for this driver, if any."""
     if attempt.state is not RUNNING:
@@ -251,7 +251,7 @@ def run_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     return run.context.copy().run(_call_sync, run, attempt)
 
 
-def _call_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
+def _call_sync(run: AttemptOwner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     _CURRENT.set(attempt)
     tracer = run.tracer
     if tracer is not None and tracer.enabled:
@@ -277,7 +277,8 @@ def _call_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     return run.finish(attempt, value, inline=True)
 
 
-def _drain_generator(run: Owner, attempt: ActiveAttempt, generator: Any) -> ActiveAttempt | None:
+def _drain_generator(run: AttemptOwner, attempt: ActiveAttempt,
+                     generator: Any) -> ActiveAttempt | None:
     try:
         for value in generator:
             if not run.emit_value(attempt, value):
@@ -288,7 +289,7 @@ def _drain_generator(run: Owner, attempt: ActiveAttempt, generator: Any) -> Acti
     return run.finish(attempt, inline=True)
 
 
-def _subscribe(run: Owner, attempt: ActiveAttempt, observable: Observable[Any]) -> None:
+def _subscribe(run: AttemptOwner, attempt: ActiveAttempt, observable: Observable[Any]) -> None:
     holder: list[Any] = []
 
     def on_next(value: Any) -> None:
@@ -310,7 +311,7 @@ def _subscribe(run: Owner, attempt: ActiveAttempt, observable: Observable[Any]) 
         subscription.dispose()
 
 
-def _start_async(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
+def _start_async(run: AttemptOwner, attempt: ActiveAttempt, started: Any) -> None:
     context = run.context.copy()
     context.run(_CURRENT.set, attempt)
     tracer = run.tracer
@@ -324,7 +325,7 @@ def _start_async(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
         handle.cancel()
 
 
-async def _run_coroutine(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
+async def _run_coroutine(run: AttemptOwner, attempt: ActiveAttempt, started: Any) -> None:
     node = attempt.node
     step = node.step
     try:
@@ -360,7 +361,7 @@ class _RemoteDone:
 
     __slots__ = ("attempt", "run")
 
-    def __init__(self, run: Owner, attempt: ActiveAttempt) -> None:
+    def __init__(self, run: AttemptOwner, attempt: ActiveAttempt) -> None:
         self.run = run
         self.attempt = attempt
 
@@ -372,7 +373,7 @@ class _RemoteDone:
         _remote_done(self.run, self.attempt, future)
 
 
-def _remote_done(run: Owner, attempt: ActiveAttempt, future: Any) -> None:
+def _remote_done(run: AttemptOwner, attempt: ActiveAttempt, future: Any) -> None:
     if future.cancelled():
         run.finish(attempt, error=StepCancelledError(attempt.node.id))
         return

@@ -412,7 +412,7 @@ class Run:
             else:
                 self._subscribers.setdefault(step, []).append(observer)
         self._sink.flush()
-        return lambda: self._unsubscribe(self._subscribers.get(step, []), observer)
+        return lambda: self._unsubscribe(observer, step)
 
     def subscribe_events(self, observer: Any) -> Callable[[], None]:
         """Send ``observer`` every event so far (a recording run), then as they come,
@@ -424,10 +424,14 @@ class Run:
             else:
                 self._event_subscribers.append(observer)
         self._sink.flush()
-        return lambda: self._unsubscribe(self._event_subscribers, observer)
+        return lambda: self._unsubscribe(observer)
 
-    def _unsubscribe(self, observers: list[Any], observer: Any) -> None:
+    def _unsubscribe(self, observer: Any, step: str | None = None) -> None:
+        """Stop sending ``observer`` the values of ``step`` (None: the events); the
+        subscriber tables are read and changed under the lock only."""
         with self.lock:
+            observers = self._event_subscribers if step is None else self._subscribers.get(
+                step, [])
             if observer in observers:
                 observers.remove(observer)
 
