@@ -51,10 +51,10 @@ from ..errors import (
     GraphError,
     InputError,
     ResourceError,
-    RxStepsError,
     SchedulerError,
     StepFailedError,
     StoreError,
+    UsageError,
 )
 from ..events import StepEvent
 from ..execution.checks import check_run
@@ -74,17 +74,6 @@ __all__ = ["main", "parse_inputs"]
 _PICTURES = (".png", ".svg", ".pdf")
 _TEXTS = {".mmd": "mermaid", ".mermaid": "mermaid", ".txt": "text"}
 _FINAL_VALUES = 10  # final steps whose values are printed after a run; --json has all
-
-
-class UsageError(RxStepsError, ValueError):
-    """A command line that cannot be carried out; reported in one line, exit 2.
-
-    Example:
-        >>> parse_inputs(["oops"])
-        Traceback (most recent call last):
-        ...
-        rxsteps.cli.commands.UsageError: --input expects name=value, got 'oops'
-    """
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,7 +136,7 @@ def parse_inputs(texts: Sequence[str] = (), json_texts: Sequence[str] = ()) -> d
         >>> parse_inputs(json_texts=["k=three"])
         Traceback (most recent call last):
         ...
-        rxsteps.cli.commands.UsageError: --input-json k=three: not JSON (Expecting value: \
+        rxsteps.errors.UsageError: --input-json k=three: not JSON (Expecting value: \
 line 1 column 1 (char 0)); quote a string as JSON (-j 'k="three"') or give it with -i k=three
     """
     inputs: dict[str, Any] = {}
