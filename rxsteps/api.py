@@ -17,7 +17,8 @@ the moment its own dependencies have produced, and share the same options:
   and resume it after a crash (:mod:`rxsteps.execution.durable`).
 
 Each builds one :class:`~rxsteps.execution.options.RunOptions` and starts the run
-through :func:`~rxsteps.execution.run.start_run`.
+through :func:`~rxsteps.execution.run.start_run`, which checks everything first
+(:func:`~rxsteps.execution.checks.check_run`).
 
 Example:
     >>> from rxsteps import Step, StepGraph, run
@@ -44,12 +45,11 @@ from reactivex.disposable import Disposable
 
 from ._options_doc import shared_options
 from .backends.loops import running_loop
-from .backends.resolve import resolve_backend
-from .errors import SchedulerError
 from .events import StepEvent
+from .execution.checks import check_run
 from .execution.limits import Limiter
 from .execution.options import RunOptions
-from .execution.run import Run, preflight, should_help, start_run
+from .execution.run import Run, should_help, start_run
 from .graph import StepGraph
 from .handle import RunHandle
 from .result import RunResult
@@ -114,24 +114,12 @@ def run(
         >>> run(StepGraph([Step("a", lambda: "done")]))["a"]
         'done'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
-                         limits, rates, priority, history, store=store, run_id=run_id,
-                         fresh=fresh, serializer=serializer)
-    backend = resolve_backend(scheduler)
-    if backend.virtual:
-        raise SchedulerError(
-            "run() cannot wait on a virtual-time scheduler: nothing would advance its "
-            "clock; use observe() and advance the scheduler"
-        )
-    if backend.loop is not None and running_loop() is backend.loop:
-        raise SchedulerError(
-            "run() would block the event loop its steps need; use 'await arun(...)'"
-        )
+    options = RunOptions.from_arguments(locals())
     done = threading.Event()
     execution: Run | None = None
     try:
-        execution = start_run(graph, inputs, options, backend=backend,
-                              on_done=lambda _run: done.set())
+        execution = start_run(graph, inputs, options, on_done=lambda _run: done.set(),
+                              waits=True)
         if should_help():
             execution.help_until_done(done)
         else:
@@ -199,9 +187,7 @@ async def arun(
         >>> asyncio.run(arun(StepGraph([Step("hello", hello)])))["hello"]
         'hi'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
-                         limits, rates, priority, history, store=store, run_id=run_id,
-                         fresh=fresh, serializer=serializer)
+    options = RunOptions.from_arguments(locals())
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Run] = loop.create_future()
 
@@ -271,11 +257,8 @@ def observe(
         >>> [e.kind.name for e in events.pipe(ops.to_list()).run()]
         ['STARTED', 'EMITTED', 'SUCCEEDED']
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
-                         limits, rates, priority, history, store=store, run_id=run_id,
-                         fresh=fresh, serializer=serializer)
-    preflight(graph, inputs, limiter=options.limiter)
-    resolve_backend(scheduler)  # fail now on a bad scheduler
+    options = RunOptions.from_arguments(locals())
+    check_run(graph, inputs, options)  # fail now, not at subscribe
 
     def subscribe(
         observer: abc.ObserverBase[StepEvent], _scheduler: abc.SchedulerBase | None = None
@@ -343,9 +326,7 @@ def start(
         >>> handle.result()["tokens"]
         'steps'
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, on_event, tracer_provider, resume,
-                         limits, rates, priority, history, store=store, run_id=run_id,
-                         fresh=fresh, serializer=serializer)
+    options = RunOptions.from_arguments(locals())
     return RunHandle.start(graph, inputs, options)
 
 

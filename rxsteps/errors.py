@@ -25,11 +25,19 @@ so a program can react without parsing text. The hierarchy::
     ├── StepCancelledError ──────── raised by StepContext.raise_if_cancelled()
     ├── CapacityError (RuntimeError)  .cap, .threads, .abandoned: no worker thread left
     ├── BufferOverflowError (OverflowError)  .name, .buffer: a pipeline input overflowed
-    └── StoreError ──────────────── .store: a durable store (``store=``) refused or failed
-        ├── StoreValueError (TypeError)  .step: a step's value cannot be serialised
-        ├── RunChangedError (ValueError)  .run_id, .changed: graph or inputs differ from
-        │                               the stored run's
-        └── RunLockedError ──────── .run_id, .owner: another live process runs it now
+    ├── StoreError ──────────────── .store: a durable store (``store=``) refused or failed
+    │   ├── StoreValueError (TypeError)  .step: a step's value cannot be serialised
+    │   ├── RunChangedError (ValueError)  .run_id, .changed: graph or inputs differ from
+    │   │                           the stored run's
+    │   └── RunLockedError ──────── .run_id, .owner: another live process runs it now
+    ├── UsageError (ValueError) ─── the CLI: a command line that cannot be carried out
+    ├── RunsUsageError (ValueError)  the CLI: an ``rxsteps runs`` command line, the same
+    ├── ResourceUsageError (ValueError)  .option, .resource: the CLI: a ``--limit`` or
+    │                               ``--rate`` that cannot work
+    └── TargetError ─────────────── the CLI: its target cannot be loaded, or is no graph
+
+The command line's errors (the last four) are reported in one line; a usage error
+exits with status 2.
 
 Example:
     >>> from rxsteps import Step, StepGraph, CycleError
@@ -60,8 +68,10 @@ __all__ = [
     "OptionError",
     "OptionTypeError",
     "ResourceError",
+    "ResourceUsageError",
     "RunChangedError",
     "RunLockedError",
+    "RunsUsageError",
     "RxStepsError",
     "RxStepsWarning",
     "SchedulerError",
@@ -72,6 +82,8 @@ __all__ = [
     "StepTypeError",
     "StoreError",
     "StoreValueError",
+    "TargetError",
+    "UsageError",
     "ZipWarning",
 ]
 
@@ -617,6 +629,57 @@ class RunLockedError(StoreError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (str(self), self.store, self.run_id, self.owner))
+
+
+class UsageError(RxStepsError, ValueError):
+    """A command line of ``rxsteps`` that cannot be carried out; reported in one line,
+    exit 2 (raised by :mod:`rxsteps.cli`, which keeps the name importable).
+
+    Example:
+        >>> str(UsageError("--input expects name=value, got 'oops'"))
+        "--input expects name=value, got 'oops'"
+    """
+
+
+class RunsUsageError(RxStepsError, ValueError):
+    """An ``rxsteps runs`` command line that cannot be carried out (exit 2).
+
+    Example:
+        >>> isinstance(RunsUsageError("rxsteps runs: ..."), ValueError)
+        True
+    """
+
+
+class ResourceUsageError(RxStepsError, ValueError):
+    """A ``--limit`` or ``--rate`` that cannot work; reported in one line, exit 2.
+
+    Attributes:
+        option: ``"--limit"`` or ``"--rate"``.
+        resource: The resource's name, or ``None`` when the text has no name.
+
+    Example:
+        >>> error = ResourceUsageError("--limit llm=0: the capacity must be ...",
+        ...                            "--limit", "llm")
+        >>> error.option, error.resource
+        ('--limit', 'llm')
+    """
+
+    def __init__(self, message: str, option: str, resource: str | None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.resource = resource
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.option, self.resource))
+
+
+class TargetError(RxStepsError):
+    """The CLI's target cannot be loaded, or is not a step graph; the message is one line.
+
+    Example:
+        >>> str(TargetError("cannot load file 'x.py': no such file"))
+        "cannot load file 'x.py': no such file"
+    """
 
 
 def _rebuild_failed(

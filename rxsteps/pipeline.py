@@ -68,7 +68,6 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from ._options_doc import shared_options
-from .backends.resolve import resolve_backend
 from .errors import BufferOverflowError
 from .execution.flow import OVERFLOWS, Overflow, PipelineFlow, PipelineSpec
 from .execution.limits import Limiter
@@ -157,7 +156,7 @@ def pipeline(
     def subscribe(
         observer: abc.ObserverBase[RunResult], scheduler_: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
-        flow = PipelineFlow(spec, resolve_backend(spec.scheduler), observer)
+        flow = PipelineFlow(spec, spec.check(), observer)
         flow.start(scheduler_)
         return Disposable(flow.dispose)
 

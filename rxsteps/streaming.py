@@ -49,12 +49,12 @@ from typing import Any, Generic, TypeVar
 from reactivex import abc
 
 from ._options_doc import shared_options
-from .backends.resolve import resolve_backend
 from .events import StepEvent
+from .execution.checks import check_run
 from .execution.flow import Overflow, PipelineFlow, PipelineSpec
 from .execution.limits import Limiter
 from .execution.options import RunOptions
-from .execution.run import preflight, start_run
+from .execution.run import start_run
 from .graph import StepGraph
 from .result import RunResult
 
@@ -65,7 +65,7 @@ T = TypeVar("T")
 _Starter = Callable[[abc.ObserverBase[T]], Callable[[str], None]]
 
 
-class _End:
+class _StreamEnd:
     """The end of a stream, with the error to raise, if any."""
 
     __slots__ = ("error",)
@@ -117,11 +117,11 @@ class AsyncStream(abc.ObserverBase[T], Generic[T]):
 
     def on_error(self, error: Exception) -> None:
         """End the stream: the consumer gets ``error`` after the queued values."""
-        self._put(_End(error))
+        self._put(_StreamEnd(error))
 
     def on_completed(self) -> None:
         """End the stream normally."""
-        self._put(_End(None))
+        self._put(_StreamEnd(None))
 
     def _put(self, item: Any) -> None:
         loop, queue = self._loop, self._queue
@@ -149,7 +149,7 @@ class AsyncStream(abc.ObserverBase[T], Generic[T]):
         except BaseException:  # cancelled while waiting
             self._stop("consumer cancelled")
             raise
-        if type(item) is _End:
+        if type(item) is _StreamEnd:
             self._finished = True
             self._cancel = None
             if item.error is not None:
@@ -280,11 +280,8 @@ def astream(
         >>> asyncio.run(main())
         [('a', 'SUCCEEDED'), ('b', 'SUCCEEDED')]
     """
-    options = RunOptions(scheduler, fail_fast, max_concurrency, None, tracer_provider, resume,
-                         limits, rates, priority, history, store=store, run_id=run_id,
-                         fresh=fresh, serializer=serializer)
-    preflight(graph, inputs, limiter=options.limiter)
-    resolve_backend(scheduler)  # fail now on a bad scheduler
+    options = RunOptions.from_arguments(locals())
+    check_run(graph, inputs, options)  # fail now, not at the first __anext__
 
     def start(stream: abc.ObserverBase[StepEvent]) -> Callable[[str], None]:
         # The stream only queues onto its loop: safe to deliver inline, one hop less.
@@ -366,7 +363,7 @@ def apipeline(
     )
 
     def start(stream: abc.ObserverBase[RunResult]) -> Callable[[str], None]:
-        flow = PipelineFlow(spec, resolve_backend(spec.scheduler), stream, hold=True)
+        flow = PipelineFlow(spec, spec.check(), stream, hold=True)
         result_stream.on_take = flow.release
         flow.start(None)
         return lambda _reason: flow.dispose()

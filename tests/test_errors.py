@@ -4,9 +4,12 @@ are rxsteps errors that name the argument and the fix, never plain built-in ones
 from __future__ import annotations
 
 import ast
+import contextlib
+import importlib
 import io
 import math
 import pickle
+import pkgutil
 import re
 import textwrap
 import types
@@ -17,6 +20,7 @@ from typing import Any
 import pytest
 
 import rxsteps
+import rxsteps.errors
 from rxsteps import (
     CycleError,
     DuplicateStepError,
@@ -37,6 +41,7 @@ from rxsteps import (
     routes,
     run,
 )
+from rxsteps.errors import ResourceUsageError, RunsUsageError, TargetError, UsageError
 
 PACKAGE = Path(rxsteps.__file__).resolve().parent
 
@@ -234,3 +239,91 @@ def test_the_walk_finds_plain_raises_and_nothing_else() -> None:
             raise OptionError("no", "x") from ValueError("cause")
         """)
     assert _builtin_raises(source) == [3, 4]
+
+
+# -- one hierarchy, drawn twice ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+_BRANCH = re.compile(r"^(?P<indent>(?:│   |    )*)(?:├── |└── )(?P<name>\w+)")
+
+
+def _drawn(tree: str) -> dict[str, str]:
+    """Each class of a drawn hierarchy with its parent, read from the indentation."""
+    lines = tree.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "RxStepsError")
+    margin = lines[start].index("RxStepsError")  # the docstring indents its drawing
+    parents: dict[str, str] = {}
+    path = ["RxStepsError"]
+    for line in lines[start + 1:]:
+        if not line.strip() or line.strip().startswith("```"):
+            break
+        match = _BRANCH.match(line[margin:])
+        if match is None:
+            continue  # a description's second line
+        depth = len(match["indent"]) // 4 + 1
+        del path[depth:]
+        parents[match["name"]] = path[-1]
+        path.append(match["name"])
+    return parents
+
+
+def _every_subclass(cls: type) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for sub in cls.__subclasses__():
+        parent = next(base for base in sub.__bases__ if issubclass(base, RxStepsError))
+        found[sub.__name__] = parent.__name__
+        found.update(_every_subclass(sub))
+    return found
+
+
+def _import_every_module() -> None:
+    for module in pkgutil.walk_packages(rxsteps.__path__, "rxsteps."):
+        with contextlib.suppress(ImportError):  # an optional dependency
+            importlib.import_module(module.name)
+
+
+def test_every_error_lives_in_the_errors_module() -> None:
+    _import_every_module()
+    homes = {sub.__name__: sub.__module__ for sub in _all_subclasses(RxStepsError)}
+    assert {name: home for name, home in homes.items() if home != "rxsteps.errors"} == {}
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    subs = cls.__subclasses__()
+    return [found for sub in subs for found in (sub, *_all_subclasses(sub))]
+
+
+@pytest.mark.parametrize("where", ["rxsteps/errors.py", "docs/reference.md"])
+def test_the_drawn_hierarchy_is_the_real_one(where: str) -> None:
+    _import_every_module()
+    text = (ROOT / where).read_text(encoding="utf-8")
+    real = {name: parent for name, parent in _every_subclass(RxStepsError).items()
+            if getattr(rxsteps.errors, name, None) is not None}
+    assert _drawn(text) == real
+
+
+def test_the_tree_reader_itself() -> None:
+    tree = "RxStepsError\n├── A ── text\n│   └── B  text\n│            more text\n└── C\n```"
+    assert _drawn(tree) == {"A": "RxStepsError", "B": "A", "C": "RxStepsError"}
+    indented = "\n".join("  " + line for line in tree.splitlines())
+    assert _drawn(indented) == _drawn(tree)
+
+
+@pytest.mark.parametrize("error", [
+    UsageError("--input expects name=value, got 'oops'"),
+    RunsUsageError("rxsteps runs: ..."),
+    ResourceUsageError("--limit llm=0: ...", "--limit", "llm"),
+    TargetError("cannot load file 'x.py': no such file"),
+])
+def test_the_command_lines_errors_pickle_with_what_they_carry(error: Exception) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error) and str(copy) == str(error)
+    assert vars(copy) == vars(error)
+
+
+def test_the_command_line_keeps_its_error_names() -> None:
+    from rxsteps.cli import commands, resources, runs, target
+
+    assert (commands.UsageError, runs.RunsUsageError, resources.ResourceUsageError,
+            target.TargetError) == (UsageError, RunsUsageError, ResourceUsageError,
+                                    TargetError)

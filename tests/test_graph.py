@@ -178,6 +178,7 @@ def test_a_graph_compiles_once_for_many_runs_and_again_after_add(monkeypatch) ->
     assert compiled == [2, 3]
 
 
+@pytest.mark.slow
 def test_a_cycle_in_a_huge_graph_is_found_in_linear_time() -> None:
     # In its own interpreter with a hard limit: the old search was quadratic (a 1,000-step
     # chain rooted on a 2-cycle took 8.5 s; 10,000 did not answer in 15 s).

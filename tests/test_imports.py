@@ -6,10 +6,14 @@ reader has to follow — and two rules are checked:
 
 - **No circles.** The module graph is acyclic, so each module can be read after the
   ones it uses.
-- **Layers only point down.** A module imports only from its own wing or from wings
+- **Layers only point down.** Every module is placed in a wing (:data:`WINGS`: by its
+  own name, or by its package's), and imports only from its own wing or from wings
   below it (:data:`ALLOWED`). The one exception is :mod:`rxsteps._pictures`, the
   model's door to the pictures. The compatibility aliases (:data:`ALIASES`) keep old
   documented import paths working; nothing inside the package may import them.
+
+The tests follow a rule of their own: a test module imports no other test module, only
+the shared helpers of ``tests.support``.
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rxsteps"
 
-#: Which wing a module belongs to: the longest matching prefix wins.
+#: Which wing a module belongs to: its own entry, else its package's (the longest
+#: matching package wins; the top-level package ``rxsteps`` places only itself, so a
+#: new top-level module must be listed here).
 WINGS = {
     "rxsteps": "front",  # the package itself: the public API
+    "rxsteps._options_doc": "front",  # the front doors' shared option docs
+    "rxsteps.demo": "cli",  # an alias of rxsteps.cli.demo
     "rxsteps._version": "model",
     "rxsteps._pictures": "model",
     "rxsteps.errors": "model",
@@ -102,8 +110,27 @@ def _nearest(name: str, known: set[str]) -> str:
 
 
 def wing(name: str) -> str:
-    prefix = max((p for p in WINGS if name == p or name.startswith(p + ".")), key=len)
-    return WINGS[prefix]
+    """The wing of module ``name``.
+
+    Raises:
+        KeyError: No entry of :data:`WINGS` places it.
+    """
+    if name in WINGS:
+        return WINGS[name]
+    packages = [p for p in WINGS if p != "rxsteps" and name.startswith(p + ".")]
+    if not packages:
+        raise KeyError(f"{name} is in no wing: add it to WINGS")
+    return WINGS[max(packages, key=len)]
+
+
+def upward(edges: dict[str, set[str]]) -> list[str]:
+    """The imports of ``edges`` that point up a layer (aliases and doors excepted)."""
+    return sorted(
+        f"{source} -> {target} ({wing(source)} -> {wing(target)})"
+        for source, targets in edges.items() if source not in ALIASES
+        for target in targets
+        if wing(target) not in ALLOWED[wing(source)] and (source, target) not in DOORS
+    )
 
 
 def graph() -> dict[str, set[str]]:
@@ -138,7 +165,25 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_every_module_has_a_wing() -> None:
-    assert all(wing(name) in ALLOWED for name in modules())
+    unplaced = []
+    for name in modules():
+        try:
+            assert wing(name) in ALLOWED, name
+        except KeyError:
+            unplaced.append(name)
+    assert unplaced == []
+
+
+@pytest.mark.parametrize("name", ["rxsteps.newmodule", "rxsteps_other", "rxsteps.apis"])
+def test_a_module_nobody_placed_has_no_wing(name: str) -> None:
+    with pytest.raises(KeyError) as info:
+        wing(name)
+    assert info.value.args == (f"{name} is in no wing: add it to WINGS",)
+
+
+def test_a_module_of_a_package_takes_the_packages_wing() -> None:
+    assert (wing("rxsteps.execution.newmodule"), wing("rxsteps.cli.x.y")) == (
+        "execution", "cli")
 
 
 def test_the_package_has_no_import_circle() -> None:
@@ -168,13 +213,21 @@ def _reachable(edges: dict[str, set[str]], starts: set[str]) -> set[str]:
 
 
 def test_no_import_points_up_a_layer() -> None:
-    upward = sorted(
-        f"{source} -> {target} ({wing(source)} -> {wing(target)})"
-        for source, targets in graph().items() if source not in ALIASES
-        for target in targets
-        if wing(target) not in ALLOWED[wing(source)] and (source, target) not in DOORS
-    )
-    assert upward == []
+    assert upward(graph()) == []
+
+
+@pytest.mark.parametrize(("edges", "found"), [
+    ({"rxsteps.graph": {"rxsteps.execution.run"}},
+     ["rxsteps.graph -> rxsteps.execution.run (model -> execution)"]),
+    ({"rxsteps.execution.run": {"rxsteps.cli.commands"}},
+     ["rxsteps.execution.run -> rxsteps.cli.commands (execution -> cli)"]),
+    ({"rxsteps.backends.base": {"rxsteps.stores.base"}},
+     ["rxsteps.backends.base -> rxsteps.stores.base (backends -> stores)"]),
+    ({"rxsteps.cli.commands": {"rxsteps.execution.run", "rxsteps.graph"},
+      "rxsteps._pictures": {"rxsteps.pictures"}, "rxsteps.demo": {"rxsteps.cli.demo"}}, []),
+], ids=["model-to-execution", "execution-to-cli", "sideways", "allowed"])
+def test_the_layer_rule_itself(edges: dict[str, set[str]], found: list[str]) -> None:
+    assert upward(edges) == found
 
 
 def test_nothing_imports_the_compatibility_aliases() -> None:
@@ -217,3 +270,53 @@ def test_no_module_reads_another_objects_private_attributes() -> None:
         and ast.unparse(node) not in PUBLIC_UNDERSCORED
     )
     assert reaches == []
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def imports_of_a_test(path: Path, as_path: Path | None = None) -> Iterator[str]:
+    """The modules that the test module at ``path`` imports (read as if it were at
+    ``as_path``, for relative imports)."""
+    where = as_path or path
+    name = ".".join(where.relative_to(TESTS.parent).with_suffix("").parts)
+    package = name if where.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            if base == "tests":  # from tests import support
+                yield from (f"tests.{alias.name}" for alias in node.names)
+            else:
+                yield base
+
+
+def _shared(module: str) -> bool:
+    return module.split(".")[0] != "tests" or module.startswith("tests.support")
+
+
+def test_a_test_module_imports_only_the_shared_helpers_of_other_tests() -> None:
+    """Helpers two test modules share live in ``tests/support``, not in either one."""
+    reaches = sorted(
+        f"{path.relative_to(TESTS.parent)} -> {module}"
+        for path in sorted(TESTS.rglob("*.py"))
+        for module in imports_of_a_test(path)
+        if not _shared(module)
+    )
+    assert reaches == []
+
+
+def test_the_test_import_rule_itself(tmp_path: Path) -> None:
+    module = TESTS / "cli" / "test_example.py"
+    source = ("from tests.cli.test_live import frame\nfrom tests.support import terminal\n"
+              "from tests import support\nfrom . import test_live\nimport rxsteps.cli\n")
+    (tmp_path / "test_example.py").write_text(source, encoding="utf-8")
+    found = list(imports_of_a_test(tmp_path / "test_example.py", as_path=module))
+    assert found == ["tests.cli.test_live", "tests.support", "tests.support", "tests.cli",
+                     "rxsteps.cli"]
+    assert [_shared(name) for name in found] == [False, True, True, False, True]

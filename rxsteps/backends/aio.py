@@ -60,6 +60,7 @@ class AsyncioBackend(Backend):
     """Coroutines as tasks on ``loop``; sync actions on worker threads."""
 
     name = "asyncio"
+    prefers_async = True  # a runnable's ainvoke, on this loop
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None) -> None:
         self.loop = loop  # None (no loop running): each run borrows one, as on threads

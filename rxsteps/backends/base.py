@@ -4,6 +4,8 @@ The engine (:mod:`rxsteps.execution`) decides *what* runs and *when*; a backend 
 *where*. :class:`Backend` is the whole contract — every method and attribute the
 engine uses, each with the default that most backends share:
 
+- ``name`` — how errors, traces and the CLI name the backend (``"threads"``,
+  ``"asyncio"``, ``"dask"``, the scheduler's or executor's class name).
 - ``spawn(fn, arg)`` — call ``fn(arg)`` on a worker thread (a *driver*: the engine's
   loop that runs a sync action and then, inline, the next ready step). Default: the
   process's worker pool (:mod:`.pool`), which grows while work waits.
@@ -15,6 +17,12 @@ engine uses, each with the default that most backends share:
   (``"asyncio"``); ``None`` makes each run borrow a loop of its own (:mod:`.loops`).
 - ``scheduler`` — the reactivex scheduler observables returned by steps are
   subscribed on (``None``: reactivex's default).
+- ``virtual`` — true on a virtual-time scheduler (reactivex's ``TestScheduler``):
+  nothing advances its clock but the caller, so a blocking ``run()`` is refused and
+  events are delivered on the thread that queued them. Default: false.
+- ``prefers_async`` — true when a runnable with both ``invoke`` and ``ainvoke`` should
+  go through ``ainvoke`` on the backend's loop (``"asyncio"``) rather than through
+  ``invoke`` on a worker thread. Default: false.
 - ``submit(fn, args, done)`` — only *remote* backends (``remote = True``: process
   pools, Dask) ship actions as they are; ``done`` gets the finished
   ``concurrent.futures.Future``. ``dumps`` is how they check an action can be shipped.
@@ -93,6 +101,7 @@ class Backend:
     remote: bool = False
     keeps_values: bool = False
     virtual: bool = False
+    prefers_async: bool = False
     loop: asyncio.AbstractEventLoop | None = None
     scheduler: abc.SchedulerBase | None = None
     now = staticmethod(time.monotonic)  # the clock of events and timings

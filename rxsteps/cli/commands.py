@@ -46,17 +46,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .._version import __version__
-from ..api import observe, run
+from ..api import run
 from ..errors import (
     GraphError,
     InputError,
     ResourceError,
-    RxStepsError,
     SchedulerError,
     StepFailedError,
     StoreError,
+    UsageError,
 )
 from ..events import StepEvent
+from ..execution.checks import check_run
+from ..execution.options import RunOptions
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
 from .failures import describe_error, format_traceback, location
@@ -74,17 +76,6 @@ _FULL_HELP = ("draw every step, however big the graph or run (without it, big on
               "drawn as groups of steps)")
 _TEXTS = {".mmd": "mermaid", ".mermaid": "mermaid", ".txt": "text"}
 _FINAL_VALUES = 10  # final steps whose values are printed after a run; --json has all
-
-
-class UsageError(RxStepsError, ValueError):
-    """A command line that cannot be carried out; reported in one line, exit 2.
-
-    Example:
-        >>> parse_inputs(["oops"])
-        Traceback (most recent call last):
-        ...
-        rxsteps.cli.commands.UsageError: --input expects name=value, got 'oops'
-    """
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,7 +138,7 @@ def parse_inputs(texts: Sequence[str] = (), json_texts: Sequence[str] = ()) -> d
         >>> parse_inputs(json_texts=["k=three"])
         Traceback (most recent call last):
         ...
-        rxsteps.cli.commands.UsageError: --input-json k=three: not JSON (Expecting value: \
+        rxsteps.errors.UsageError: --input-json k=three: not JSON (Expecting value: \
 line 1 column 1 (char 0)); quote a string as JSON (-j 'k="three"') or give it with -i k=three
     """
     inputs: dict[str, Any] = {}
@@ -342,7 +333,7 @@ def _execute(graph: StepGraph, inputs: dict[str, Any], args: argparse.Namespace
                                "max_concurrency": args.max_concurrency,
                                **_resource_options(args)}
     try:
-        observe(graph, inputs, **options)  # checks inputs and options; starts nothing
+        check_run(graph, inputs, RunOptions(**options), waits=True)  # starts nothing
     except ResourceError as error:
         raise cli_resource_error(error, graph, options.get("limits", {}),
                                  options.get("rates", {})) from error

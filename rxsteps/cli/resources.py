@@ -19,31 +19,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 
-from ..errors import OptionError, ResourceError, RxStepsError
+from ..errors import OptionError, ResourceError, ResourceUsageError
 from ..execution.limits import Rate
 from ..graph import StepGraph
 
 __all__ = ["ResourceUsageError", "cli_resource_error", "parse_limits", "parse_rates"]
-
-
-class ResourceUsageError(RxStepsError, ValueError):
-    """A ``--limit`` or ``--rate`` that cannot work; reported in one line, exit 2.
-
-    ``.option`` is ``"--limit"`` or ``"--rate"``; ``.resource`` the resource's name,
-    or ``None`` when the text has no name.
-
-    Example:
-        >>> parse_limits(["llm=0"])
-        Traceback (most recent call last):
-        ...
-        rxsteps.cli.resources.ResourceUsageError: --limit llm=0: the capacity must be a \
-positive whole number, such as --limit llm=4
-    """
-
-    def __init__(self, message: str, option: str, resource: str | None) -> None:
-        super().__init__(message)
-        self.option = option
-        self.resource = resource
 
 
 def parse_limits(texts: Sequence[str]) -> dict[str, int]:
@@ -65,7 +45,7 @@ def parse_limits(texts: Sequence[str]) -> dict[str, int]:
         >>> parse_limits(["llm=4", "llm=2"])
         Traceback (most recent call last):
         ...
-        rxsteps.cli.resources.ResourceUsageError: --limit 'llm' is given twice; give \
+        rxsteps.errors.ResourceUsageError: --limit 'llm' is given twice; give \
 each resource once
     """
     limits: dict[str, int] = {}
@@ -104,7 +84,7 @@ def parse_rates(texts: Sequence[str]) -> dict[str, str]:
         >>> parse_rates(["llm=fast"])
         Traceback (most recent call last):
         ...
-        rxsteps.cli.resources.ResourceUsageError: --rate llm=fast: a rate looks like \
+        rxsteps.errors.ResourceUsageError: --rate llm=fast: a rate looks like \
 60/min, 5/s or 1000/h, such as --rate llm=60/min
     """
     rates: dict[str, str] = {}

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import RxStepsError
+from ..errors import RunsUsageError
 from ..graph import StepGraph
 from ..result import Attempt, RunResult, StepStatus
 from ..step import Step
@@ -33,10 +33,6 @@ from ..stores import SERIALIZERS, RunRecord, Store, open_store
 from .target import load_graph
 
 __all__ = ["RunsUsageError", "Toolkit", "add_runs_command", "list_runs", "stored_result"]
-
-
-class RunsUsageError(RxStepsError, ValueError):
-    """An ``rxsteps runs`` command line that cannot be carried out (exit 2)."""
 
 
 @dataclass(frozen=True)

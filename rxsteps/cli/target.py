@@ -17,7 +17,7 @@ Example:
     >>> load_graph("rxsteps.cli.demo:biuld_graph")
     Traceback (most recent call last):
     ...
-    rxsteps.cli.target.TargetError: module 'rxsteps.cli.demo' has no attribute 'biuld_graph'; \
+    rxsteps.errors.TargetError: module 'rxsteps.cli.demo' has no attribute 'biuld_graph'; \
 did you mean 'build_graph'?
 """
 
@@ -33,19 +33,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..errors import GraphError, RxStepsError
+from ..errors import GraphError, TargetError
 from ..graph import StepGraph
 
 __all__ = ["TargetError", "load_graph"]
-
-
-class TargetError(RxStepsError):
-    """The target cannot be loaded, or is not a step graph; the message is one line.
-
-    Example:
-        >>> str(TargetError("cannot load file 'x.py': no such file"))
-        "cannot load file 'x.py': no such file"
-    """
 
 
 def load_graph(target: str) -> StepGraph:

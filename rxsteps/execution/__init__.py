@@ -16,7 +16,9 @@ The map::
                                                │  ahead: ahead.Ahead (remote tasks submitted
                                                │         as the run starts, Dask)
                                                ▼
-    inputs.preflight ── checks graph, inputs, options before anything runs
+    checks.check_run ── every refusal before a run starts (graph, inputs, uses=,
+                        scheduler, steps the backend cannot run); start_run, the lazy
+                        front doors and the CLI call it, nothing else checks
     invoke ── how one attempt executes: sync (run_sync on a driver), async (a task on
               the run's loop), remote (submit to an executor); every path ends in
               exactly one Run.finish

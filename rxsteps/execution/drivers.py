@@ -60,7 +60,7 @@ from .attempt import DOOMED, ActiveAttempt
 from .monitor import shared_monitor
 from .node import Node
 
-__all__ = ["SMALL_RUN", "Drivers", "Owner", "Wake", "driving"]
+__all__ = ["SMALL_RUN", "DriverOwner", "Drivers", "Wake", "driving"]
 
 #: Runs of at most this many steps get a second driver at once (see the module docstring).
 SMALL_RUN = 32
@@ -85,7 +85,7 @@ class Wake(enum.Enum):
 _NOTHING = Wake.NOTHING
 
 
-class Owner(invoke.Owner, Protocol):
+class DriverOwner(invoke.AttemptOwner, Protocol):
     """What the drivers need of their run."""
 
     lock: threading.Lock
@@ -139,7 +139,7 @@ class Drivers:
     )
 
     def __init__(self, *, steps: int = SMALL_RUN + 1) -> None:
-        self._watching: Owner | None = None  # the run, while the monitor looks at it
+        self._watching: DriverOwner | None = None  # the run, while the monitor looks at it
         self.pair = steps <= SMALL_RUN  # a second driver at once, not the monitor
         self._cond: threading.Condition | None = None  # made when a helper waits
         self.ready: deque[Node] = deque()
@@ -162,7 +162,7 @@ class Drivers:
         if self.idle_helpers:
             self._notify()
 
-    def take(self, run: Owner) -> ActiveAttempt | None:
+    def take(self, run: DriverOwner) -> ActiveAttempt | None:
         """Under the lock: the next ready sync step's attempt, for the calling driver."""
         ready = self.ready
         while ready:
@@ -207,7 +207,7 @@ class Drivers:
         if self.helpers:
             self._notify_all()
 
-    def should_wake(self, run: Owner) -> Wake:
+    def should_wake(self, run: DriverOwner) -> Wake:
         """Under the lock: what to do about waiting sync work in ``run``."""
         if not self.ready:
             return _NOTHING
@@ -229,7 +229,7 @@ class Drivers:
 
     # -- outside the lock ------------------------------------------------------------------
 
-    def wake(self, run: Owner, wake: Wake) -> None:
+    def wake(self, run: DriverOwner, wake: Wake) -> None:
         """Carry out a :meth:`should_wake` decision for ``run``."""
         if wake is Wake.SPAWN:
             self._spawn(run, 1)
@@ -256,7 +256,7 @@ class Drivers:
             wake = self.should_wake(run)
         run.after([], wake)
 
-    def help_until(self, run: Owner, done: threading.Event) -> None:
+    def help_until(self, run: DriverOwner, done: threading.Event) -> None:
         """Drive this run from the calling thread until it is over, then wait for
         ``done``: a nested ``run()`` called inside a step runs its inner steps instead
         of waiting for a thread."""
@@ -287,6 +287,16 @@ class Drivers:
         """Under the lock: the run ended or work is ready; helpers look again."""
         if self.helpers:
             self._notify_all()
+
+    def still_watched(self) -> bool:
+        """Whether the run asked to be watched again since :meth:`check_waiting` let it
+        go, read under the run's lock (``watched`` and ``_watching`` change together,
+        under it). The monitor asks under its own lock; see :class:`~.monitor.Watched`."""
+        run = self._watching
+        if run is None:
+            return False
+        with run.lock:
+            return self.watched
 
     def check_waiting(self, tick: float) -> bool:
         """Called by the monitor every tick while sync work waits; wakes drivers when
@@ -326,7 +336,7 @@ class Drivers:
         self._spawn(run, count)
         return True
 
-    def _spawn(self, run: Owner, count: int) -> None:
+    def _spawn(self, run: DriverOwner, count: int) -> None:
         for started in range(count):
             try:
                 run.backend.spawn(self.serve, _Ticket(self, run))
@@ -337,14 +347,14 @@ class Drivers:
                 run.lost_capacity(error)
                 return
 
-    def refused(self, run: Owner, error: CapacityError) -> None:
+    def refused(self, run: DriverOwner, error: CapacityError) -> None:
         """A driver queued at the cap will never start: every thread got stuck."""
         with run.lock:
             self.waking -= 1
             self.alive -= 1
         run.lost_capacity(error)
 
-    def _wait_for_work(self, run: Owner) -> None:
+    def _wait_for_work(self, run: DriverOwner) -> None:
         if self._cond is None:
             self._cond = threading.Condition(run.lock)
         self.idle_helpers += 1
@@ -372,7 +382,7 @@ class _Ticket:
 
     __slots__ = ("drivers", "run")
 
-    def __init__(self, drivers: Drivers, run: Owner) -> None:
+    def __init__(self, drivers: Drivers, run: DriverOwner) -> None:
         self.drivers = drivers
         self.run = run
 

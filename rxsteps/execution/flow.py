@@ -39,19 +39,24 @@ import reactivex
 from reactivex import abc
 
 from ..backends.base import Backend
-from ..backends.resolve import resolve_backend
 from ..errors import BufferOverflowError, InputError, OptionError
 from ..graph import StepGraph
 from ..result import RunResult
+from .checks import check_run
 from .options import RunOptions
-from .run import Run, delivery_context, preflight, start_run
+from .run import Run, delivery_context, start_run
 from .sink import EventSink
 
-__all__ = ["OVERFLOWS", "Overflow", "PipelineFlow", "PipelineSpec"]
+__all__ = ["OVERFLOWS", "FlowState", "Overflow", "PipelineFlow", "PipelineSpec", "Verdict"]
 
 Overflow = Literal["block", "drop_oldest", "drop_newest", "error"]
 #: The ``overflow=`` policies of :func:`rxsteps.pipeline`.
 OVERFLOWS: tuple[Overflow, ...] = ("block", "drop_oldest", "drop_newest", "error")
+
+#: Where a subscription of a pipeline stands: ``"open"``, then one of the others, once.
+FlowState = Literal["open", "completed", "failed", "disposed"]
+#: What a full input buffer does with a new value: keep it, drop it, or fail.
+Verdict = Literal["keep", "drop", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,21 @@ class PipelineSpec:
         assert self._options is not None
         return self._options
 
+    def check(self) -> Backend:
+        """Check the pipeline as a run of its graph (:func:`~.checks.check_run`, with
+        the input observables standing for their values) and resolve its backend:
+        once when it is built, and per subscription, whose runs share the backend.
+
+        Returns:
+            The backend every run of a subscription uses.
+
+        Raises:
+            GraphError, InputError, ResourceError, SchedulerError: As for
+                :func:`rxsteps.run`.
+        """
+        given = {**self.constants, **dict(zip(self.names, self.streams, strict=True))}
+        return check_run(self.graph, given, self.options).backend
+
     @classmethod
     def build(cls, graph: StepGraph, inputs: Mapping[str, Any], **options: Any) -> PipelineSpec:
         """Split ``inputs`` into streams and constants and check everything.
@@ -139,11 +159,9 @@ class PipelineSpec:
         limiter = RunOptions(limits=options.pop("limits", None), rates=options.pop("rates", None),
                              priority=options.get("priority", "critical")).limiter
         options["limits"] = limiter
-        preflight(graph, given, options.get("max_concurrency"), limiter)
-        resolve_backend(options.get("scheduler", "threads"))  # fail now on a bad scheduler
         constants = {k: v for k, v in given.items() if k not in streams}
         spec = cls(graph, tuple(streams), tuple(streams.values()), constants, **options)
-        spec.options  # noqa: B018 -- checks the run options now, not at the first event
+        spec.check()  # the options, graph, inputs and scheduler now, not at the first event
         return spec
 
 
@@ -166,12 +184,11 @@ class PipelineFlow:
     Example:
         >>> import reactivex
         >>> from rxsteps import Step, StepGraph
-        >>> from rxsteps.backends.resolve import resolve_backend
         >>> graph = StepGraph([Step("id", lambda x: x, ["x"])], inputs=["x"])
         >>> done = __import__("threading").Event()
         >>> observer = reactivex.Observer(print, None, done.set)
-        >>> flow = PipelineFlow(PipelineSpec.build(graph, {"x": reactivex.of(7)}),
-        ...                     resolve_backend("threads"), observer)
+        >>> spec = PipelineSpec.build(graph, {"x": reactivex.of(7)})
+        >>> flow = PipelineFlow(spec, spec.check(), observer)
         >>> flow.start(None); done.wait(5)  # doctest: +ELLIPSIS
         <RunResult #0 1 succeeded in ... s>
         True
@@ -198,7 +215,7 @@ class PipelineFlow:
         self._subs: list[abc.DisposableBase] = []
         self._to_dispose: list[abc.DisposableBase] = []
         self._open = True  # taking input
-        self._state = "open"  # then "completed", "failed" or "disposed"
+        self._state: FlowState = "open"
         self._held = 0  # slots: runs started and not yet delivered (or released)
         self._tickets = 0  # runs started, in input order
         self._next_out = 0  # the ticket to deliver next (ordered)
@@ -248,7 +265,7 @@ class PipelineFlow:
             queue, index = self._queues[i], self._arrived[i]
             self._arrived[i] += 1
             full = len(queue) >= self._spec.buffer
-            verdict = self._overflow(i, queue, dropped) if full else "keep"
+            verdict: Verdict = self._overflow(i, queue, dropped) if full else "keep"
             if verdict == "keep" and self._open:
                 queue.append((index, value))
             elif verdict == "drop":
@@ -263,7 +280,7 @@ class PipelineFlow:
         if error is not None:
             self._fail(error)
 
-    def _overflow(self, i: int, queue: deque[tuple[int, Any]], dropped: list[Any]) -> str:
+    def _overflow(self, i: int, queue: deque[tuple[int, Any]], dropped: list[Any]) -> Verdict:
         """Apply the policy to a full ``queue`` (under the lock): ``"keep"`` the value,
         ``"drop"`` it or ``"error"``."""
         policy = self._spec.overflow

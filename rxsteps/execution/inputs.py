@@ -20,7 +20,6 @@ from ..errors import InputError
 from ..graph import StepGraph
 from ..result import RunResult
 from .limits import Limiter, check_uses
-from .options import RunOptions
 
 __all__ = ["check_inputs", "check_resume", "preflight"]
 
@@ -55,14 +54,11 @@ def check_inputs(graph: StepGraph, inputs: Mapping[str, Any] | None) -> dict[str
 
 
 def preflight(
-    graph: StepGraph, inputs: Mapping[str, Any] | None, max_concurrency: int | None = None,
-    limiter: Limiter | None = None,
+    graph: StepGraph, inputs: Mapping[str, Any] | None, limiter: Limiter | None = None,
 ) -> dict[str, Any]:
-    """Validate the graph, the inputs and the options (the steps' ``uses`` against
-    ``limiter``); return the inputs as a dict."""
+    """Validate the graph, the inputs and the steps' ``uses`` against ``limiter``;
+    return the inputs as a dict (a part of :func:`~.checks.check_run`)."""
     graph.validate()
-    if max_concurrency is not None:
-        RunOptions(max_concurrency=max_concurrency)
     if limiter is not None:
         check_uses(graph, limiter)
     return check_inputs(graph, inputs)

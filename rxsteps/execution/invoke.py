@@ -38,8 +38,8 @@ import contextvars
 import functools
 import inspect
 import re
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reactivex import Observable
 
@@ -52,7 +52,13 @@ from .attempt import RUNNING, ActiveAttempt
 from .node import Mode, Node
 from .tracing import RunTracer, attach
 
-__all__ = ["Owner", "arm_timeout", "end_span", "launch", "prepare", "remote_call", "run_sync"]
+if TYPE_CHECKING:
+    from ..step import Step
+
+__all__ = [
+    "AttemptOwner", "arm_timeout", "check_steps", "end_span", "launch", "mode_of", "prepare",
+    "remote_call", "run_sync",
+]
 
 _PLAIN = frozenset({int, float, str, bytes, bool, type(None), dict, list, tuple, set})
 
@@ -61,7 +67,7 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # keeps pickling errors reproducib
 _NOTHING: Any = object()
 
 
-class Owner(Protocol):
+class AttemptOwner(Protocol):
     """What an attempt needs of its run (:class:`~.run.Run` is the one owner)."""
 
     backend: Backend
@@ -93,24 +99,56 @@ class Owner(Protocol):
         ...
 
 
-def prepare(nodes: list[Node], backend: Backend) -> None:
-    """Choose each step's mode; refuse what the backend cannot run, before anything runs."""
-    for node in nodes:
-        step = node.step
-        kind = step.kind
+def mode_of(step: Step, backend: Backend) -> Mode:
+    """How ``step`` executes on ``backend``: a coroutine (or a runnable that must go
+    through ``ainvoke``) is async; any other action is sync, or remote on a remote
+    backend.
+
+    Args:
+        step: The step.
+        backend: Where the run executes.
+
+    Returns:
+        The step's :class:`~.node.Mode`.
+    """
+    kind = step.kind
+    if kind in ("coroutine", "asyncgen") or (
+        kind == "runnable" and _wants_ainvoke(step.action, backend)
+    ):
+        return Mode.ASYNC
+    return Mode.REMOTE if backend.remote else Mode.SYNC
+
+
+def check_steps(steps: Iterable[Step], backend: Backend) -> None:
+    """Refuse, before anything runs, a step that ``backend`` cannot execute.
+
+    A mapped step on a backend that keeps its values remote cannot see its items; a
+    remote step must be a plain action that pickles (not a generator).
+
+    Args:
+        steps: The graph's steps.
+        backend: Where the run would execute.
+
+    Raises:
+        SchedulerError: Naming the first such step and what to do instead.
+    """
+    if not (backend.remote or backend.keeps_values):
+        return  # a local backend runs any step: skip the loop, once per run
+    for step in steps:
         if step.map is not None and backend.keeps_values:
-            _refuse_map(node, backend)
-        if kind in ("coroutine", "asyncgen") or (
-            kind == "runnable" and _wants_ainvoke(step.action, backend)
-        ):
-            node.mode = Mode.ASYNC
-        if node.mode is Mode.SYNC and backend.remote:
-            _check_shippable(node, backend)
-            node.mode = Mode.REMOTE
+            _refuse_map(step, backend)
+        if mode_of(step, backend) is Mode.REMOTE:
+            _check_shippable(step, backend)
 
 
-def _refuse_map(node: Node, backend: Backend) -> None:
-    step = node.step
+def prepare(nodes: list[Node], backend: Backend) -> None:
+    """Give each step its mode (:func:`mode_of`); the steps were checked already
+    (:func:`check_steps`, through :func:`~.checks.check_run`)."""
+    for node in nodes:
+        node.mode = mode_of(node.step, backend)
+
+
+def _refuse_map(step: Step, backend: Backend) -> None:
     raise SchedulerError(
         f"step {step.id!r} maps over {step.map!r} (map={step.map!r}), but the "
         f"{backend.name} backend keeps values where they were made and gives the run "
@@ -124,18 +162,18 @@ def _wants_ainvoke(action: Any, backend: Backend) -> bool:
     """A runnable goes through ``ainvoke`` when its ``invoke`` cannot be used: it has
     none, or it is a LangChain ``RunnableLambda`` over a coroutine function (``afunc``
     and no ``func``: its ``invoke`` raises "Cannot invoke a coroutine function
-    synchronously"), or the run is on ``"asyncio"``."""
+    synchronously"), or the backend prefers it (:attr:`Backend.prefers_async`:
+    ``"asyncio"``)."""
     if not callable(getattr(action, "ainvoke", None)):
         return False
     if not callable(getattr(action, "invoke", None)):
         return True
     if hasattr(action, "afunc") and not hasattr(action, "func"):
         return True
-    return backend.name == "asyncio"
+    return backend.prefers_async
 
 
-def _check_shippable(node: Node, backend: Backend) -> None:
-    step = node.step
+def _check_shippable(step: Step, backend: Backend) -> None:
     if step.kind == "generator":
         raise SchedulerError(
             f"step {step.id!r} is a generator (a streaming step); the {backend.name} "
@@ -153,7 +191,7 @@ def _check_shippable(node: Node, backend: Backend) -> None:
         ) from error
 
 
-def launch(run: Owner, attempt: ActiveAttempt) -> None:
+def launch(run: AttemptOwner, attempt: ActiveAttempt) -> None:
     """Start an async or remote ``attempt`` (outside the run lock)."""
     node = attempt.node
     if node.step.timeout is not None:
@@ -195,7 +233,7 @@ def remote_call(node: Node, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]
     return action, args
 
 
-def arm_timeout(run: Owner, attempt: ActiveAttempt) -> None:
+def arm_timeout(run: AttemptOwner, attempt: ActiveAttempt) -> None:
     """Start ``attempt``'s timeout (its step has one)."""
     timeout = attempt.node.step.timeout
     assert timeout is not None
@@ -205,7 +243,7 @@ def arm_timeout(run: Owner, attempt: ActiveAttempt) -> None:
         timer.cancel()
 
 
-def run_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
+def run_sync(run: AttemptOwner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     """Run a sync ``attempt`` on this thread, in a copy of the caller's context; return
     the next sync attempt for this driver, if any."""
     if attempt.state is not RUNNING:
@@ -215,7 +253,7 @@ def run_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     return run.context.copy().run(_call_sync, run, attempt)
 
 
-def _call_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
+def _call_sync(run: AttemptOwner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     _CURRENT.set(attempt)
     tracer = run.tracer
     if tracer is not None and tracer.enabled:
@@ -241,7 +279,8 @@ def _call_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     return run.finish(attempt, value, inline=True)
 
 
-def _drain_generator(run: Owner, attempt: ActiveAttempt, generator: Any) -> ActiveAttempt | None:
+def _drain_generator(run: AttemptOwner, attempt: ActiveAttempt,
+                     generator: Any) -> ActiveAttempt | None:
     try:
         for value in generator:
             if not run.emit_value(attempt, value):
@@ -252,7 +291,7 @@ def _drain_generator(run: Owner, attempt: ActiveAttempt, generator: Any) -> Acti
     return run.finish(attempt, inline=True)
 
 
-def _subscribe(run: Owner, attempt: ActiveAttempt, observable: Observable[Any]) -> None:
+def _subscribe(run: AttemptOwner, attempt: ActiveAttempt, observable: Observable[Any]) -> None:
     holder: list[Any] = []
 
     def on_next(value: Any) -> None:
@@ -274,7 +313,7 @@ def _subscribe(run: Owner, attempt: ActiveAttempt, observable: Observable[Any]) 
         subscription.dispose()
 
 
-def _start_async(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
+def _start_async(run: AttemptOwner, attempt: ActiveAttempt, started: Any) -> None:
     context = run.context.copy()
     context.run(_CURRENT.set, attempt)
     tracer = run.tracer
@@ -288,7 +327,7 @@ def _start_async(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
         handle.cancel()
 
 
-async def _run_coroutine(run: Owner, attempt: ActiveAttempt, started: Any) -> None:
+async def _run_coroutine(run: AttemptOwner, attempt: ActiveAttempt, started: Any) -> None:
     node = attempt.node
     step = node.step
     try:
@@ -324,7 +363,7 @@ class _RemoteDone:
 
     __slots__ = ("attempt", "run")
 
-    def __init__(self, run: Owner, attempt: ActiveAttempt) -> None:
+    def __init__(self, run: AttemptOwner, attempt: ActiveAttempt) -> None:
         self.run = run
         self.attempt = attempt
 
@@ -336,7 +375,7 @@ class _RemoteDone:
         _remote_done(self.run, self.attempt, future)
 
 
-def _remote_done(run: Owner, attempt: ActiveAttempt, future: Any) -> None:
+def _remote_done(run: AttemptOwner, attempt: ActiveAttempt, future: Any) -> None:
     if future.cancelled():
         run.finish(attempt, error=StepCancelledError(attempt.node.id))
         return

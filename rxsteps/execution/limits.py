@@ -345,7 +345,7 @@ def step_priorities(graph: StepGraph, history: RunResult | None) -> Mapping[str,
     return graph.remaining_paths(measured)
 
 
-class Owner(Protocol):
+class GateOwner(Protocol):
     """What a gate needs of its run (all under the run's lock)."""
 
     backend: Any
@@ -400,7 +400,7 @@ class Gate:
         "waits",
     )
 
-    def __init__(self, run: Owner, limiter: Limiter | None,
+    def __init__(self, run: GateOwner, limiter: Limiter | None,
                  priorities: Mapping[str, float] | None) -> None:
         self._run = run
         self._limiter = limiter
@@ -563,7 +563,7 @@ class Gate:
 
 
 
-def make_gate(run: Owner, graph: StepGraph, limiter: Limiter | None, priority: str,
+def make_gate(run: GateOwner, graph: StepGraph, limiter: Limiter | None, priority: str,
               history: RunResult | None, max_concurrency: int | None) -> Gate | None:
     """The run's gate, or None when nothing can make a step wait but a thread (the
     hot path: no limits, and no ``max_concurrency`` to order steps for)."""

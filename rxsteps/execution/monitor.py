@@ -38,9 +38,10 @@ __all__ = ["DriverMonitor", "Watched", "shared_monitor"]
 class Watched(Protocol):
     """What the monitor looks at: one run's drivers."""
 
-    @property
-    def watched(self) -> bool:
-        """Whether the run still asks to be watched (read under the run's lock)."""
+    def still_watched(self) -> bool:
+        """Whether the run asks to be watched again, read under the run's lock (the
+        monitor asks while holding its own: the run's lock is never held while the
+        monitor's is taken, so the order is always the monitor's, then the run's)."""
         ...
 
     def check_waiting(self, tick: float) -> bool:
@@ -84,7 +85,8 @@ class DriverMonitor:
             done = [run for run in runs if not run.check_waiting(self.TICK)]
             with cond:
                 # a run that asked to be watched again meanwhile says so
-                self._watched.difference_update(run for run in done if not run.watched)
+                self._watched.difference_update(run for run in done
+                                                if not run.still_watched())
                 if self._watched:
                     cond.wait(self.TICK)
 

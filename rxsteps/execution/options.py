@@ -1,8 +1,10 @@
 """The options every front door shares, checked once: :class:`RunOptions`.
 
 ``run``, ``arun``, ``observe``, ``start``, ``astream``, ``pipeline`` and the CLI take the
-same options; each builds one :class:`RunOptions`, which refuses bad values with an
+same options; each builds one :class:`RunOptions` from its own arguments
+(:meth:`RunOptions.from_arguments`), which refuses bad values with an
 :class:`~rxsteps.OptionError` naming the option before anything runs, and hands it to
+:func:`rxsteps.execution.checks.check_run`, which checks the rest, and
 :func:`rxsteps.execution.run.start_run`, the one function that starts a run.
 
 Example:
@@ -15,7 +17,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..errors import OptionError
@@ -70,6 +72,29 @@ class RunOptions:
     fresh: bool = False
     serializer: str = "pickle"
 
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> RunOptions:
+        """The options among a front door's ``arguments`` (its ``locals()``, taken
+        first thing), so the list of options is written once, in its signature.
+
+        Args:
+            arguments: Argument name to value; the names that are not options (the
+                graph, the inputs) are left out.
+
+        Returns:
+            The checked options.
+
+        Raises:
+            OptionError: A bad value, naming the option (see the class).
+
+        Example:
+            >>> def door(graph, *, fail_fast=True, max_concurrency=None):
+            ...     return RunOptions.from_arguments(locals())
+            >>> door("g", max_concurrency=2).max_concurrency
+            2
+        """
+        return cls(**{name: arguments[name] for name in _OPTIONS if name in arguments})
+
     def __post_init__(self) -> None:
         limit = self.max_concurrency
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
@@ -103,6 +128,10 @@ class RunOptions:
             if self.resume is not None:
                 raise OptionError("pass resume= or store=, not both: a stored run resumes "
                                   "itself when run again with its run_id", "resume")
+
+
+#: The names :meth:`RunOptions.from_arguments` takes: every field one may pass.
+_OPTIONS = tuple(f.name for f in fields(RunOptions) if f.init)
 
 
 def _check_durable(store: Any, run_id: Any, serializer: Any, fresh: Any) -> None:

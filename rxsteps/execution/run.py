@@ -55,7 +55,6 @@ from typing import Any
 from ..backends.base import Backend, Handle
 from ..backends.loops import LoopLease, lend, on_loop_thread
 from ..backends.pool import on_worker_thread
-from ..backends.resolve import resolve_backend
 from ..context import _CURRENT
 from ..errors import (
     CapacityError,
@@ -70,16 +69,17 @@ from ..retry import Retry
 from . import conditions, invoke, mapping
 from .ahead import Ahead
 from .attempt import ABANDONED, DONE, DOOMED, RUNNING, ActiveAttempt
+from .checks import check_run
 from .drivers import Drivers, Wake, driving
 from .durable import open_durable
-from .inputs import check_resume, preflight
+from .inputs import check_resume
 from .limits import Gate, Limiter, make_gate
 from .node import InputNode, Mode, Node, Source, end_of_step, owned_by
 from .options import RunOptions
 from .sink import Call, EventSink, StepEnd
 from .tracing import RunTracer
 
-__all__ = ["Run", "RunState", "preflight", "should_help", "start_run"]
+__all__ = ["Run", "RunState", "should_help", "start_run"]
 
 _NOTHING: Any = object()
 _INF = float("inf")
@@ -105,8 +105,8 @@ class Run:
 
     Args:
         graph: The steps.
-        inputs: A value per declared input.
-        backend: Where actions run.
+        inputs: A value per declared input, checked already (:func:`~.checks.check_run`).
+        backend: Where actions run; the steps were checked against it.
         fail_fast: Stop at the first failure.
         max_concurrency: Most attempts holding a slot at once.
         observer: Receives every event, then ``on_completed``/``on_error``.
@@ -149,7 +149,7 @@ class Run:
     ) -> None:
         self.graph = graph
         self._check = check
-        self.inputs = preflight(graph, inputs, max_concurrency, limiter)
+        self.inputs = dict(inputs or {})
         self.backend = backend
         self._now = backend.now
         self.fail_fast = fail_fast
@@ -413,7 +413,7 @@ class Run:
             else:
                 self._subscribers.setdefault(step, []).append(observer)
         self._sink.flush()
-        return lambda: self._unsubscribe(self._subscribers.get(step, []), observer)
+        return lambda: self._unsubscribe(observer, step)
 
     def subscribe_events(self, observer: Any) -> Callable[[], None]:
         """Send ``observer`` every event so far (a recording run), then as they come,
@@ -425,10 +425,14 @@ class Run:
             else:
                 self._event_subscribers.append(observer)
         self._sink.flush()
-        return lambda: self._unsubscribe(self._event_subscribers, observer)
+        return lambda: self._unsubscribe(observer)
 
-    def _unsubscribe(self, observers: list[Any], observer: Any) -> None:
+    def _unsubscribe(self, observer: Any, step: str | None = None) -> None:
+        """Stop sending ``observer`` the values of ``step`` (None: the events); the
+        subscriber tables are read and changed under the lock only."""
         with self.lock:
+            observers = self._event_subscribers if step is None else self._subscribers.get(
+                step, [])
             if observer in observers:
                 observers.remove(observer)
 
@@ -1160,11 +1164,13 @@ def start_run(
     record: bool = False,
     inline_events: bool = False,
     sequence: int | None = None,
+    waits: bool = False,
 ) -> Run:
     """Build a run of ``graph`` and start it: the one door every front door uses.
 
-    If anything interrupts the start (Ctrl-C), the run is cancelled before the
-    exception goes on, so nothing keeps running in the background.
+    Everything is checked first, by :func:`~.checks.check_run`. If anything interrupts
+    the start (Ctrl-C), the run is cancelled before the exception goes on, so nothing
+    keeps running in the background.
 
     Args:
         graph: The steps.
@@ -1176,22 +1182,27 @@ def start_run(
         record: Keep every event so late subscribers of the handle get them all.
         inline_events: Deliver on the queuing thread (rxsteps' own observers only).
         sequence: A pipeline's event number.
+        waits: The caller blocks until the run ends (see :func:`~.checks.check_run`).
 
     Returns:
         The started :class:`Run`.
+
+    Raises:
+        GraphError, InputError, ResourceError, SchedulerError: From
+            :func:`~.checks.check_run`, before anything ran.
+        StoreError: With ``options.store``, the store cannot be used.
     """
+    checked = check_run(graph, inputs, options, backend=backend, waits=waits)
+    backend = checked.backend
     if observer is None and options.on_event is not None:
         observer = _Callback(options.on_event)
-    backend = backend or resolve_backend(options.scheduler)
     resume, durable = options.resume, None
     if options.store is not None:
-        durable, resume = open_durable(graph, preflight(graph, inputs, options.max_concurrency,
-                                                         options.limiter),
-                                       options, backend.now, sequence)
+        durable, resume = open_durable(graph, checked.inputs, options, backend.now, sequence)
         on_done = durable.on_done(on_done)
     try:
         execution = Run(
-            graph, inputs, backend,
+            graph, checked.inputs, backend,
             fail_fast=options.fail_fast, max_concurrency=options.max_concurrency,
             observer=observer, on_done=on_done, tracer_provider=options.tracer_provider,
             resume=resume, sequence=sequence, inline_events=inline_events, record=record,

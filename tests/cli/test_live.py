@@ -24,17 +24,10 @@ import pytest
 from rxsteps import EventKind, Step, StepEvent, StepGraph, current, run
 from rxsteps.cli.live import LiveReporter, estimate
 from tests.support.isolated import tree_env
-from tests.support.terminal import console, screen
+from tests.support.terminal import console, frame, screen
 
 ROOT = Path(__file__).resolve().parents[2]
 FOOTER = re.compile(r"(\d+)% · (\d+)/(\d+) steps · (\d+\.\d+) s")
-
-
-def frame(reporter: LiveReporter, *, columns: int = 100, lines: int = 40) -> list[str]:
-    """What one redraw of ``reporter`` shows on a terminal of that size."""
-    out = io.StringIO()
-    console(out, columns=columns, lines=lines).print(reporter)
-    return screen(out.getvalue(), columns=columns, lines=lines)
 
 
 def live(graph: StepGraph, out: io.StringIO, **size: int) -> LiveReporter:

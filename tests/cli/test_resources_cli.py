@@ -15,8 +15,8 @@ from rxsteps import EventKind, OptionError, Step, StepEvent, StepGraph, run
 from rxsteps.cli.live import LiveReporter
 from rxsteps.cli.progress import PlainReporter, summary_line
 from rxsteps.cli.resources import ResourceUsageError, parse_limits, parse_rates
-from tests.cli.test_live import frame
 from tests.support.isolated import tree_env
+from tests.support.terminal import frame
 
 FLOW = '''
 from rxsteps import Step, StepGraph

@@ -9,7 +9,7 @@ import re
 from rxsteps import EventKind, Step, StepEvent, StepGraph
 from rxsteps.cli.live import LiveReporter
 from rxsteps.cli.progress import JsonReporter, PlainReporter
-from tests.cli.test_live import frame
+from tests.support.terminal import frame
 
 GRAPH = StepGraph([Step("first", lambda: 1, uses="llm"), Step("second", lambda: 2, uses="llm")])
 WAITING = StepEvent(EventKind.WAITING, "second", time=10.5, reason="resource 'llm'")
