@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import threading
 import time
 import weakref
@@ -119,6 +120,18 @@ def _maybe_exit(loop: asyncio.AbstractEventLoop) -> None:
                 loop.stop()
                 return
     loop.call_later(IDLE_EXIT, _maybe_exit, loop)
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's loops have no thread there (a run lent one would
+    hang); the child makes its own."""
+    global _every, _free_lock, _local
+    _free.clear()
+    _every, _free_lock, _local = weakref.WeakSet(), threading.Lock(), threading.local()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 class TaskHandle:

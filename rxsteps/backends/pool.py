@@ -213,3 +213,14 @@ def _cap_from_environment() -> int:
     if cap < 1:
         raise CapacityError.bad_setting(raw)
     return cap
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's pool is a copy whose threads do not exist (it
+    would count an idle worker that never takes anything); the child makes its own."""
+    global _POOL, _POOL_LOCK, _local
+    _POOL, _POOL_LOCK, _local = None, threading.Lock(), threading.local()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -146,3 +147,14 @@ def shared_timers() -> Timers:
             if _TIMERS is None:
                 _TIMERS = Timers()
     return _TIMERS
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's timer thread does not exist there, and its heap
+    holds the parent's runs' timers; the child starts its own."""
+    global _TIMERS, _TIMERS_LOCK
+    _TIMERS, _TIMERS_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)

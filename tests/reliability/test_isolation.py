@@ -302,3 +302,26 @@ def test_keyboard_interrupt_while_a_run_starts_cancels_it() -> None:
         print(runs[0].state is not RunState.RUNNING)
     """)
     assert out.split() == ["True"]
+
+
+def test_a_run_in_a_forked_child_does_not_hang() -> None:
+    # the child's copy of the pool believed it had an idle worker (the parent's, which
+    # does not exist there): every run() in it hung; so did its timers, monitor, loops
+    out = run_isolated("""
+        import asyncio, multiprocessing, threading
+        from concurrent.futures import ProcessPoolExecutor
+        from rxsteps import Step, StepGraph, run
+        async def later(a):
+            await asyncio.sleep(0.01)
+            return a + 1
+        def job():
+            graph = StepGraph([Step("a", lambda: 20), Step("b", later, ["a"]),
+                               Step("hang", threading.Event().wait, timeout=0.1)])
+            result = run(graph, fail_fast=False)
+            return result["b"], type(result.errors["hang"]).__name__
+        print(job())  # the parent has run rxsteps: its pool, timers, loops exist
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(1, mp_context=fork) as pool:
+            print(pool.submit(job).result(timeout=30))
+    """, limit=45)
+    assert out.splitlines() == ["(21, 'StepTimeoutError')"] * 2
