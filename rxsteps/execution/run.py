@@ -294,13 +294,19 @@ class Run:
         _cancel_all(handles)
         self._sink.flush()
 
-    def _fatal(self, error: BaseException) -> None:
-        """An event callback raised a BaseException: end the run; the caller re-raises."""
+    def _fatal(self, error: BaseException, source: str = "an event callback") -> None:
+        """User code outside an action (an event callback, a retry predicate) raised a
+        BaseException: end the run; the caller re-raises."""
         if self.fatal is None:
             self.fatal = error
         with self.lock:
-            handles = self._stop(f"an event callback raised {type(error).__name__}", None)
+            handles = self._stop(f"{source} raised {type(error).__name__}", None)
         _cancel_all(handles)
+
+    def _user_fatal(self, error: BaseException, source: str) -> None:
+        """:meth:`_fatal` from an engine transition (not the sink): deliver the end."""
+        self._fatal(error, source)
+        self._sink.flush()
 
     def help_until_done(self, done: threading.Event) -> None:
         """From a nested ``run()``: drive this run on the calling thread until done."""
@@ -510,10 +516,14 @@ class Run:
             error = _checked(self._check, attempt.node.id, value)
             if error is not None:
                 value = _NOTHING
-        decision = (
-            None if error is None
-            else _retry_decision(attempt.node.step.retry, error, attempt.number)
-        )
+        try:
+            decision = (
+                None if error is None
+                else _retry_decision(attempt.node.step.retry, error, attempt.number)
+            )
+        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
+            self._user_fatal(fatal, "a retry predicate")
+            return None
         if attempt.span is not None and attempt.state is RUNNING:
             # Before the lock: once this transition is made another thread may end the
             # run, and the run's span must not end before its attempts' spans.
@@ -557,7 +567,11 @@ class Run:
         """The attempt's timeout passed: abandon it and fail (or retry) the step."""
         node = attempt.node
         error: BaseException = StepTimeoutError(node.id, node.step.timeout or 0.0, attempt.number)
-        decision = _retry_decision(node.step.retry, error, attempt.number)
+        try:
+            decision = _retry_decision(node.step.retry, error, attempt.number)
+        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
+            self._user_fatal(fatal, "a retry predicate")
+            return
         with self.lock:
             if attempt.state is not RUNNING:
                 return
@@ -1095,7 +1109,8 @@ class _SpanEnd:
 def _retry_decision(
     retry: Retry | None, error: BaseException | None, number: int
 ) -> tuple[bool, BaseException] | None:
-    """Ask the retry policy (user code: outside the lock) whether to try again."""
+    """Ask the retry policy (user code: outside the lock) whether to try again. A
+    ``BaseException`` from its predicate goes on: the caller ends the run with it."""
     if retry is None or error is None:
         return None
     try:

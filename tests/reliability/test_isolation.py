@@ -325,3 +325,27 @@ def test_a_run_in_a_forked_child_does_not_hang() -> None:
             print(pool.submit(job).result(timeout=30))
     """, limit=45)
     assert out.splitlines() == ["(21, 'StepTimeoutError')"] * 2
+
+
+@pytest.mark.parametrize("how", ["fails", "times out"])
+def test_a_base_exception_from_a_retry_predicate_ends_the_run_and_reaches_the_caller(
+        how: str) -> None:
+    # the predicate was asked outside the run's lock and only an Exception was caught:
+    # SystemExit escaped to the worker's log ("unexpected error") and run() never returned
+    out = run_isolated(f"""
+        import logging, sys, threading, time
+        from rxsteps import Retry, Step, StepGraph, run
+        logging.getLogger("rxsteps").addHandler(logging.StreamHandler(sys.stdout))
+        def boom():
+            raise ValueError("flaky")
+        never = threading.Event()
+        retry = Retry(attempts=3, on=lambda error: sys.exit(4))
+        step = (Step("s", boom, retry=retry) if {how!r} == "fails"
+                else Step("s", never.wait, timeout=0.05, retry=retry))
+        began = time.monotonic()
+        try:
+            run(StepGraph([step, Step("other", lambda: never.wait(30))]))
+        except SystemExit as error:
+            print("SystemExit", error.code, time.monotonic() - began < 5.0)
+    """, limit=20)
+    assert out.split() == ["SystemExit", "4", "True"]
