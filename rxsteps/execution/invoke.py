@@ -156,7 +156,7 @@ def _check_shippable(node: Node, backend: Backend) -> None:
 def launch(run: Owner, attempt: ActiveAttempt) -> None:
     """Start an async or remote ``attempt`` (outside the run lock)."""
     node = attempt.node
-    if node.step.timeout is not None:
+    if node.step.timeout is not None and attempt.timer is None:  # else armed when queued
         arm_timeout(run, attempt)
     if node.mode is Mode.ASYNC:
         _start_async(run, attempt, None)
@@ -210,7 +210,7 @@ def run_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     the next sync attempt for this driver, if any."""
     if attempt.state is not RUNNING:
         return run.finish(attempt, inline=True)  # abandoned before it began: a no-op
-    if attempt.node.step.timeout is not None:
+    if attempt.node.step.timeout is not None and attempt.timer is None:  # else armed when queued
         arm_timeout(run, attempt)
     return run.context.copy().run(_call_sync, run, attempt)
 

@@ -83,6 +83,7 @@ class Node(Source):
         "by_condition",
         "checked",
         "deps",
+        "due",
         "ended",
         "error",
         "fired",
@@ -122,6 +123,7 @@ class Node(Source):
         self.tries = 0  # the most attempts any one call has started
         self.mode = Mode.SYNC
         self.retry_timer: Any = None
+        self.due: deque[Any] | None = None  # queued calls' timeouts (see Run._queue)
         self.error: BaseException | None = None
         self.reason: str | None = None
         self.started: float | None = None

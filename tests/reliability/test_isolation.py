@@ -349,3 +349,111 @@ def test_a_base_exception_from_a_retry_predicate_ends_the_run_and_reaches_the_ca
             print("SystemExit", error.code, time.monotonic() - began < 5.0)
     """, limit=20)
     assert out.split() == ["SystemExit", "4", "True"]
+
+
+def test_a_timeout_covers_the_wait_for_a_thread_at_the_cap() -> None:
+    # 8 threads (the cap) inside calls with no timeout: the new run's attempt waited
+    # for a thread forever, its timeout not yet armed (it started with the attempt)
+    out = run_isolated("""
+        import threading, time
+        from rxsteps import Step, StepGraph, run
+        never, inside = threading.Event(), threading.Semaphore(0)
+        def hold():
+            inside.release()
+            never.wait()
+        hung = StepGraph([Step(f"hold{i}", hold) for i in range(8)])
+        threading.Thread(target=run, args=(hung,), daemon=True).start()
+        for _ in range(8):
+            inside.acquire(timeout=10)
+        ran, began = [], time.monotonic()
+        result = run(StepGraph([Step("late", lambda: ran.append(1), timeout=0.2)]),
+                     fail_fast=False)
+        print(time.monotonic() - began < 5.0, ran)
+        print(result.errors["late"])
+    """, env={"RXSTEPS_MAX_THREADS": "8"}, limit=30)
+    bounded, message = out.splitlines()
+    assert bounded == "True []"
+    assert message == ("step 'late' timed out after 0.2 s (attempt 1) waiting for a worker "
+                       "thread, without starting")
+
+
+@pytest.mark.parametrize("scheduler", ["executor", "eventloop"])
+def test_attempts_queued_behind_hung_calls_on_a_scheduler_time_out(scheduler: str) -> None:
+    # 4 executor threads inside hung calls: the 4 other steps never started, and the
+    # run never ended (their timeouts were to start with the attempts)
+    out = run_isolated(f"""
+        import os, threading, time
+        from concurrent.futures import ThreadPoolExecutor
+        from reactivex.scheduler import EventLoopScheduler
+        from rxsteps import Step, StepGraph, run
+        never, calls = threading.Event(), []
+        def hang():
+            calls.append(1)
+            never.wait()
+        scheduler = ThreadPoolExecutor(4) if {scheduler!r} == "executor" else EventLoopScheduler()
+        began = time.monotonic()
+        result = run(StepGraph([Step(f"c{{i}}", hang, timeout=0.1) for i in range(8)]),
+                     fail_fast=False, scheduler=scheduler)
+        waited = [e for e in result.errors.values() if e.waited is not None]
+        print(time.monotonic() - began < 5.0, len(result.errors), len(calls), len(waited))
+        print(result.errors["c7"])
+        os._exit(0)  # the hung threads would block the executor's exit
+    """, limit=30)
+    first, message = out.splitlines()
+    name = "ThreadPoolExecutor" if scheduler == "executor" else "EventLoopScheduler"
+    started = 4 if scheduler == "executor" else 1
+    assert first == f"True 8 {started} {8 - started}"  # the rest never ran
+    assert message == (f"step 'c7' timed out after 0.1 s (attempt 1) waiting for the {name}, "
+                       "without starting")
+
+
+@pytest.mark.parametrize("retry", [False, True])
+def test_attempts_waiting_for_a_slot_held_by_a_hung_call_time_out(retry: bool) -> None:
+    # max_concurrency=1 and a hung call keeps its slot: the others (or its own retry)
+    # waited for the slot forever
+    out = run_isolated(f"""
+        import threading, time
+        from rxsteps import Retry, Step, StepGraph, run
+        never = threading.Event()
+        again = Retry(attempts=3, backoff=0.01) if {retry} else None
+        graph = StepGraph([Step("hang", never.wait, timeout=0.1, retry=again),
+                           Step("other", lambda: 1, timeout=0.3)])
+        began = time.monotonic()
+        result = run(graph, fail_fast=False, max_concurrency=1)
+        print(time.monotonic() - began < 5.0)
+        print(result.errors["hang"])
+        print(result.errors["other"])
+    """, limit=30)
+    bounded, hang, other = out.splitlines()
+    assert bounded == "True"
+    assert hang == ("step 'hang' timed out after 0.1 s (attempt 3) waiting for a "
+                    "max_concurrency slot, without starting" if retry
+                    else "step 'hang' timed out after 0.1 s (attempt 1)")
+    assert other == ("step 'other' timed out after 0.3 s (attempt 1) waiting for a "
+                     "max_concurrency slot, without starting")
+
+
+def test_steps_without_a_timeout_behind_slots_all_held_by_hung_calls_fail_at_once() -> None:
+    out = run_isolated("""
+        import threading, time
+        from rxsteps import CapacityError, Step, StepGraph, run
+        never, ran = threading.Event(), []
+        graph = StepGraph([Step("hang", never.wait, timeout=0.1),
+                           Step("after", lambda: ran.append(1))])
+        began = time.monotonic()
+        try:
+            run(graph, fail_fast=False, max_concurrency=1)
+        except CapacityError as error:
+            print(time.monotonic() - began < 5.0, ran, error.setting, error.abandoned)
+            print(error)
+            print(sorted(s.value for s in error.result.status.values()))
+    """, limit=30)
+    first, message, statuses = out.splitlines()
+    assert first == "True [] max_concurrency 1"
+    assert message == (
+        "rxsteps: max_concurrency=1 is reached and 1 of the run's slots are held by calls "
+        "that timed out and were abandoned; the steps queued without a timeout would wait "
+        "for them forever. Give the calls a timeout of their own (an HTTP client's "
+        "timeout), or raise max_concurrency")
+    assert statuses == "['cancelled', 'failed']"
+
