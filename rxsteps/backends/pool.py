@@ -123,7 +123,15 @@ class WorkerPool:
                 self._queue.append((fn, arg, on_refused))
             self._cond.notify()
             if start:
-                self._start_thread()
+                try:
+                    self._start_thread()
+                except BaseException:  # the OS refused a thread: the item is not taken
+                    self._threads -= 1
+                    if essential:
+                        self._queue.popleft()
+                    else:
+                        self._queue.pop()
+                    raise
 
     def abandon(self, count: int = 1) -> None:
         """The engine gave up on ``count`` actions whose threads are still inside them

@@ -457,3 +457,49 @@ def test_steps_without_a_timeout_behind_slots_all_held_by_hung_calls_fail_at_onc
         "timeout), or raise max_concurrency")
     assert statuses == "['cancelled', 'failed']"
 
+
+_REFUSE_ONCE = """
+        import sys, threading
+        refused = []
+        real_start = threading.Thread.start
+        def start(self):
+            caller = sys._getframe(1)
+            frames = []
+            while caller is not None:
+                frames.append(caller.f_code.co_name)
+                caller = caller.f_back
+            if not refused and self.name.startswith("rxsteps-worker") and WHERE in frames:
+                refused.append(self.name)
+                raise RuntimeError("can't start new thread")
+            return real_start(self)
+        threading.Thread.start = start
+    """
+
+
+def test_the_timer_thread_survives_the_os_refusing_a_worker_thread() -> None:
+    # the timer thread handed a due timer to a new worker, the OS refused the thread,
+    # and the timer thread died: that timeout and every later one in the process were lost
+    out = run_isolated(_REFUSE_ONCE.replace("WHERE", '"_serve"') + """
+        import time
+        from rxsteps import Step, StepGraph, run
+        never = threading.Event()
+        for _ in range(2):
+            began = time.monotonic()
+            result = run(StepGraph([Step("hang", never.wait, timeout=0.1)]), fail_fast=False)
+            print(type(result.errors["hang"]).__name__, time.monotonic() - began < 5.0)
+        print(len(refused))
+    """, limit=20)
+    assert out.split() == ["StepTimeoutError", "True", "StepTimeoutError", "True", "1"]
+
+
+def test_events_are_delivered_when_the_os_refuses_the_delivery_thread() -> None:
+    # the sink marked its delivery job scheduled, the thread was refused, and nothing
+    # was ever delivered again: run() waited for its end forever
+    out = run_isolated(_REFUSE_ONCE.replace("WHERE", '"flush"') + """
+        from rxsteps import Step, StepGraph, run
+        seen = []
+        result = run(StepGraph([Step("a", lambda: 1), Step("b", lambda a: a + 1, ["a"])]),
+                     on_event=lambda event: seen.append(event.kind.name))
+        print(result["b"], len(seen), len(refused))
+    """, limit=20)
+    assert out.split() == ["2", "6", "1"]
