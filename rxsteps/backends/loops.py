@@ -77,12 +77,20 @@ class LoopLease:
         self._released = False
 
     def release(self) -> None:
-        """Give the loop back for another run (idempotent)."""
+        """Give the loop back for another run (idempotent) — from the loop itself, once
+        it runs: a loop still blocked by a coroutine step that timed out (a blocking call
+        inside ``async def``) would hang the next run that borrowed it."""
         if self._released:
             return
         self._released = True
-        with _free_lock:
-            _free.append((self.loop, time.monotonic()))
+        with contextlib.suppress(RuntimeError):  # closed: nothing to give back
+            self.loop.call_soon_threadsafe(_put_back, self.loop)
+
+
+def _put_back(loop: asyncio.AbstractEventLoop) -> None:
+    """On ``loop``, which runs again: back on the free list."""
+    with _free_lock:
+        _free.append((loop, time.monotonic()))
 
 
 def lend() -> LoopLease:

@@ -503,3 +503,26 @@ def test_events_are_delivered_when_the_os_refuses_the_delivery_thread() -> None:
         print(result["b"], len(seen), len(refused))
     """, limit=20)
     assert out.split() == ["2", "6", "1"]
+
+
+def test_a_loop_blocked_by_a_timed_out_coroutine_step_is_not_lent_again() -> None:
+    # the run ended on time, gave its still-blocked loop back to the free list, and the
+    # next run with a coroutine step borrowed it and hung
+    out = run_isolated("""
+        import threading, time
+        from rxsteps import Step, StepGraph, run
+        never = threading.Event()
+        async def blocks_its_loop():
+            never.wait()  # a blocking call inside async def
+        began = time.monotonic()
+        result = run(StepGraph([Step("block", blocks_its_loop, timeout=0.1)]), fail_fast=False)
+        print(type(result.errors["block"]).__name__, time.monotonic() - began < 5.0)
+        async def answer():
+            return 42
+        for _ in range(3):
+            began = time.monotonic()
+            print(run(StepGraph([Step("answer", answer)]))["answer"],
+                  time.monotonic() - began < 5.0)
+    """, limit=30)
+    assert out.split() == ["StepTimeoutError", "True"] + ["42", "True"] * 3
+
