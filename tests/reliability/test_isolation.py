@@ -526,3 +526,32 @@ def test_a_loop_blocked_by_a_timed_out_coroutine_step_is_not_lent_again() -> Non
     """, limit=30)
     assert out.split() == ["StepTimeoutError", "True"] + ["42", "True"] * 3
 
+
+@pytest.mark.parametrize("observer", ["on_event", "start"])
+def test_with_observers_step_actions_stay_within_the_thread_cap(observer: str) -> None:
+    # an event delivery job at the cap got a thread above it, which then stayed in the
+    # pool and ran steps: 40 steps ran at once under RXSTEPS_MAX_THREADS=8
+    out = run_isolated(f"""
+        import threading
+        from rxsteps import Step, StepGraph, run, start
+        lock, running, most = threading.Lock(), [0], [0]
+        def call():
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            threading.Event().wait(0.05)
+            with lock:
+                running[0] -= 1
+            return 1
+        graph = StepGraph([Step(f"c{{i}}", call) for i in range(80)])
+        if {observer!r} == "on_event":
+            result = run(graph, on_event=lambda event: None)
+        else:
+            handle = start(graph)
+            handle.events.subscribe(lambda event: None)
+            result = handle.result()
+        print(sum(result[f"c{{i}}"] for i in range(80)), most[0])
+    """, env={"RXSTEPS_MAX_THREADS": "8"}, limit=60)
+    total, most = out.split()
+    assert total == "80"
+    assert 1 <= int(most) <= 8, f"{most} step actions ran at once under a cap of 8"
