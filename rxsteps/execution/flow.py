@@ -28,6 +28,7 @@ got 'drop'
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -190,6 +191,8 @@ class PipelineFlow:
             self._deliver, self._error, observer.on_completed,
             context=None if hold or backend.virtual else delivery_context(),
         )
+        # the subscriber's contextvars, for every event's run (not the emitting thread's)
+        self._context = contextvars.copy_context()
         self._cond = threading.Condition(threading.Lock())
         self._local = threading.local()
         self._queues: list[deque[tuple[int, Any]]] = [deque() for _ in spec.streams]
@@ -327,7 +330,8 @@ class PipelineFlow:
                 return False
         try:
             run = start_run(spec.graph, inputs, spec.options, backend=self._backend,
-                            on_done=partial(self._run_done, ticket), sequence=sequence)
+                            on_done=partial(self._run_done, ticket), sequence=sequence,
+                            context=self._context)
         except Exception as error:
             self._fail(error)
             return False

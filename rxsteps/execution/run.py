@@ -125,6 +125,8 @@ class Run:
             produces; what it raises fails the step (a store's serializer check).
         recorder: Called with each batch of events before it is delivered, outside
             the lock, serially (a durable run's store).
+        context: The caller's ``contextvars`` (default: this thread's, copied now): a
+            pipeline's runs get its subscriber's, not the emitting thread's.
     """
 
     def __init__(
@@ -147,6 +149,7 @@ class Run:
         history: RunResult | None = None,
         check: Callable[[str, Any], None] | None = None,
         recorder: Callable[[list[Any]], None] | None = None,
+        context: contextvars.Context | None = None,
     ) -> None:
         self.graph = graph
         self._check = check
@@ -155,7 +158,8 @@ class Run:
         self._now = backend.now
         self.fail_fast = fail_fast
         self.sequence = sequence
-        self.context = contextvars.copy_context()  # the caller's, for every action
+        # the caller's, for every action
+        self.context = contextvars.copy_context() if context is None else context.copy()
         self.lock = threading.Lock()
         self.state = _NEW
         self.drivers = Drivers(steps=len(graph))
@@ -180,7 +184,8 @@ class Run:
             None if observer is None else observer.on_next, self._deliver_error,
             self._deliver_completed,
             on_fatal=self._fatal,
-            context=None if inline_events or backend.virtual else delivery_context(),
+            context=None if inline_events or backend.virtual else self.context.run(
+                delivery_context),
             before=recorder,
         )
         self._ready_other: deque[Node] = deque()
@@ -1326,6 +1331,7 @@ def start_run(
     record: bool = False,
     inline_events: bool = False,
     sequence: int | None = None,
+    context: contextvars.Context | None = None,
 ) -> Run:
     """Build a run of ``graph`` and start it: the one door every front door uses.
 
@@ -1342,6 +1348,8 @@ def start_run(
         record: Keep every event so late subscribers of the handle get them all.
         inline_events: Deliver on the queuing thread (rxsteps' own observers only).
         sequence: A pipeline's event number.
+        context: The caller's ``contextvars`` (default: this thread's): a pipeline
+            passes its subscriber's.
 
     Returns:
         The started :class:`Run`.
@@ -1363,7 +1371,7 @@ def start_run(
             resume=resume, sequence=sequence, inline_events=inline_events, record=record,
             limiter=options.limiter, priority=options.priority, history=options.history,
             check=None if durable is None else durable.check,
-            recorder=None if durable is None else durable.record,
+            recorder=None if durable is None else durable.record, context=context,
         )
         if durable is not None:
             durable.prepare(execution.nodes)
