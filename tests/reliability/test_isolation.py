@@ -555,3 +555,32 @@ def test_with_observers_step_actions_stay_within_the_thread_cap(observer: str) -
     total, most = out.split()
     assert total == "80"
     assert 1 <= int(most) <= 8, f"{most} step actions ran at once under a cap of 8"
+
+
+@pytest.mark.parametrize("waiter", ["run", "subscribe"])
+def test_a_pipeline_subscriber_raising_system_exit_ends_the_pipeline(waiter: str) -> None:
+    # the flow's sink had no on_fatal: SystemExit escaped to the worker's log
+    # ("unexpected error") and the pipeline never completed nor errored
+    out = run_isolated(f"""
+        import logging, sys, threading, time
+        import reactivex
+        from reactivex import operators as ops
+        from rxsteps import Step, StepGraph, pipeline
+        logging.getLogger("rxsteps").addHandler(logging.StreamHandler(sys.stdout))
+        graph = StepGraph([Step("double", lambda q: 2 * q, ["q"])], inputs=["q"])
+        results = pipeline(graph, {{"q": reactivex.of(1, 2, 3)}})
+        began = time.monotonic()
+        if {waiter!r} == "run":
+            try:
+                results.pipe(ops.map(lambda result: sys.exit(3))).run()
+            except SystemExit as error:
+                print("SystemExit", error.code, time.monotonic() - began < 5.0)
+        else:
+            errors, ended = [], threading.Event()
+            def on_next(result):
+                raise SystemExit(3)
+            results.subscribe(on_next, lambda e: (errors.append(e), ended.set()), ended.set)
+            print(ended.wait(10) and type(errors[0]).__name__, errors[0].code,
+                  time.monotonic() - began < 5.0)
+    """, limit=20)
+    assert out.split() == ["SystemExit", "3", "True"]
