@@ -135,7 +135,8 @@ def run(
         if should_help():
             execution.help_until_done(done)
         else:
-            done.wait()
+            while not done.wait(0.05):  # wakes to let _thread.interrupt_main() in
+                pass
     except BaseException:
         if execution is not None:
             execution.cancel("run interrupted")
