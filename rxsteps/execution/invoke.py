@@ -223,7 +223,7 @@ def _call_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     step = attempt.node.step
     try:
         if step.kind == "runnable":
-            value = step.action.invoke(runnable_input(attempt.node, attempt.args))
+            value = _invoke(step.action, runnable_input(attempt.node, attempt.args))
         else:
             value = step.action(*attempt.args)
         if type(value) in _PLAIN:  # the common case, without the checks below
@@ -239,6 +239,21 @@ def _call_sync(run: Owner, attempt: ActiveAttempt) -> ActiveAttempt | None:
         _start_async(run, attempt, value)
         return None
     return run.finish(attempt, value, inline=True)
+
+
+_NO_SYNC_INVOKE = "Cannot invoke a coroutine function synchronously"
+
+
+def _invoke(runnable: Any, value: Any) -> Any:
+    """``runnable.invoke(value)``; for a composite whose ``invoke`` cannot be used (a
+    LangChain sequence ending in an async lambda raises this ``TypeError``), the
+    awaitable of its ``ainvoke``, which the attempt then awaits on the run's loop."""
+    try:
+        return runnable.invoke(value)
+    except TypeError as error:
+        if _NO_SYNC_INVOKE not in str(error) or not callable(getattr(runnable, "ainvoke", None)):
+            raise
+    return runnable.ainvoke(value)
 
 
 def _drain_generator(run: Owner, attempt: ActiveAttempt, generator: Any) -> ActiveAttempt | None:
