@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -209,8 +210,9 @@ async def arun(
     def done(execution: Run) -> None:
         if running_loop() is loop:
             _resolve(future, execution)
-        else:
-            loop.call_soon_threadsafe(_resolve, future, execution)
+        elif not loop.is_closed():  # closed: no one awaits (Ctrl-C ended asyncio.run)
+            with contextlib.suppress(RuntimeError):  # closed just now
+                loop.call_soon_threadsafe(_resolve, future, execution)
 
     execution = start_run(graph, inputs, options, on_done=done)
     try:

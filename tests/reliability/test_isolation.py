@@ -61,23 +61,27 @@ def test_at_the_cap_a_run_fails_at_once_naming_the_cap_and_the_abandoned() -> No
     assert statuses == "['cancelled', 'failed']"  # the partial result is kept
 
 
-def test_a_timed_out_call_keeps_its_concurrency_slot_until_it_returns() -> None:
-    out = run_isolated("""
+@pytest.mark.parametrize("where", ["threads", "executor"])
+def test_a_timed_out_call_keeps_its_concurrency_slot_until_it_returns(where: str) -> None:
+    out = run_isolated(f"""
         import threading
+        from concurrent.futures import ThreadPoolExecutor
         from rxsteps import Step, StepGraph, run
+        scheduler = ThreadPoolExecutor(8) if {where!r} == "executor" else "threads"
         lock, running, most = threading.Lock(), [0], [0]
-        def call():
+        def call(hold):
             with lock:
                 running[0] += 1
                 most[0] = max(most[0], running[0])
-            threading.Event().wait(0.15)  # outlives its timeout
+            threading.Event().wait(hold)
             with lock:
                 running[0] -= 1
-        graph = StepGraph([Step(f"c{i}", call, timeout=0.05) for i in range(6)])
-        run(graph, fail_fast=False, max_concurrency=1)
-        print(most[0])
+        graph = StepGraph([Step("slow", lambda: call(0.3), timeout=0.05)]  # outlives it
+                          + [Step(f"c{{i}}", lambda: call(0.01), timeout=10) for i in range(5)])
+        result = run(graph, fail_fast=False, max_concurrency=1, scheduler=scheduler)
+        print(most[0], sorted(result.errors))
     """)
-    assert out.split() == ["1"]
+    assert out.split() == ["1", "['slow']"]
 
 
 @pytest.mark.parametrize("fan_out", [300, 3000])
