@@ -1172,7 +1172,11 @@ class Run:
         another step's thread, mid-stream) — and carry out what the answers decide."""
         if not checks:
             return
-        answers = conditions.ask_all(self.context, checks, self.backend)
+        try:
+            answers = conditions.ask_all(self.context, checks, self.backend)
+        except BaseException as fatal:  # SystemExit from a condition: the run ends
+            self._user_fatal(fatal, "a condition")
+            return
         with self.lock:
             for answer in answers:
                 self._answered(answer)

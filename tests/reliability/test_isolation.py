@@ -362,6 +362,23 @@ def test_a_run_in_a_forked_child_does_not_hang() -> None:
     assert out.splitlines() == ["(21, 'StepTimeoutError')"] * 2
 
 
+def test_a_base_exception_from_a_condition_ends_the_run_and_reaches_the_caller() -> None:
+    # asked on the worker that made the call available: SystemExit escaped to the
+    # worker's log and run() never returned
+    out = run_isolated("""
+        import sys, threading, time
+        from rxsteps import Step, StepGraph, run
+        graph = StepGraph([Step("a", lambda: threading.Event().wait(0.05) or 1),
+                           Step("b", lambda a: a, ["a"], when=lambda a: sys.exit(5))])
+        began = time.monotonic()
+        try:
+            run(graph)
+        except SystemExit as error:
+            print("SystemExit", error.code, time.monotonic() - began < 5.0)
+    """, limit=20)
+    assert out.split() == ["SystemExit", "5", "True"]
+
+
 @pytest.mark.parametrize("how", ["fails", "times out"])
 def test_a_base_exception_from_a_retry_predicate_ends_the_run_and_reaches_the_caller(
         how: str) -> None:
