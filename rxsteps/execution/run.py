@@ -632,11 +632,19 @@ class Run:
         with self.lock:
             if self.state is not _LIVE or node.finished:
                 return
-            attempt = ActiveAttempt(node, index, number, due.since)
-            attempt.state, attempt.holds_slot = ABANDONED, False
-            if number > node.tries:
-                node.tries = number
-            self._attempt_failed(attempt, error, self._now(), decision)
+            if node.reason is not None:  # doomed while it waited: skipped, not failed
+                if node.mapping is not None:
+                    node.mapping.done += 1  # its item, taken out above, never runs
+                    self._map_check(node)
+                else:
+                    node.busy = False
+                    self._settle(node)
+            else:
+                attempt = ActiveAttempt(node, index, number, due.since)
+                attempt.state, attempt.holds_slot = ABANDONED, False
+                if number > node.tries:
+                    node.tries = number
+                self._attempt_failed(attempt, error, self._now(), decision)
             launches = self._take_ready()
             wake = self.drivers.should_wake(self)
         self.after(launches, wake)
