@@ -35,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -123,7 +124,8 @@ def run(
         if should_help():
             execution.help_until_done(done)
         else:
-            done.wait()
+            while not done.wait(0.05):  # wakes to let _thread.interrupt_main() in
+                pass
     except BaseException:
         if execution is not None:
             execution.cancel("run interrupted")
@@ -194,8 +196,9 @@ async def arun(
     def done(execution: Run) -> None:
         if running_loop() is loop:
             _resolve(future, execution)
-        else:
-            loop.call_soon_threadsafe(_resolve, future, execution)
+        elif not loop.is_closed():  # closed: no one awaits (Ctrl-C ended asyncio.run)
+            with contextlib.suppress(RuntimeError):  # closed just now
+                loop.call_soon_threadsafe(_resolve, future, execution)
 
     execution = start_run(graph, inputs, options, on_done=done)
     try:

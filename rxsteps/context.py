@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import threading
 from contextvars import ContextVar
 
@@ -89,6 +90,16 @@ class StepContext:
 
 
 _FLAG_LOCK = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    global _FLAG_LOCK
+    _FLAG_LOCK = threading.Lock()  # a parent's thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
 _CURRENT: ContextVar[StepContext | None] = ContextVar("rxsteps_step", default=None)
 
 

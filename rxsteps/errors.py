@@ -446,19 +446,31 @@ class StepTimeoutError(RxStepsError, TimeoutError):
         timeout: The limit in seconds.
         attempt: The attempt that timed out, from 1.
 
+        waited: What the attempt waited for when its timeout passed before it began
+            (``"for a worker thread"``, ``"for a max_concurrency slot"``…), else None.
+
+    The timeout covers the attempt from the moment it was due (queued), so an attempt
+    that waited that long for a thread or a slot fails too, saying so.
+
     Example:
         >>> str(StepTimeoutError("fetch", 2.5, attempt=3))
         "step 'fetch' timed out after 2.5 s (attempt 3)"
+        >>> str(StepTimeoutError("fetch", 2.5, waited="for a worker thread"))
+        "step 'fetch' timed out after 2.5 s (attempt 1) waiting for a worker thread, \
+without starting"
     """
 
-    def __init__(self, step: str, timeout: float, attempt: int = 1) -> None:
+    def __init__(self, step: str, timeout: float, attempt: int = 1,
+                 waited: str | None = None) -> None:
         self.step = step
         self.timeout = timeout
         self.attempt = attempt
-        super().__init__(f"step {step!r} timed out after {timeout:g} s (attempt {attempt})")
+        self.waited = waited
+        tail = "" if waited is None else f" waiting {waited}, without starting"
+        super().__init__(f"step {step!r} timed out after {timeout:g} s (attempt {attempt}){tail}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.step, self.timeout, self.attempt))
+        return (type(self), (self.step, self.timeout, self.attempt, self.waited))
 
 
 class StepCancelledError(RxStepsError):
@@ -490,10 +502,14 @@ class CapacityError(RxStepsError, RuntimeError):
     them); the pool replaces them while it may, and at the cap the run fails at once
     instead of waiting behind calls that may never return.
 
+    Also raised when every ``max_concurrency`` slot of a run is held by such a call
+    and steps with no timeout wait for a slot (``setting == "max_concurrency"``).
+
     Attributes:
-        cap: ``RXSTEPS_MAX_THREADS``, the cap.
-        threads: Threads alive when it was reached.
+        cap: ``RXSTEPS_MAX_THREADS`` (or ``max_concurrency``), the cap.
+        threads: Threads alive when it was reached (slots, for ``max_concurrency``).
         abandoned: How many of them are stuck in actions the engine gave up on.
+        setting: Which cap: ``"RXSTEPS_MAX_THREADS"`` or ``"max_concurrency"``.
 
     Example:
         >>> str(CapacityError(8, 8, 6)).split(";")[0]
@@ -503,17 +519,28 @@ class CapacityError(RxStepsError, RuntimeError):
     result: Any = None
     """The partial :class:`~rxsteps.RunResult` of the run it ended, when it ended one."""
 
-    def __init__(self, cap: int, threads: int, abandoned: int) -> None:
-        super().__init__(
-            f"rxsteps: all {threads} worker threads are busy and RXSTEPS_MAX_THREADS={cap} "
-            f"is reached; {abandoned} of them are stuck in actions that timed out and were "
-            "abandoned. Give the calls a timeout of their own (an HTTP client's timeout), "
-            "or raise RXSTEPS_MAX_THREADS"
-        )
+    def __init__(self, cap: int, threads: int, abandoned: int,
+                 setting: str = "RXSTEPS_MAX_THREADS") -> None:
+        if setting == "max_concurrency":
+            message = (
+                f"rxsteps: max_concurrency={cap} is reached and {abandoned} of the run's "
+                "slots are held by calls that timed out and were abandoned; the steps "
+                "queued without a timeout would wait for them forever. Give the calls a "
+                "timeout of their own (an HTTP client's timeout), or raise max_concurrency"
+            )
+        else:
+            message = (
+                f"rxsteps: all {threads} worker threads are busy and {setting}={cap} "
+                f"is reached; {abandoned} of them are stuck in actions that timed out and "
+                "were abandoned. Give the calls a timeout of their own (an HTTP client's "
+                "timeout), or raise RXSTEPS_MAX_THREADS"
+            )
+        super().__init__(message)
         self.cap, self.threads, self.abandoned = cap, threads, abandoned
+        self.setting = setting
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.cap, self.threads, self.abandoned))
+        return (type(self), (self.cap, self.threads, self.abandoned, self.setting))
 
     @classmethod
     def bad_setting(cls, raw: str) -> CapacityError:
@@ -523,6 +550,7 @@ class CapacityError(RxStepsError, RuntimeError):
             error, f"RXSTEPS_MAX_THREADS must be a positive integer, got {raw!r}"
         )
         error.cap, error.threads, error.abandoned = 0, 0, 0
+        error.setting = "RXSTEPS_MAX_THREADS"
         return error
 
 

@@ -83,8 +83,12 @@ class Step:
             gets a single input instead (the value, a dict by name, or ``None``).
         depends: Names of steps or graph inputs whose values this step needs.
         timeout: Seconds one attempt may take, or ``None`` for no limit. It counts
-            from the attempt's start: waiting for a slot, a resource or a rate-limit
-            token before it does not count.
+            from the moment the attempt is due (queued; a retry's, when its backoff
+            ends): waiting for a ``max_concurrency`` slot, a resource, a rate-limit
+            token, a worker thread or an executor's thread counts. An attempt whose
+            timeout passes before it began never runs: it fails with a
+            :class:`~rxsteps.StepTimeoutError` saying what it waited for (and is
+            retried if ``retry`` says so).
         retry: A :class:`~rxsteps.Retry` policy, or ``None`` for a single attempt.
         join: How streaming dependencies are combined: ``"zip"``, ``"latest"`` or
             ``"collect"``.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 
+import pytest
 import reactivex.operators as ops
 
-from rxsteps import EventKind, Step, StepFailedError, StepGraph, observe
+from rxsteps import EventKind, Step, StepFailedError, StepGraph, arun, current, observe
 
 
 def test_each_subscription_is_an_independent_run():
@@ -90,3 +93,42 @@ def test_a_run_cancelled_before_it_starts_starts_nothing():
     assert calls == []
     assert execution.result is not None
     assert execution.result.reasons["a"] == "too late"
+
+
+def test_arun_whose_loop_closed_before_its_end_was_delivered_logs_nothing(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # after Ctrl-C, asyncio.run closes its loop; the cancelled run's end came later and
+    # logged "RuntimeError: Event loop is closed" (an event observer raised)
+    asked = threading.Event()
+
+    class Loop(asyncio.SelectorEventLoop):
+        def is_closed(self) -> bool:
+            closed = super().is_closed()
+            if closed and threading.current_thread() is not threading.main_thread():
+                asked.set()  # the run's end, on its delivery thread, saw it closed
+            return closed
+
+    started, release = threading.Event(), threading.Event()
+
+    def never() -> None:
+        started.set()
+        current().wait(30)
+
+    def on_event(event: object) -> None:
+        if getattr(event, "kind", None) is EventKind.STARTED:
+            release.wait(10)  # delivery waits here, so the run's end comes after the close
+
+    async def until_started() -> None:
+        while not started.is_set():
+            await asyncio.sleep(0.005)
+
+    loop = Loop()
+    task = loop.create_task(arun(StepGraph([Step("never", never)]), on_event=on_event))
+    loop.run_until_complete(until_started())
+    task.cancel()
+    loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+    loop.close()
+    with caplog.at_level(logging.ERROR, logger="rxsteps"):
+        release.set()
+        assert asked.wait(5)
+    assert [r.getMessage() for r in caplog.records] == []

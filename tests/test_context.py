@@ -8,6 +8,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import reactivex
+from reactivex import operators as ops
+from reactivex.subject import Subject
 
 from rxsteps import (
     EventKind,
@@ -19,6 +22,7 @@ from rxsteps import (
     StepGraph,
     arun,
     current,
+    pipeline,
     run,
 )
 
@@ -143,3 +147,63 @@ def test_event_callbacks_see_the_callers_context_too() -> None:
     run(StepGraph([Step("a", lambda: 1)]),
         on_event=lambda e: seen.append(REQUEST.get()) if e.kind is EventKind.SUCCEEDED else None)
     assert seen == ["the caller's"]
+
+
+def _pipeline_graph() -> StepGraph:
+    async def coroutine(q: int) -> str:
+        return REQUEST.get()
+
+    return StepGraph([Step("sync", lambda q: REQUEST.get(), ["q"]),
+                      Step("coroutine", coroutine, ["q"])], inputs=["q"])
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
+def test_a_pipelines_runs_see_the_subscribers_context_not_the_producers(scheduler: str) -> None:
+    # each event's run took the context of the thread that emitted the value
+    token = REQUEST.set("the subscriber's")
+    subject: Subject[int] = Subject()
+    results: list[dict[str, str]] = []
+    done = threading.Event()
+
+    def produce() -> None:
+        REQUEST.set("the producer's")
+        for q in range(3):
+            subject.on_next(q)
+        subject.on_completed()
+
+    async def on_a_loop() -> None:
+        REQUEST.set("the subscriber's")
+        pipeline(_pipeline_graph(), {"q": subject}, scheduler="asyncio").subscribe(
+            lambda r: results.append(dict(r)), on_completed=done.set)
+        producer = threading.Thread(target=produce)
+        producer.start()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+        producer.join(10)
+
+    try:
+        if scheduler == "asyncio":
+            asyncio.run(asyncio.wait_for(on_a_loop(), 20))
+        else:
+            pipeline(_pipeline_graph(), {"q": subject}).subscribe(
+                lambda r: results.append(dict(r)), on_completed=done.set)
+            producer = threading.Thread(target=produce)
+            producer.start()
+            producer.join(10)
+            assert done.wait(10)
+    finally:
+        REQUEST.reset(token)
+    assert results == [{"sync": "the subscriber's", "coroutine": "the subscriber's"}] * 3
+
+
+def test_a_pipelines_run_method_passes_the_callers_context() -> None:
+    # reactivex's run() subscribes with a NewThreadScheduler: the values were emitted on
+    # a new thread, whose context is empty, and the steps saw the variable unset
+    token = REQUEST.set("the caller's")
+    try:
+        results = pipeline(_pipeline_graph(), {"q": reactivex.of(1, 2)}).pipe(
+            ops.to_list()).run()
+    finally:
+        REQUEST.reset(token)
+    assert [dict(r) for r in results] == [{"sync": "the caller's",
+                                           "coroutine": "the caller's"}] * 2

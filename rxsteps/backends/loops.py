@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import threading
 import time
 import weakref
@@ -76,12 +77,20 @@ class LoopLease:
         self._released = False
 
     def release(self) -> None:
-        """Give the loop back for another run (idempotent)."""
+        """Give the loop back for another run (idempotent) — from the loop itself, once
+        it runs: a loop still blocked by a coroutine step that timed out (a blocking call
+        inside ``async def``) would hang the next run that borrowed it."""
         if self._released:
             return
         self._released = True
-        with _free_lock:
-            _free.append((self.loop, time.monotonic()))
+        with contextlib.suppress(RuntimeError):  # closed: nothing to give back
+            self.loop.call_soon_threadsafe(_put_back, self.loop)
+
+
+def _put_back(loop: asyncio.AbstractEventLoop) -> None:
+    """On ``loop``, which runs again: back on the free list."""
+    with _free_lock:
+        _free.append((loop, time.monotonic()))
 
 
 def lend() -> LoopLease:
@@ -119,6 +128,18 @@ def _maybe_exit(loop: asyncio.AbstractEventLoop) -> None:
                 loop.stop()
                 return
     loop.call_later(IDLE_EXIT, _maybe_exit, loop)
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's loops have no thread there (a run lent one would
+    hang); the child makes its own."""
+    global _every, _free_lock, _local
+    _free.clear()
+    _every, _free_lock, _local = weakref.WeakSet(), threading.Lock(), threading.local()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 class TaskHandle:

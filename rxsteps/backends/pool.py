@@ -23,7 +23,8 @@ never return), waiting would be forever: :meth:`WorkerPool.submit` raises
 :class:`~rxsteps.CapacityError` naming the cap and the abandoned threads, and the run
 that asked fails at once. The engine's own short jobs (timer callbacks, event
 delivery) go first in line and get a thread above the cap when none is idle, so a run
-at the cap still times out, fails and reports.
+at the cap still times out, fails and reports; such a thread runs that one job and
+exits, so the threads that run steps never exceed the cap.
 
 Example:
     >>> import threading
@@ -103,7 +104,8 @@ class WorkerPool:
             fn: What to call.
             arg: Its one argument.
             essential: An engine job (a timer, event delivery): first in line, and
-                given a thread of its own above the cap when none is idle.
+                given a thread of its own above the cap when none is idle (it runs
+                only this job, then exits).
             on_refused: Called with the :class:`~rxsteps.CapacityError` if the item,
                 queued at the cap, can never run because every thread got stuck.
 
@@ -114,6 +116,9 @@ class WorkerPool:
         with self._cond:
             start = len(self._queue) >= self._idle
             if essential:  # first in line, and never behind threads that may be stuck
+                if start and self._threads >= self.max_workers:
+                    self._start_extra(fn, arg)  # above the cap: for this job alone
+                    return
                 self._queue.appendleft((fn, arg, None))
             else:
                 if start and self._threads >= self.max_workers:
@@ -123,7 +128,15 @@ class WorkerPool:
                 self._queue.append((fn, arg, on_refused))
             self._cond.notify()
             if start:
-                self._start_thread()
+                try:
+                    self._start_thread()
+                except BaseException:  # the OS refused a thread: the item is not taken
+                    self._threads -= 1
+                    if essential:
+                        self._queue.popleft()
+                    else:
+                        self._queue.pop()
+                    raise
 
     def abandon(self, count: int = 1) -> None:
         """The engine gave up on ``count`` actions whose threads are still inside them
@@ -158,6 +171,13 @@ class WorkerPool:
         name = f"rxsteps-worker-{self._counter}"
         threading.Thread(target=self._worker, name=name, daemon=True).start()
 
+    def _start_extra(self, fn: Callable[[Any], None], arg: Any) -> None:
+        # under the lock: a thread above the cap that runs one engine job and exits,
+        # so the threads that run steps never exceed the cap
+        self._counter += 1
+        name = f"rxsteps-engine-{self._counter}"
+        threading.Thread(target=_run_once, args=(fn, arg), name=name, daemon=True).start()
+
     def _take(self) -> tuple[Callable[[Any], None], Any] | None:
         """The next item, waiting while idle; None when idle long enough to exit."""
         with self._cond:
@@ -187,6 +207,15 @@ class WorkerPool:
             del fn, arg, item  # drop references while idle
 
 
+def _run_once(fn: Callable[[Any], None], arg: Any) -> None:
+    """An engine job on a thread above the cap. Not a worker thread: a callback there
+    that calls ``run()`` waits for the pool's threads rather than drive steps itself."""
+    try:
+        fn(arg)
+    except BaseException:  # pragma: no cover - the engine catches its own errors
+        log.exception("rxsteps worker: unexpected error")
+
+
 _Refused = Callable[[CapacityError], None]
 
 
@@ -213,3 +242,14 @@ def _cap_from_environment() -> int:
     if cap < 1:
         raise CapacityError.bad_setting(raw)
     return cap
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's pool is a copy whose threads do not exist (it
+    would count an idle worker that never takes anything); the child makes its own."""
+    global _POOL, _POOL_LOCK, _local
+    _POOL, _POOL_LOCK, _local = None, threading.Lock(), threading.local()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +34,8 @@ from collections.abc import Callable
 from .pool import WorkerPool, shared_pool
 
 __all__ = ["TimerHandle", "Timers", "shared_timers"]
+
+log = logging.getLogger("rxsteps")
 
 
 class TimerHandle:
@@ -95,18 +99,34 @@ class Timers:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="rxsteps-timers",
                                                 daemon=True)
-                self._thread.start()
+                try:
+                    self._thread.start()
+                except RuntimeError:  # the OS refused a thread: the next call tries again
+                    self._thread = None
+                    log.warning("rxsteps timers: could not start the timer thread")
             elif self._heap[0] is entry:
                 self._cond.notify()
         return handle
 
     def _serve(self) -> None:
-        while True:
-            due = self._next_due()
-            if due is None:
-                return
-            if not due.cancelled:
-                (self._pool or shared_pool()).submit(_fire, due, essential=True)
+        try:
+            while True:
+                due = self._next_due()
+                if due is None:
+                    return
+                if due.cancelled:
+                    continue
+                try:
+                    (self._pool or shared_pool()).submit(_fire, due, essential=True)
+                except Exception:  # the OS refused a thread: fire it here, stay alive
+                    try:
+                        _fire(due)
+                    except Exception:
+                        log.exception("rxsteps timers: a timer's callback raised")
+        finally:  # however this thread ends, the next call_later starts another
+            with self._cond:
+                if self._thread is threading.current_thread():
+                    self._thread = None
 
     def _next_due(self) -> TimerHandle | None:
         """Wait for the earliest timer; None when idle long enough to exit."""
@@ -146,3 +166,14 @@ def shared_timers() -> Timers:
             if _TIMERS is None:
                 _TIMERS = Timers()
     return _TIMERS
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's timer thread does not exist there, and its heap
+    holds the parent's runs' timers; the child starts its own."""
+    global _TIMERS, _TIMERS_LOCK
+    _TIMERS, _TIMERS_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)

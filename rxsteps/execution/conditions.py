@@ -70,7 +70,7 @@ def _ask(context: contextvars.Context, check: Check, backend: Backend) -> Answer
     try:
         args = backend.local_values(check.args)
         return Answer(check, bool(context.copy().run(when, *args)), None)
-    except Exception as error:  # a BaseException (Ctrl-C) goes on, as from an action
+    except Exception as error:  # a BaseException goes on: the run ends with it
         return Answer(check, False, error)
 
 

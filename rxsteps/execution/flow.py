@@ -28,6 +28,8 @@ got 'drop'
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -204,9 +206,11 @@ class PipelineFlow:
         # subscriber never holds the thread that ended a run (a driver, a loop); an
         # async iterator (``hold``) only queues onto its loop, so it is fed inline.
         self._sink = EventSink(
-            self._deliver, self._error, observer.on_completed,
+            self._deliver, self._error, observer.on_completed, on_fatal=self._fatal,
             context=None if hold or backend.virtual else delivery_context(),
         )
+        # the subscriber's contextvars, for every event's run (not the emitting thread's)
+        self._context = contextvars.copy_context()
         self._cond = threading.Condition(threading.Lock())
         self._local = threading.local()
         self._queues: list[deque[tuple[int, Any]]] = [deque() for _ in spec.streams]
@@ -344,7 +348,8 @@ class PipelineFlow:
                 return False
         try:
             run = start_run(spec.graph, inputs, spec.options, backend=self._backend,
-                            on_done=partial(self._run_done, ticket), sequence=sequence)
+                            on_done=partial(self._run_done, ticket), sequence=sequence,
+                            context=self._context)
         except Exception as error:
             self._fail(error)
             return False
@@ -381,6 +386,19 @@ class PipelineFlow:
 
     def _error(self, error: BaseException) -> None:
         self._observer.on_error(error if isinstance(error, Exception) else RuntimeError(error))
+
+    def _fatal(self, error: BaseException) -> None:
+        """The subscriber raised a ``BaseException`` (``SystemExit``…) in ``on_next``:
+        stop the pipeline (inputs disposed, runs in flight cancelled, nothing more
+        delivered) and pass the exception itself to ``on_error``, so whoever waits for
+        the pipeline (``.run()``) gets it, as from :func:`rxsteps.observe`."""
+        with self._cond:
+            if self._state == "open":
+                self._state = "failed"
+            runs = self._shut()
+        self._after([], runs, f"a pipeline subscriber raised {type(error).__name__}")
+        with contextlib.suppress(BaseException):  # reactivex's default on_error raises it
+            self._observer.on_error(error)  # type: ignore[arg-type]
 
     def _check_exhausted(self) -> None:
         """End input once a completed input has no value left to pair."""

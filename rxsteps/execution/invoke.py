@@ -194,7 +194,7 @@ def _check_shippable(step: Step, backend: Backend) -> None:
 def launch(run: AttemptOwner, attempt: ActiveAttempt) -> None:
     """Start an async or remote ``attempt`` (outside the run lock)."""
     node = attempt.node
-    if node.step.timeout is not None:
+    if node.step.timeout is not None and attempt.timer is None:  # else armed when queued
         arm_timeout(run, attempt)
     if node.mode is Mode.ASYNC:
         _start_async(run, attempt, None)
@@ -248,7 +248,7 @@ def run_sync(run: AttemptOwner, attempt: ActiveAttempt) -> ActiveAttempt | None:
     the next sync attempt for this driver, if any."""
     if attempt.state is not RUNNING:
         return run.finish(attempt, inline=True)  # abandoned before it began: a no-op
-    if attempt.node.step.timeout is not None:
+    if attempt.node.step.timeout is not None and attempt.timer is None:  # else armed when queued
         arm_timeout(run, attempt)
     return run.context.copy().run(_call_sync, run, attempt)
 
@@ -261,7 +261,7 @@ def _call_sync(run: AttemptOwner, attempt: ActiveAttempt) -> ActiveAttempt | Non
     step = attempt.node.step
     try:
         if step.kind == "runnable":
-            value = step.action.invoke(runnable_input(attempt.node, attempt.args))
+            value = _invoke(step.action, runnable_input(attempt.node, attempt.args))
         else:
             value = step.action(*attempt.args)
         if type(value) in _PLAIN:  # the common case, without the checks below
@@ -277,6 +277,21 @@ def _call_sync(run: AttemptOwner, attempt: ActiveAttempt) -> ActiveAttempt | Non
         _start_async(run, attempt, value)
         return None
     return run.finish(attempt, value, inline=True)
+
+
+_NO_SYNC_INVOKE = "Cannot invoke a coroutine function synchronously"
+
+
+def _invoke(runnable: Any, value: Any) -> Any:
+    """``runnable.invoke(value)``; for a composite whose ``invoke`` cannot be used (a
+    LangChain sequence ending in an async lambda raises this ``TypeError``), the
+    awaitable of its ``ainvoke``, which the attempt then awaits on the run's loop."""
+    try:
+        return runnable.invoke(value)
+    except TypeError as error:
+        if _NO_SYNC_INVOKE not in str(error) or not callable(getattr(runnable, "ainvoke", None)):
+            raise
+    return runnable.ainvoke(value)
 
 
 def _drain_generator(run: AttemptOwner, attempt: ActiveAttempt,

@@ -561,6 +561,27 @@ class Gate:
         """Outside any lock: something this run waited for was released."""
         self._run.poke()
 
+    def waiting(self) -> list[Node]:
+        """Under the lock: the nodes of the calls waiting here."""
+        return [entry[3].node for queue in self._queues.values() for entry in queue]
+
+    def withdraw(self, node: Node) -> tuple[bool, tuple[int, int] | None]:
+        """Under the lock: take one waiting call of ``node`` out (its timeout passed
+        while it waited); whether one was here, and its reserved item, if mapped."""
+        queue = self._queues.get(node.step.uses)
+        for entry in queue or ():
+            waiter = entry[3]
+            if waiter.node is node:
+                queue.remove(entry)  # type: ignore[union-attr]
+                heapq.heapify(queue)  # type: ignore[arg-type]
+                if not queue:
+                    del self._queues[node.step.uses]
+                if waiter in self._fresh:
+                    self._fresh.remove(waiter)
+                self._waited(waiter, self._run.backend.now())
+                return True, waiter.call
+        return False, None
+
 
 
 def make_gate(run: GateOwner, graph: StepGraph, limiter: Limiter | None, priority: str,

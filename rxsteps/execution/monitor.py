@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Protocol
 
@@ -103,3 +104,14 @@ def shared_monitor() -> DriverMonitor:
             if _MONITOR is None:
                 _MONITOR = DriverMonitor()
     return _MONITOR
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's monitor thread does not exist there (its copy
+    would believe it runs and never look); the child starts its own."""
+    global _MONITOR, _MONITOR_LOCK
+    _MONITOR, _MONITOR_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)

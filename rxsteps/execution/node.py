@@ -198,6 +198,7 @@ class Node(StepObservable):
         "by_condition",
         "checked",
         "deps",
+        "due",
         "ended",
         "fired",
         "invoked",
@@ -238,6 +239,7 @@ class Node(StepObservable):
         self.tries = 0  # the most attempts any one call has started
         self.mode = Mode.SYNC
         self.retry_timer: Any = None
+        self.due: deque[Any] | None = None  # queued calls' timeouts (see Run._queue)
         self.error = None
         self.reason: str | None = None
         self.started: float | None = None

@@ -124,6 +124,8 @@ class Run:
             produces; what it raises fails the step (a store's serializer check).
         recorder: Called with each batch of events before it is delivered, outside
             the lock, serially (a durable run's store).
+        context: The caller's ``contextvars`` (default: this thread's, copied now): a
+            pipeline's runs get its subscriber's, not the emitting thread's.
     """
 
     def __init__(
@@ -146,6 +148,7 @@ class Run:
         history: RunResult | None = None,
         check: Callable[[str, Any], None] | None = None,
         recorder: Callable[[list[Any]], None] | None = None,
+        context: contextvars.Context | None = None,
     ) -> None:
         self.graph = graph
         self._check = check
@@ -154,7 +157,8 @@ class Run:
         self._now = backend.now
         self.fail_fast = fail_fast
         self.sequence = sequence
-        self.context = contextvars.copy_context()  # the caller's, for every action
+        # the caller's, for every action
+        self.context = contextvars.copy_context() if context is None else context.copy()
         self.lock = threading.Lock()
         self.state = _NEW
         self.drivers = Drivers(steps=len(graph))
@@ -179,13 +183,16 @@ class Run:
             None if observer is None else observer.on_next, self._deliver_error,
             self._deliver_completed,
             on_fatal=self._fatal,
-            context=None if inline_events or backend.virtual else delivery_context(),
+            context=None if inline_events or backend.virtual else self.context.run(
+                delivery_context),
             before=recorder,
         )
         self._ready_other: deque[Node] = deque()
         self._checks: list[conditions.Check] = []  # calls waiting for their condition
         self._active: set[ActiveAttempt] = set()
         self._running = 0
+        self._stuck_slots = 0  # slots held by timed-out calls whose threads are inside
+        self._losing_slots = False  # a CapacityError for them is on its way
         self._attempts: list[Attempt] = []
         self._tracer_provider = tracer_provider
         self._pending_cancels: list[Handle] = []
@@ -295,13 +302,19 @@ class Run:
         _cancel_all(handles)
         self._sink.flush()
 
-    def _fatal(self, error: BaseException) -> None:
-        """An event callback raised a BaseException: end the run; the caller re-raises."""
+    def _fatal(self, error: BaseException, source: str = "an event callback") -> None:
+        """User code outside an action (an event callback, a retry predicate) raised a
+        BaseException: end the run; the caller re-raises."""
         if self.fatal is None:
             self.fatal = error
         with self.lock:
-            handles = self._stop(f"an event callback raised {type(error).__name__}", None)
+            handles = self._stop(f"{source} raised {type(error).__name__}", None)
         _cancel_all(handles)
+
+    def _user_fatal(self, error: BaseException, source: str) -> None:
+        """:meth:`_fatal` from an engine transition (not the sink): deliver the end."""
+        self._fatal(error, source)
+        self._sink.flush()
 
     def help_until_done(self, done: threading.Event) -> None:
         """From a nested ``run()``: drive this run on the calling thread until done."""
@@ -515,10 +528,14 @@ class Run:
             error = _checked(self._check, attempt.node.id, value)
             if error is not None:
                 value = _NOTHING
-        decision = (
-            None if error is None
-            else _retry_decision(attempt.node.step.retry, error, attempt.number)
-        )
+        try:
+            decision = (
+                None if error is None
+                else _retry_decision(attempt.node.step.retry, error, attempt.number)
+            )
+        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
+            self._user_fatal(fatal, "a retry predicate")
+            return None
         if attempt.span is not None and attempt.state is RUNNING:
             # Before the lock: once this transition is made another thread may end the
             # run, and the run's span must not end before its attempts' spans.
@@ -562,7 +579,11 @@ class Run:
         """The attempt's timeout passed: abandon it and fail (or retry) the step."""
         node = attempt.node
         error: BaseException = StepTimeoutError(node.id, node.step.timeout or 0.0, attempt.number)
-        decision = _retry_decision(node.step.retry, error, attempt.number)
+        try:
+            decision = _retry_decision(node.step.retry, error, attempt.number)
+        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
+            self._user_fatal(fatal, "a retry predicate")
+            return
         with self.lock:
             if attempt.state is not RUNNING:
                 return
@@ -572,9 +593,12 @@ class Run:
             stuck = attempt.stuck  # its thread stays inside the call, holding its slot
             if not stuck:
                 self._release(attempt)
+            elif attempt.holds_slot:
+                self._stuck_slots += 1
             self._attempt_failed(attempt, error, self._now(), decision)
             launches = self._take_ready()
             wake = self.drivers.should_wake(self)
+            lost = stuck and self._stuck_slots >= self._limit and self._queued_untimed()
         if stuck:  # outside the lock: at the cap, the pool may fail this run at once
             self.backend.abandoned(1)
         attempt.cancel()
@@ -582,6 +606,95 @@ class Run:
             attempt.handle.cancel()
         invoke.end_span(attempt, error, outcome="timeout")
         self.after(launches, wake)
+        if lost:
+            self.lost_capacity(self._slots_error())
+
+    def due_passed(self, due: _Due) -> None:
+        """A queued call's timeout passed (a timer). The timeout covers the call from
+        the moment it was due: if it began, its attempt times out; if it never began —
+        no thread, executor or ``max_concurrency`` slot took it — it is taken out of
+        its queue (so it never runs) and fails without starting, or is retried."""
+        node = due.node
+        withdrawn = None
+        with self.lock:
+            attempt = due.attempt
+            if attempt is None and self.state is _LIVE and node.due and due in node.due:
+                node.due.remove(due)
+                withdrawn = self._withdraw(node)
+        if attempt is not None:
+            self.timed_out(attempt)
+            return
+        if withdrawn is None:
+            return
+        index, number, waited = withdrawn
+        error: BaseException = StepTimeoutError(node.id, node.step.timeout or 0.0, number,
+                                                waited)
+        try:
+            decision = _retry_decision(node.step.retry, error, number)
+        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
+            self._user_fatal(fatal, "a retry predicate")
+            return
+        with self.lock:
+            if self.state is not _LIVE or node.finished:
+                return
+            if node.reason is not None:  # doomed while it waited: skipped, not failed
+                if node.mapping is not None:
+                    node.mapping.done += 1  # its item, taken out above, never runs
+                    self._map_check(node)
+                else:
+                    node.busy = False
+                    self._settle(node)
+            else:
+                attempt = ActiveAttempt(node, index, number, due.since)
+                attempt.state, attempt.holds_slot = ABANDONED, False
+                if number > node.tries:
+                    node.tries = number
+                self._attempt_failed(attempt, error, self._now(), decision)
+            launches = self._take_ready()
+            wake = self.drivers.should_wake(self)
+        self.after(launches, wake)
+
+    def _withdraw(self, node: Node) -> tuple[int, int, str] | None:
+        """Under the lock: take one queued call of ``node`` out of its queue (a driver's,
+        the launch queue or the gate); its index, attempt number and what it waited
+        for. None if none is queued."""
+        gate = self._gate
+        queue = self.drivers.ready if node.mode is _SYNC else self._ready_other
+        call: tuple[int, int] | None = None
+        if node in queue:
+            queue.remove(node)
+            if gate is not None:  # admitted: its units go back
+                gate.release(gate.claim(node))
+            if self._running >= self._limit or node.mode is not _SYNC:
+                waited = "for a max_concurrency slot"
+            elif type(self.backend).spawn is Backend.spawn:
+                waited = "for a worker thread"
+            else:
+                waited = f"for the {self.backend.name}"
+        elif gate is not None:
+            found, call = gate.withdraw(node)
+            if not found:
+                return None
+            waited = ("for a max_concurrency slot" if self._running >= self._limit
+                      else "for its resources (limits=, rates=)")
+        else:
+            return None
+        if node.mapping is not None:
+            index, number = call if call is not None else node.mapping.next_call()
+        else:
+            index, number = node.invoked, node.next_attempt
+        return index, number, waited
+
+    def _queued_untimed(self) -> bool:
+        """Under the lock: whether a call with no timeout waits for a slot or a thread."""
+        nodes = [*self.drivers.ready, *self._ready_other]
+        if self._gate is not None:
+            nodes.extend(self._gate.waiting())
+        return any(node.step.timeout is None for node in nodes)
+
+    def _slots_error(self) -> CapacityError:
+        limit = int(self._limit)
+        return CapacityError(limit, limit, self._stuck_slots, setting="max_concurrency")
 
     def retry_due(self, node: Node, number: int) -> None:
         """A retry's backoff passed: queue the step's next attempt."""
@@ -616,9 +729,10 @@ class Run:
         if attempt.stuck:
             attempt.stuck = False
             self.backend.abandoned(-1)
-        if attempt.holds_slot:
+        if attempt.holds_slot:  # kept by a timed-out call (see timed_out)
             attempt.holds_slot = False
             self._running -= 1
+            self._stuck_slots -= 1
         if attempt.held:
             self._give_back(attempt)
 
@@ -760,6 +874,8 @@ class Run:
     def _doomed(self, node: Node) -> None:
         """A queued ``node`` was doomed (a dependency failed) before it began: settle
         it; for a mapped one, drop this item and end the step once none runs."""
+        if node.due:  # its queued call's timeout
+            node.due.popleft().cancel()
         if node.mapping is not None and not node.finished:
             node.mapping.drop()
             self._map_check(node)
@@ -796,10 +912,27 @@ class Run:
         self.after(launches, wake)
 
     def _queue(self, node: Node) -> None:
+        if node.step.timeout is not None:
+            self._arm_due(node)
+        elif self._stuck_slots >= self._limit and not self._losing_slots:
+            self._losing_slots = True  # it would wait forever: fail the run (after())
+            self._pending_cancels.append(_LoseSlots(self))
         if self._gate is not None:  # it waits for a slot and its resources there
             self._gate.put(node)
         else:
             self._to_runner(node)
+
+    def _arm_due(self, node: Node) -> None:
+        """Under the lock: a call of ``node`` is due; its timeout starts now, while it
+        waits for a slot or a thread, and goes on with the attempt that takes it
+        (:meth:`begin`)."""
+        due = _Due(node, self._now())
+        if node.due is None:
+            node.due = deque()
+        node.due.append(due)
+        timeout = node.step.timeout
+        assert timeout is not None
+        due.timer = self.backend.call_later(timeout, lambda: self.due_passed(due))
 
     def _to_runner(self, node: Node) -> None:
         """Past the gate (if any): on to a driver (sync) or the launch queue."""
@@ -850,6 +983,10 @@ class Run:
             attempt.args = node.mapping.args(node.args(node.invoked), index)
         if gate is not None:
             attempt.held = gate.claim(node)
+        if node.due:  # its timeout started when it was queued (see _arm_due)
+            due = node.due.popleft()
+            due.attempt = attempt
+            attempt.timer = due
         self._active.add(attempt)
         if node.started is None:
             node.started = attempt.start
@@ -999,6 +1136,9 @@ class Run:
         if self._gate is not None:
             self._gate.stop()
         for node in self.nodes.values():
+            if node.due:
+                handles.extend(node.due)
+                node.due.clear()
             if node.finished:
                 continue
             if node.retry_timer is not None:
@@ -1045,7 +1185,11 @@ class Run:
         another step's thread, mid-stream) — and carry out what the answers decide."""
         if not checks:
             return
-        answers = conditions.ask_all(self.context, checks, self.backend)
+        try:
+            answers = conditions.ask_all(self.context, checks, self.backend)
+        except BaseException as fatal:  # SystemExit from a condition: the run ends
+            self._user_fatal(fatal, "a condition")
+            return
         with self.lock:
             for answer in answers:
                 self._answered(answer)
@@ -1076,6 +1220,36 @@ class _Poke:
         self._gate.poke()
 
 
+class _Due:
+    """A queued call's timeout, armed when the call was due (:meth:`Run._arm_due`);
+    ``attempt`` is the attempt that took it, once one began. A :class:`Handle`."""
+
+    __slots__ = ("attempt", "node", "since", "timer")
+
+    def __init__(self, node: Node, since: float) -> None:
+        self.node = node
+        self.since = since
+        self.attempt: ActiveAttempt | None = None
+        self.timer: Handle | None = None
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+class _LoseSlots:
+    """Fails a run whose every slot is held by an abandoned call, once its lock is
+    let go (queued in ``_pending_cancels``)."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def cancel(self) -> None:
+        self._run.lost_capacity(self._run._slots_error())
+
+
 class _Launches(list[ActiveAttempt]):
     """What :meth:`Run._take_ready` returns when its transition also made calls
     available that wait for their condition (``checks``): asked by :meth:`Run.after`."""
@@ -1100,7 +1274,8 @@ class _SpanEnd:
 def _retry_decision(
     retry: Retry | None, error: BaseException | None, number: int
 ) -> tuple[bool, BaseException] | None:
-    """Ask the retry policy (user code: outside the lock) whether to try again."""
+    """Ask the retry policy (user code: outside the lock) whether to try again. A
+    ``BaseException`` from its predicate goes on: the caller ends the run with it."""
     if retry is None or error is None:
         return None
     try:
@@ -1165,6 +1340,7 @@ def start_run(
     inline_events: bool = False,
     sequence: int | None = None,
     waits: bool = False,
+    context: contextvars.Context | None = None,
 ) -> Run:
     """Build a run of ``graph`` and start it: the one door every front door uses.
 
@@ -1183,6 +1359,8 @@ def start_run(
         inline_events: Deliver on the queuing thread (rxsteps' own observers only).
         sequence: A pipeline's event number.
         waits: The caller blocks until the run ends (see :func:`~.checks.check_run`).
+        context: The caller's ``contextvars`` (default: this thread's): a pipeline
+            passes its subscriber's.
 
     Returns:
         The started :class:`Run`.
@@ -1208,7 +1386,7 @@ def start_run(
             resume=resume, sequence=sequence, inline_events=inline_events, record=record,
             limiter=options.limiter, priority=options.priority, history=options.history,
             check=None if durable is None else durable.check,
-            recorder=None if durable is None else durable.record,
+            recorder=None if durable is None else durable.record, context=context,
         )
         if durable is not None:
             durable.prepare(execution.nodes)

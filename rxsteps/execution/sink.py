@@ -187,7 +187,12 @@ class EventSink:
             if self._scheduled:
                 return
             self._scheduled = True
-        shared_pool().submit(self._job, None, essential=True)
+        try:
+            shared_pool().submit(self._job, None, essential=True)
+        except Exception:  # the OS refused a thread: deliver here rather than never
+            with self._lock:
+                self._scheduled = False
+            self._context.run(self._drain)
 
     def _job(self, _arg: object) -> None:
         context = self._context

@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -358,17 +359,47 @@ class CoroutineLambda:
         return await self.afunc(value)
 
 
-@pytest.mark.parametrize("scheduler", ["threads", "asyncio"])
-def test_a_runnable_with_an_unusable_invoke_runs_through_ainvoke(scheduler: str) -> None:
+class CoroutineSequence(CoroutineLambda):
+    """Shaped like a LangChain sequence ending in an async lambda: no ``afunc`` to tell
+    it by, and its ``invoke`` raises the same ``TypeError``."""
+
+    def __init__(self, afunc: Any) -> None:
+        self.last = afunc
+
+    async def ainvoke(self, value: Any) -> Any:
+        return await self.last(value)
+
+
+def _run_on(scheduler: str, graph: StepGraph) -> Any:
+    if scheduler == "asyncio":
+        return asyncio.run(arun(graph))
+    if scheduler == "executor":
+        with ThreadPoolExecutor(2) as pool:
+            return run(graph, scheduler=pool)
+    return run(graph)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "asyncio", "executor"])
+@pytest.mark.parametrize("shape", [CoroutineLambda, CoroutineSequence])
+def test_a_runnable_with_an_unusable_invoke_runs_through_ainvoke(
+        scheduler: str, shape: type[CoroutineLambda]) -> None:
     async def double(value: int) -> int:
         return value * 2
 
-    graph = StepGraph([Step("x", lambda: 21), Step("double", CoroutineLambda(double), ["x"])])
-    if scheduler == "asyncio":
-        result = asyncio.run(arun(graph))
-    else:
-        result = run(graph)
-    assert result["double"] == 42
+    graph = StepGraph([Step("x", lambda: 21), Step("double", shape(double), ["x"])])
+    assert _run_on(scheduler, graph)["double"] == 42
+
+
+def test_another_type_error_from_invoke_fails_the_step() -> None:
+    class Broken(CoroutineSequence):
+        def invoke(self, value: Any) -> Any:
+            raise TypeError("unsupported operand")
+
+    async def double(value: int) -> int:
+        return value * 2
+
+    result = run(StepGraph([Step("double", Broken(double))]), fail_fast=False)
+    assert str(result.errors["double"]) == "unsupported operand"
 
 
 # -- inputs that are not what a graph takes (issue 11, point 13; issue 15, point 12) --
