@@ -45,10 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import socket
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -58,7 +55,7 @@ from ..events import StepEvent
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
 from ..stores import SERIALIZERS, Serializer, Store, open_store
-from ..stores.base import RunRecord, StepRecord
+from ..stores.base import RunRecord, StepRecord, new_owner
 from .caching import StepCache
 from .node import Node
 from .options import RunOptions
@@ -103,7 +100,7 @@ class DurableRun:
         self.store: Store = open_store(store)
         self.run_id = run_id
         self.serializer: Serializer = SERIALIZERS[serializer]
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.owner = new_owner()
         self._offset = 0.0
         self._checked: dict[str, deque[tuple[Any, bytes]]] = {}
         self.cache: StepCache | None = None

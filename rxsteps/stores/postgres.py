@@ -48,7 +48,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -57,8 +56,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import RunLockedError, StoreError
-from .base import SCHEMA_VERSION, RunRecord, StepRecord
-from .sqlite import owner_alive, pack, unpack
+from .base import SCHEMA_VERSION, RunRecord, StepRecord, on_this_host, owner_alive
+from .sqlite import pack, unpack
 
 if TYPE_CHECKING:
     import psycopg
@@ -410,7 +409,7 @@ check that the server runs and the DSN is right (could not connect: ...)
                    *, new: bool, fresh: bool, now: float) -> RunRecord | None:
         """With the run's lock held: make ``run.owner`` its owner; what was stored."""
         s = self.schema
-        if owner and owner != run.owner and owner_alive(owner) and _on_this_host(owner):
+        if owner and owner != run.owner and owner_alive(owner) and on_this_host(owner):
             raise self._locked(run.run_id, owner)  # alive here: its session was lost
         before = None if new or fresh else self._load(conn, run.run_id)
         if fresh and not new:
@@ -429,7 +428,7 @@ check that the server runs and the DSN is right (could not connect: ...)
         got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if got and got[0]:
             return True
-        if not owner or not _on_this_host(owner) or owner_alive(owner):
+        if not owner or not on_this_host(owner) or owner_alive(owner):
             return False
         conn.execute(f"SET LOCAL lock_timeout = '{_DEAD_WAIT:g}s'")
         try:
@@ -551,10 +550,6 @@ check that the server runs and the DSN is right (could not connect: ...)
             record.steps[step] = StepRecord(step, status, unpack(bytes(data)), attempts,
                                             started, ended, error)
         return record
-
-
-def _on_this_host(owner: str) -> bool:
-    return owner.partition(":")[0] == socket.gethostname()
 
 
 def _run(row: Any) -> RunRecord:

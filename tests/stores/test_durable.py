@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -42,7 +43,7 @@ from rxsteps import (
     start,
 )
 from rxsteps.stores import SQLiteStore, Store, open_store
-from rxsteps.stores.base import RunRecord, StepRecord
+from rxsteps.stores.base import RunRecord, StepRecord, new_owner, owner_alive, process_start
 from tests.support.isolated import run_isolated
 from tests.support.stores import Backend
 
@@ -411,6 +412,49 @@ def test_a_lease_of_a_dead_process_is_taken_over(db: str, backend: Backend) -> N
     stored = open_store(db).load("r1")
     assert stored is not None and stored.owner is None and stored.status == "succeeded"
 
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_a_lease_whose_pid_was_reused_is_taken_over(db: str, backend: Backend,
+                                                      fresh: bool) -> None:
+    # A container restarted after an OOM kill keeps its hostname and its pid (often 1):
+    # the stored owner names this very process's pid, but another start time.
+    graph = StepGraph([Step("a", lambda: 1)])
+    run(graph, store=db, run_id="r1")
+    backend.sql("UPDATE runs SET owner = ?, status = 'running'",
+                (f"{socket.gethostname()}:{os.getpid()}:0:x",))
+    result = run(graph, store=db, run_id="r1", fresh=fresh)
+    assert result["a"] == 1
+    assert result.reasons.get("a") == (None if fresh else "resumed")
+    stored = open_store(db).load("r1")
+    assert stored is not None and stored.owner is None and stored.status == "succeeded"
+
+
+def test_an_old_format_lease_of_a_live_process_still_counts(db: str, backend: Backend) -> None:
+    graph = StepGraph([Step("a", lambda: 1)])
+    run(graph, store=db, run_id="r1")
+    old = f"{socket.gethostname()}:{os.getpid()}:abcdef012345"  # host:pid:token
+    backend.sql("UPDATE runs SET owner = ?", (old,))
+    with pytest.raises(RunLockedError) as caught:
+        run(graph, store=db, run_id="r1")
+    assert caught.value.owner == old
+
+
+def test_an_owner_is_alive_only_with_its_own_start_time() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    host = socket.gethostname()
+    try:
+        started = process_start(child.pid)
+        assert started.isdigit()
+        assert owner_alive(f"{host}:{child.pid}:{started}:x")
+        assert not owner_alive(f"{host}:{child.pid}:{int(started) + 1}:x")
+        assert owner_alive(f"{host}:{child.pid}::x")  # start unknown: the pid decides
+        assert owner_alive(f"elsewhere:{child.pid}:0:x")  # another host's: it counts
+    finally:
+        child.communicate(b"")
+    assert not owner_alive(f"{host}:{child.pid}:{started}:x")
+    assert new_owner().split(":")[:3] == [host, str(os.getpid()), process_start(os.getpid())]
 
 OPENERS = r"""
 import multiprocessing, os, sys, tempfile
