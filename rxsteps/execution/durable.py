@@ -61,7 +61,7 @@ from .node import Node
 from .options import RunOptions
 from .sink import Call, StepEnd
 
-__all__ = ["DurableRun", "open_durable", "run_status"]
+__all__ = ["DurableRun", "open_durable", "refused_result", "run_status"]
 
 log = logging.getLogger("rxsteps")
 
@@ -272,6 +272,20 @@ def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> StepEvent:
         if type(item) is Call and item.args and item.args[0] is event:
             item.args = (flagged, *item.args[1:])
     return flagged
+
+
+def refused_result(graph: StepGraph, inputs: Mapping[str, Any], sequence: int | None,
+                   error: StoreError, now: float) -> RunResult:
+    """The result of a pipeline event whose run the store refused to start
+    (:class:`~rxsteps.RunLockedError`, :class:`~rxsteps.RunChangedError`, another
+    :class:`~rxsteps.StoreError`): no step ran — each is CANCELLED with the reason —
+    and ``failure`` is the store's error, so the event fails as a value and the
+    pipeline's other events go on."""
+    reason = f"the store refused the run: {type(error).__name__}"
+    return RunResult(graph=graph, inputs=inputs, emitted={},
+                     status=dict.fromkeys(graph, StepStatus.CANCELLED), errors={},
+                     reasons=dict.fromkeys(graph, reason), started={}, ended={},
+                     attempts=[], start=now, end=now, sequence=sequence, failure=error)
 
 
 def run_status(result: RunResult | None) -> str:

@@ -157,6 +157,50 @@ def test_a_pipeline_keeps_one_run_per_event(db: str) -> None:
     assert ids == ["batch/0", "batch/1", "batch/2", "x=1", "x=3"]
 
 
+def test_a_pipeline_event_whose_run_is_locked_fails_alone(db: str, backend: Backend) -> None:
+    release = threading.Event()
+
+    def slow(x: int) -> int:
+        assert release.wait(30), "the second event's refusal never arrived"
+        return x * 2
+
+    def seen(result: Any) -> None:
+        if result.failure is not None:
+            release.set()  # the refusal came while the first event held its run
+
+    graph = StepGraph([Step("a", slow, ["x"])], inputs=["x"])
+    stream = pipeline(graph, {"x": reactivex.of(1, 1, 2)}, store=db, ordered=False,
+                      max_in_flight=3, run_id=lambda inputs: f"k{inputs['x']}")
+    out = sorted(stream.pipe(ops.do_action(seen), ops.to_list()).run(),
+                 key=lambda r: r.sequence)
+    assert [r.sequence for r in out] == [0, 1, 2]
+    assert [out[0]["a"], out[2]["a"]] == [2, 4]
+    refused = out[1]
+    assert isinstance(refused.failure, RunLockedError) and refused.failure.run_id == "k1"
+    assert str(refused.failure).startswith(f"run 'k1' in store {backend.name!r} is being "
+                                           "run by ")
+    assert not refused.ok and refused.status == {"a": StepStatus.CANCELLED}
+    assert refused.reasons == {"a": "the store refused the run: RunLockedError"}
+
+
+def test_a_pipeline_event_whose_stored_run_changed_fails_alone(db: str,
+                                                               backend: Backend) -> None:
+    graph = StepGraph([Step("a", lambda x: x * 2, ["x"])], inputs=["x"])
+    run(graph, {"x": 1}, store=db, run_id="same")
+    stream = pipeline(graph, {"x": reactivex.of(1, 2, 3)}, store=db, max_in_flight=1,
+                      run_id=lambda inputs: "same" if inputs["x"] < 3 else "other")
+    out = stream.pipe(ops.to_list()).run()
+    assert [r.sequence for r in out] == [0, 1, 2]
+    assert out[0].reasons == {"a": "resumed"} and out[2]["a"] == 6
+    assert isinstance(out[1].failure, RunChangedError)
+    assert str(out[1].failure) == (
+        f"cannot resume run 'same' from store {backend.name!r}: changed since it was "
+        "stored: input 'x'; pass fresh=True to start over, or another run_id")
+    assert out[1].reasons == {"a": "the store refused the run: RunChangedError"}
+    stored = open_store(db).load("same")
+    assert stored is not None and stored.status == "succeeded" and stored.owner is None
+
+
 # -- what is recorded, and when ---------------------------------------------------------
 
 
