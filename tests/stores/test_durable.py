@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from rxsteps import (
     Retry,
     RunChangedError,
     RunLockedError,
+    RxStepsWarning,
     Step,
     StepEvent,
     StepFailedError,
@@ -593,6 +595,101 @@ def test_a_newer_schema_is_refused_and_its_runs_kept(backend: Backend) -> None:
         f"one reads up to 1); upgrade rxsteps or pass another store= {other}; nothing was "
         "changed")
     assert backend.sql("SELECT count(*) FROM steps") == [(1,)]
+
+
+# -- a store that fails to write ----------------------------------------------------------
+
+
+class FailingStore(SQLiteStore):
+    """An SQLite store whose writes of some steps, and first releases, raise."""
+
+    def __init__(self, path: Path, *, record_fails: set[str], release_fails: int) -> None:
+        super().__init__(path)
+        self.record_fails, self.release_fails = record_fails, release_fails
+        self.releases = 0
+        self.recorded = threading.Event()  # a batch without a failing step was written
+
+    def record_steps(self, run_id: str, owner: str, records: list[StepRecord]) -> None:
+        if any(r.step in self.record_fails for r in records):
+            raise StoreError("disk I/O error", self.name)
+        super().record_steps(run_id, owner, records)
+        self.recorded.set()
+
+    def release(self, run_id: str, owner: str, status: str) -> None:
+        self.releases += 1
+        if self.releases <= self.release_fails:
+            raise StoreError("server closed the connection", self.name)
+        super().release(run_id, owner, status)
+
+
+def two_steps(calls: Calls, store: FailingStore) -> StepGraph:
+    """a -> b, b starting once a's end is written (so they are written apart)."""
+    def a() -> int:
+        calls("a")
+        return 1
+
+    def b(x: int) -> int:
+        calls("b")
+        assert store.recorded.wait(30), "a's end was never written"
+        return x + 1
+
+    return StepGraph([Step("a", a), Step("b", b, ["a"])])
+
+
+def test_a_step_end_or_a_release_the_store_refuses_warns_and_the_run_resumes_here(
+        tmp_path: Path) -> None:
+    path, calls = tmp_path / "runs.db", Calls()
+    failing = FailingStore(path, record_fails={"b"}, release_fails=100)
+    with pytest.warns(RxStepsWarning) as caught:
+        result = run(two_steps(calls, failing), store=failing, run_id="r1")
+    assert result["b"] == 2
+    assert [str(w.message) for w in caught] == [
+        f"run 'r1': step 'b' was not recorded in store {str(path)!r} (StoreError: disk I/O "
+        "error); it runs again on resume",
+        f"run 'r1': could not be ended as succeeded in store {str(path)!r} after 3 tries "
+        "(StoreError: server closed the connection); the store shows it running until it "
+        "is run again with this run_id (this process takes its lease over; another waits "
+        "for this one to end)"]
+    assert failing.releases == 3
+    stored = failing.load("r1")
+    assert stored is not None and stored.status == "running" and stored.owner is not None
+    # the same process runs it again: its own ended lease is taken over, not RunLockedError
+    again = run(two_steps(calls, failing), store=str(path), run_id="r1")
+    assert again.reasons == {"a": "resumed"} and again["b"] == 2
+    assert calls.counts == {"a": 1, "b": 2}
+    stored = failing.load("r1")
+    assert stored is not None and stored.status == "succeeded" and stored.owner is None
+
+
+def test_a_release_the_store_refuses_once_is_tried_again(tmp_path: Path) -> None:
+    failing = FailingStore(tmp_path / "runs.db", record_fails=set(), release_fails=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(StepGraph([Step("a", lambda: 1)]), store=failing, run_id="r1")
+    assert [w for w in caught if issubclass(w.category, RxStepsWarning)] == []
+    assert failing.releases == 2
+    stored = failing.load("r1")
+    assert stored is not None and stored.status == "succeeded" and stored.owner is None
+
+
+
+def test_a_refused_release_under_an_error_filter_is_logged_and_the_run_ends() -> None:
+    # The warning is given on the run's delivery thread: raised there, it would keep
+    # the run from ever telling its caller it ended.
+    out = run_isolated("""
+        import logging, sys, tempfile, warnings
+        from pathlib import Path
+        from rxsteps import RxStepsWarning, Step, StepGraph, run
+        from tests.stores.test_durable import FailingStore
+
+        logging.basicConfig(stream=sys.stdout, level=logging.ERROR, format="%(message)s")
+        warnings.simplefilter("error", RxStepsWarning)
+        store = FailingStore(Path(tempfile.mkdtemp()) / "runs.db", record_fails=set(),
+                             release_fails=100)
+        print("ended", run(StepGraph([Step("a", lambda: 1)]), store=store, run_id="r1")["a"])
+    """, limit=60)
+    assert "rxsteps: run 'r1': could not be ended as succeeded in store " in out
+    assert out.endswith("ended 1\n")
 
 
 # -- other stores ----------------------------------------------------------------------------
