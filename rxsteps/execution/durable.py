@@ -242,11 +242,13 @@ class DurableRun:
         return blobs
 
     def _ended(self, batch: list[Any], at: int, end: StepEnd) -> StepRecord:
-        step, offset = end.step, self._offset
-        if end.status == "succeeded" and end.event is not None and \
-                self.cache is not None and self.cache.fully_cached(step):
-            end.event = _flag_cached(batch, at, end.event)
-        error = repr(end.error) if end.error is not None else end.reason
+        step, offset, reason = end.step, self._offset, end.reason
+        if end.status == "succeeded" and self.cache is not None and \
+                self.cache.fully_cached(step):
+            reason = "cached"  # kept as the step's reason: `runs show`, the timeline
+            if end.event is not None:
+                end.event = _flag_cached(batch, at, end.event)
+        error = repr(end.error) if end.error is not None else reason
         return StepRecord(step, end.status, self._blobs(step, end.values), end.attempts,
                           None if end.started is None else end.started + offset,
                           None if end.ended is None else end.ended + offset, error)

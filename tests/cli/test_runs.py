@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from rxsteps import Step, StepGraph, run
+from rxsteps.cli.runs import stored_result
+from rxsteps.stores import open_store
 from rxsteps.stores.postgres import redact
 
 FLOW = '''
@@ -112,3 +115,29 @@ def test_run_list_show_and_delete_on_postgres(tmp_path: Path, postgres_url: str)
     missing = cli(tmp_path, "runs", "show", "--store", postgres_url, "order-1")
     assert missing.stderr == (f"rxsteps: error: no run 'order-1' in store "
                               f"{redact(postgres_url)!r} (runs: none)\n")
+
+
+def test_a_cache_hit_is_kept_in_the_store_shown_and_drawn_as_cached(tmp_path: Path) -> None:
+    calls = []
+
+    def fetch(q: str) -> str:
+        calls.append(q)
+        return q * 2
+
+    graph = StepGraph([Step("fetch", fetch, ["q"], cache=True),
+                       Step("answer", lambda f: f + "!", ["fetch"])], inputs=["q"])
+    store = str(tmp_path / "runs.db")
+    run(graph, {"q": "ab"}, store=store, run_id="first")
+    assert run(graph, {"q": "ab"}, store=store, run_id="second").cached == {"fetch"}
+    assert calls == ["ab"]
+    shown = cli(tmp_path, "runs", "show", "--store", "runs.db", "second")
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[2:]}
+    assert rows["fetch"][1] == "succeeded" and rows["fetch"][-1] == "cached"
+    assert rows["answer"][-1] != "cached"
+    first = cli(tmp_path, "runs", "show", "--store", "runs.db", "first").stdout
+    assert "cached" not in first
+    stored = open_store(store).load("second")
+    assert stored is not None
+    outcomes = {a.step: a.outcome for a in stored_result(stored).attempts}
+    assert outcomes == {"fetch": "cached", "answer": "succeeded"}
