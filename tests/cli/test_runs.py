@@ -124,7 +124,7 @@ def test_a_cache_hit_is_kept_in_the_store_shown_and_drawn_as_cached(tmp_path: Pa
         calls.append(q)
         return q * 2
 
-    graph = StepGraph([Step("fetch", fetch, ["q"], cache=True),
+    graph = StepGraph([Step("fetch", fetch, ["q"], cache=True, version="1"),
                        Step("answer", lambda f: f + "!", ["fetch"])], inputs=["q"])
     store = str(tmp_path / "runs.db")
     run(graph, {"q": "ab"}, store=store, run_id="first")

@@ -643,7 +643,7 @@ def test_a_step_end_or_a_release_the_store_refuses_warns_and_the_run_resumes_her
     with pytest.warns(RxStepsWarning) as caught:
         result = run(two_steps(calls, failing), store=failing, run_id="r1")
     assert result["b"] == 2
-    assert [str(w.message) for w in caught] == [
+    assert [str(w.message) for w in caught if w.category is RxStepsWarning] == [
         f"run 'r1': step 'b' was not recorded in store {str(path)!r} (StoreError: disk I/O "
         "error); it runs again on resume",
         f"run 'r1': could not be ended as succeeded in store {str(path)!r} after 3 tries "
@@ -745,7 +745,7 @@ def test_a_store_object_plugs_in() -> None:
         calls("s")
         return 5
 
-    cached = StepGraph([Step("s", five, cache=True)])
+    cached = StepGraph([Step("s", five, cache=True, version="1")])  # five closes over calls
     run(cached, store=store, run_id="c1")
     assert run(cached, store=store, run_id="c2").cached == {"s"}
     assert calls.counts["s"] == 1
