@@ -138,7 +138,7 @@ class DurableRun:
         try:
             self._compare(stored, shape, inputs)
         except BaseException:
-            self.release("failed" if stored.status == "running" else stored.status)
+            self.release(stored.status)  # refused: the run stays as it was (interrupted…)
             raise
         return self._resume(graph, inputs, stored)
 

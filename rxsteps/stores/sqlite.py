@@ -165,9 +165,10 @@ class SQLiteStore:
     def _setup(self) -> None:
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
-            raise StoreError(f"store {self.path!r} cannot be created: directory "
-                             f"{directory!r} does not exist; create it or pass another "
-                             "store= path", self.path)
+            what = "is not a directory" if os.path.exists(directory) else "does not exist"
+            raise StoreError(f"store {self.path!r} cannot be created: {directory!r} "
+                             f"{what}; create the directory or pass another store= path",
+                             self.path)
         conn = self._connect()
         parameters = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._most_rows = min(_MOST_ROWS, 1 << ((parameters // 9).bit_length() - 1))

@@ -408,6 +408,21 @@ def test_changed_steps_are_refused_naming_them(db: str, backend: Backend) -> Non
     assert run(chain(Calls()), {"q": 1}, store=db, run_id="r1")["c"] == 20
 
 
+@pytest.mark.parametrize("status", ["running", "failed", "succeeded"])
+def test_a_refused_resume_leaves_the_stored_run_as_it_was(db: str, backend: Backend,
+                                                          status: str) -> None:
+    graph = StepGraph([Step("a", lambda q: q, ["q"])], inputs=["q"])
+    run(graph, {"q": 1}, store=db, run_id="r1")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    owner = f"{socket.gethostname()}:{dead}:1:x" if status == "running" else None
+    backend.sql("UPDATE runs SET status = ?, owner = ?", (status, owner))  # "running": killed
+    with pytest.raises(RunChangedError):
+        run(graph, {"q": 2}, store=db, run_id="r1")
+    stored = open_store(db).load("r1")
+    assert stored is not None and stored.status == status and stored.owner is None
+
+
 def test_changed_inputs_are_refused_naming_them(db: str) -> None:
     run(chain(Calls()), {"q": 1}, store=db, run_id="r1")
     with pytest.raises(RunChangedError, match=r"changed since it was stored: input 'q'; "):
@@ -548,8 +563,18 @@ def test_a_store_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as caught:
         run(StepGraph([Step("a", lambda: 1)]), store=path, run_id="r1")
     assert str(caught.value) == (
-        f"store {path!r} cannot be created: directory {str(tmp_path / 'nowhere')!r} does "
-        "not exist; create it or pass another store= path")
+        f"store {path!r} cannot be created: {str(tmp_path / 'nowhere')!r} does not exist; "
+        "create the directory or pass another store= path")
+
+
+def test_a_store_under_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    path = str(tmp_path / "file" / "runs.db")
+    with pytest.raises(StoreError) as caught:
+        run(StepGraph([Step("a", lambda: 1)]), store=path, run_id="r1")
+    assert str(caught.value) == (
+        f"store {path!r} cannot be created: {str(tmp_path / 'file')!r} is not a directory; "
+        "create the directory or pass another store= path")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only directories")
