@@ -103,6 +103,8 @@ def _callable(digest: Any, action: Any, seen: set[int], where: str) -> bool:
         _value(digest, action, seen, where)  # ``calls.append``: the list counts
         return True
     code = getattr(action, "__code__", None)
+    if code is None and callable(getattr(action, "__wrapped__", None)):
+        return _callable(digest, action.__wrapped__, seen, where)  # functools.lru_cache…
     if code is None:
         return _callable_object(digest, action, seen, where)
     _feed(digest, code)

@@ -43,7 +43,7 @@ __all__ = ["RunRecord", "StepRecord", "Store", "forget_owner", "new_owner", "on_
 SCHEMA_VERSION = 1
 
 
-_ended_owners: set[str] = set()  # leases of runs this process ended, whatever the store kept
+_ended_owners: set[str] = set()  # leases of runs ended here that the store still shows held
 _ended_lock = threading.Lock()
 
 

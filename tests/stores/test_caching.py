@@ -275,6 +275,9 @@ def test_bound_plain_values_are_hashed_by_value() -> None:
     assert [code_version(bound(value)) for value in plain] == versions  # stable
     assert code_version(bound(Settings("a", 0.0))) != code_version(bound(Settings("a", 1.0)))
     assert code_version(bound(frozenset({"y", "x"}))) == versions[6]
+    # a wrapper without code of its own is seen through: the wrapped function counts
+    assert code_version(functools.lru_cache(asking("a"))) != code_version(
+        functools.lru_cache(asking("b")))
 
 
 @pytest.mark.parametrize(("value", "shown"), [
