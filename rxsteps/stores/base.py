@@ -203,7 +203,8 @@ class Store(Protocol):
             The run as it was stored (its steps included), or ``None`` if it is new.
 
         Raises:
-            RunLockedError: A live owner holds the run.
+            RunLockedError: A live owner holds the run (:func:`owner_alive` tells a
+                dead one: take its lease over, with ``fresh`` or without).
         """
         ...
 
