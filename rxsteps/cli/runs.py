@@ -30,6 +30,7 @@ from ..graph import StepGraph
 from ..result import Attempt, RunResult, StepStatus
 from ..step import Step
 from ..stores import SERIALIZERS, RunRecord, Store, open_store
+from ..stores.base import owner_alive
 from .target import load_graph
 
 __all__ = ["RunsUsageError", "Toolkit", "add_runs_command", "list_runs", "stored_result"]
@@ -60,7 +61,8 @@ def add_runs_command(commands: Any, toolkit: Toolkit) -> None:
     delete = sub.add_parser("delete", help="forget runs: by id, or older than some days")
     delete.add_argument("run_ids", nargs="*", metavar="RUN_ID")
     delete.add_argument("--older-than", type=float, metavar="DAYS",
-                        help="every finished run last written more than DAYS days ago")
+                        help="every run last written more than DAYS days ago, but those "
+                             "a live process runs")
     resume = sub.add_parser("resume", help="run TARGET again as RUN_ID, with its inputs")
     resume.add_argument("run_id", metavar="RUN_ID")
     resume.add_argument("target", metavar="TARGET", help="module:graph, as for 'run'")
@@ -122,7 +124,7 @@ def _delete(args: argparse.Namespace) -> int:
     ids = list(args.run_ids)
     if args.older_than is not None:
         cutoff = time.time() - args.older_than * 86400
-        ids += [r.run_id for r in store.runs() if r.updated < cutoff and r.owner is None]
+        ids += [r.run_id for r in store.runs() if r.updated < cutoff and not _held(r)]
     elif not ids:
         raise RunsUsageError("runs delete needs RUN_IDs or --older-than DAYS")
     for run_id in ids:
@@ -184,7 +186,17 @@ def _stored_action(*_args: Any) -> None:
 
 
 def _status(record: RunRecord) -> str:
-    return "running" if record.owner else record.status
+    """A stored run's status as the CLI shows it: ``running`` while a live process holds
+    it, ``interrupted`` when the process that ran it is gone, else its stored status."""
+    if _held(record):
+        return "running"
+    return "interrupted" if record.status == "running" else record.status
+
+
+def _held(record: RunRecord) -> bool:
+    """Whether a process that may still be alive holds the run (see :func:`owner_alive`:
+    one of another host counts until it releases)."""
+    return record.owner is not None and owner_alive(record.owner)
 
 
 def _when(seconds: float) -> str:

@@ -45,28 +45,30 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import socket
 import time
-import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import OptionError, RunChangedError, StoreError, StoreValueError
+from ..errors import OptionError, RunChangedError, RxStepsWarning, StoreError, StoreValueError
 from ..events import StepEvent
 from ..graph import StepGraph
 from ..result import RunResult, StepStatus
 from ..stores import SERIALIZERS, Serializer, Store, open_store
-from ..stores.base import RunRecord, StepRecord
+from ..stores.base import RunRecord, StepRecord, forget_owner, new_owner
 from .caching import StepCache
 from .node import Node
 from .options import RunOptions
 from .sink import Call, StepEnd
 
-__all__ = ["DurableRun", "open_durable", "run_status"]
+__all__ = ["DurableRun", "open_durable", "refused_result", "run_status"]
 
 log = logging.getLogger("rxsteps")
+
+#: How many times the end of a run is written before the store is given up on.
+RELEASE_TRIES = 3
+_RELEASE_PAUSE = 0.05  # seconds before the second try; twice that before the third
 
 
 def open_durable(graph: StepGraph, inputs: Mapping[str, Any], options: RunOptions,
@@ -103,7 +105,7 @@ class DurableRun:
         self.store: Store = open_store(store)
         self.run_id = run_id
         self.serializer: Serializer = SERIALIZERS[serializer]
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.owner = new_owner()
         self._offset = 0.0
         self._checked: dict[str, deque[tuple[Any, bytes]]] = {}
         self.cache: StepCache | None = None
@@ -136,7 +138,7 @@ class DurableRun:
         try:
             self._compare(stored, shape, inputs)
         except BaseException:
-            self.release("failed" if stored.status == "running" else stored.status)
+            self.release(stored.status)  # refused: the run stays as it was (interrupted…)
             raise
         return self._resume(graph, inputs, stored)
 
@@ -219,6 +221,9 @@ class DurableRun:
             except Exception as error:  # those steps run again on resume: at least once
                 log.error("rxsteps: could not record %d step(s) of run %r in store %r",
                           len(ended), self.run_id, self.store.name, exc_info=error)
+                self._warn(f"{_steps(ended)} not recorded in store {self.store.name!r} "
+                           f"({type(error).__name__}: {error}); "
+                           f"{'they run' if len(ended) > 1 else 'it runs'} again on resume")
 
     def _blobs(self, step: str, values: list[Any]) -> list[bytes]:
         """The bytes of a finished step's values: those :meth:`check` made, matched by
@@ -237,11 +242,13 @@ class DurableRun:
         return blobs
 
     def _ended(self, batch: list[Any], at: int, end: StepEnd) -> StepRecord:
-        step, offset = end.step, self._offset
-        if end.status == "succeeded" and end.event is not None and \
-                self.cache is not None and self.cache.fully_cached(step):
-            end.event = _flag_cached(batch, at, end.event)
-        error = repr(end.error) if end.error is not None else end.reason
+        step, offset, reason = end.step, self._offset, end.reason
+        if end.status == "succeeded" and self.cache is not None and \
+                self.cache.fully_cached(step):
+            reason = "cached"  # kept as the step's reason: `runs show`, the timeline
+            if end.event is not None:
+                end.event = _flag_cached(batch, at, end.event)
+        error = repr(end.error) if end.error is not None else reason
         return StepRecord(step, end.status, self._blobs(step, end.values), end.attempts,
                           None if end.started is None else end.started + offset,
                           None if end.ended is None else end.ended + offset, error)
@@ -252,18 +259,46 @@ class DurableRun:
         def done(execution: Any) -> None:
             if self.cache is not None and execution.result is not None:
                 self.cache.mark(execution.result)
-            try:
-                self.release(run_status(execution.result))
-            except Exception as error:
-                log.error("rxsteps: could not end run %r in store %r", self.run_id,
-                          self.store.name, exc_info=error)
+            self.release(run_status(execution.result))
             if then is not None:
                 then(execution)
         return done
 
     def release(self, status: str) -> None:
-        """End the run in the store with ``status`` and give the lease back."""
-        self.store.release(self.run_id, self.owner, status)
+        """End the run in the store with ``status`` and give the lease back, trying up
+        to :data:`RELEASE_TRIES` times. If the store still refuses, this process counts
+        the lease as dead (a later claim of the run, here, takes it over) and warns."""
+        for attempt in range(1, RELEASE_TRIES + 1):
+            try:
+                self.store.release(self.run_id, self.owner, status)
+                return
+            except Exception as error:
+                last = error
+                log.warning("rxsteps: could not end run %r in store %r (try %d of %d)",
+                            self.run_id, self.store.name, attempt, RELEASE_TRIES,
+                            exc_info=error)
+                if attempt < RELEASE_TRIES:
+                    time.sleep(_RELEASE_PAUSE * attempt)
+        forget_owner(self.owner)
+        self._warn(f"could not be ended as {status} in store {self.store.name!r} after "
+                   f"{RELEASE_TRIES} tries ({type(last).__name__}: {last}); the store "
+                   "shows it running until it is run again with this run_id (this process "
+                   "takes its lease over; another waits for this one to end)")
+
+    def _warn(self, what: str) -> None:
+        """Tell the caller that the store did not keep something of this run (on the
+        delivery thread: warnings turned into errors are logged, never raised there)."""
+        message = f"run {self.run_id!r}: {what}"
+        try:
+            warnings.warn(RxStepsWarning(message), stacklevel=2)
+        except Exception:
+            log.error("rxsteps: %s", message)
+
+
+def _steps(records: list[StepRecord]) -> str:
+    """``step 'a' was`` or ``steps 'a', 'b' were``, for messages."""
+    names = ", ".join(repr(r.step) for r in records)
+    return f"step {names} was" if len(records) == 1 else f"steps {names} were"
 
 
 def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> StepEvent:
@@ -275,6 +310,20 @@ def _flag_cached(batch: list[Any], at: int, event: StepEvent) -> StepEvent:
         if type(item) is Call and item.args and item.args[0] is event:
             item.args = (flagged, *item.args[1:])
     return flagged
+
+
+def refused_result(graph: StepGraph, inputs: Mapping[str, Any], sequence: int | None,
+                   error: StoreError, now: float) -> RunResult:
+    """The result of a pipeline event whose run the store refused to start
+    (:class:`~rxsteps.RunLockedError`, :class:`~rxsteps.RunChangedError`, another
+    :class:`~rxsteps.StoreError`): no step ran — each is CANCELLED with the reason —
+    and ``failure`` is the store's error, so the event fails as a value and the
+    pipeline's other events go on."""
+    reason = f"the store refused the run: {type(error).__name__}"
+    return RunResult(graph=graph, inputs=inputs, emitted={},
+                     status=dict.fromkeys(graph, StepStatus.CANCELLED), errors={},
+                     reasons=dict.fromkeys(graph, reason), started={}, ended={},
+                     attempts=[], start=now, end=now, sequence=sequence, failure=error)
 
 
 def run_status(result: RunResult | None) -> str:

@@ -41,10 +41,11 @@ import reactivex
 from reactivex import abc
 
 from ..backends.base import Backend
-from ..errors import BufferOverflowError, InputError, OptionError
+from ..errors import BufferOverflowError, InputError, OptionError, StoreError
 from ..graph import StepGraph
 from ..result import RunResult
 from .checks import check_run
+from .durable import refused_result
 from .options import RunOptions
 from .run import Run, delivery_context, start_run
 from .sink import EventSink
@@ -350,6 +351,10 @@ class PipelineFlow:
             run = start_run(spec.graph, inputs, spec.options, backend=self._backend,
                             on_done=partial(self._run_done, ticket), sequence=sequence,
                             context=self._context)
+        except StoreError as error:  # this event's run only (locked, changed): a value
+            self._finish(ticket, refused_result(spec.graph, inputs, sequence, error,
+                                                self._backend.now()))
+            return True
         except Exception as error:
             self._fail(error)
             return False
@@ -362,14 +367,18 @@ class PipelineFlow:
 
     def _run_done(self, ticket: int, run: Run) -> None:
         """A run ended (any thread): queue its result, in order if ``ordered``."""
+        self._finish(ticket, run.result)  # type: ignore[arg-type]
+
+    def _finish(self, ticket: int, result: RunResult) -> None:
+        """Queue the result of ticket's event, in order if ``ordered``."""
         with self._cond:
             self._runs.pop(ticket, None)
             if self._state != "open":
                 return
             if not self._spec.ordered:
-                self._sink.put(run.result)
+                self._sink.put(result)
             else:
-                self._finished[ticket] = run.result  # type: ignore[assignment]
+                self._finished[ticket] = result
                 while self._next_out in self._finished:
                     self._sink.put(self._finished.pop(self._next_out))
                     self._next_out += 1

@@ -4,7 +4,7 @@
   default (a path given as ``store=`` opens one, shared by every run of the process);
   :class:`~.postgres.PostgresStore` a shared one (a ``postgresql://`` or
   ``postgres://`` URL, or libpq's ``host=... dbname=...`` form, given as ``store=``
-  opens one; needs ``rxsteps[postgres]``).
+  opens one; needs the ``postgres`` extra, psycopg 3).
 - :data:`SERIALIZERS` — ``"pickle"`` (default: any picklable value; loading a pickle runs
   code, so a store is trusted input) and ``"json"`` (plain data only; tuples come back
   as lists).

@@ -13,6 +13,14 @@ with the steps that ended since its last call (one transaction each), and
 :meth:`Store.release` when the run is over. This module imports only the model, so
 the engine and the CLI can both use it.
 
+The lease's owner names a process as ``host:pid:start:token`` (:func:`new_owner`):
+``start`` is when the process started (field 22 of ``/proc/<pid>/stat`` on Linux,
+empty where that cannot be read), so a process that reuses a dead one's pid — a
+container restarted after an OOM kill keeps its hostname and, often, pid 1 — is not
+taken for it. :func:`owner_alive` is the one liveness check every store uses; it
+reads owners written before the start time was kept (``host:pid:token``) by their pid
+alone, and counts the owners of runs this process ended (:func:`forget_owner`) as dead.
+
 Example:
     >>> record = StepRecord("a", "succeeded", [b"1"], attempts=1, started=0.0, ended=0.5)
     >>> record.duration
@@ -21,13 +29,96 @@ Example:
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["RunRecord", "StepRecord", "Store"]
+__all__ = ["RunRecord", "StepRecord", "Store", "forget_owner", "new_owner", "on_this_host",
+           "owner_alive", "process_start"]
 
 #: The schema version this rxsteps writes; a store written by a newer one is refused.
 SCHEMA_VERSION = 1
+
+
+_ended_owners: set[str] = set()  # leases of runs ended here that the store still shows held
+_ended_lock = threading.Lock()
+
+
+def process_start(pid: int) -> str:
+    """When process ``pid`` started, as text to compare (clock ticks since boot, field
+    22 of ``/proc/<pid>/stat``); ``""`` where that cannot be read (not Linux, no pid).
+
+    Example:
+        >>> process_start(os.getpid()) == process_start(os.getpid())
+        True
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except OSError:
+        return ""
+    fields = text[text.rfind(b")") + 2:].split()  # after the command, which may hold spaces
+    return fields[19].decode() if len(fields) > 19 else ""
+
+
+def new_owner() -> str:
+    """A lease owner naming this process and one run: ``host:pid:start:token``.
+
+    Example:
+        >>> owner_alive(new_owner())
+        True
+    """
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{process_start(pid)}:{uuid.uuid4().hex[:12]}"
+
+
+def on_this_host(owner: str) -> bool:
+    """Whether a lease's owner is a process of this machine."""
+    return owner.partition(":")[0] == socket.gethostname()
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the process named by a lease may still be running its run.
+
+    An owner of another host counts (it cannot be seen from here) until it releases.
+    One of this host is dead when its pid is gone, when the process now under that
+    pid started at another time than the owner's, or when this process ended the run
+    (:func:`forget_owner`). An old owner (``host:pid:token``) is judged by its pid.
+
+    Example:
+        >>> owner_alive(f"{socket.gethostname()}:{os.getpid()}:x")  # old format
+        True
+        >>> owner_alive(f"{socket.gethostname()}:{os.getpid()}:0:x")  # another start
+        False
+    """
+    if not on_this_host(owner):
+        return True
+    with _ended_lock:
+        if owner in _ended_owners:
+            return False
+    parts = owner.split(":")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return True  # not ours to judge
+    pid = int(parts[1])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive, unless it started at another time
+    started = parts[2] if len(parts) >= 4 else ""
+    now = process_start(pid) if started else ""
+    return not (started and now and started != now)
+
+
+def forget_owner(owner: str) -> None:
+    """Count ``owner``, a lease of this process, as dead from now on: its run is over,
+    even if the store could not be told (a claim of the run takes it over)."""
+    with _ended_lock:
+        _ended_owners.add(owner)
 
 
 @dataclass(slots=True)
@@ -72,7 +163,8 @@ class RunRecord:
         status: ``"running"``, ``"succeeded"``, ``"failed"`` or ``"cancelled"``.
         created: Wall-clock time the run was first started.
         updated: Wall-clock time of its last write.
-        owner: Who runs it now (``host:pid:token``), or ``None``.
+        owner: Who runs it now (``host:pid:start:token``, :func:`new_owner`), or
+            ``None``.
         steps: The finished steps, by id.
     """
 
@@ -111,7 +203,8 @@ class Store(Protocol):
             The run as it was stored (its steps included), or ``None`` if it is new.
 
         Raises:
-            RunLockedError: A live owner holds the run.
+            RunLockedError: A live owner holds the run (:func:`owner_alive` tells a
+                dead one: take its lease over, with ``fresh`` or without).
         """
         ...
 

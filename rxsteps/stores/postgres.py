@@ -33,7 +33,8 @@ One :meth:`~PostgresStore.record_steps` call is one SQL statement (its own
 transaction): it writes the steps only while the run's row still names the caller as
 owner, so a process that lost its lease cannot overwrite its successor's records.
 
-psycopg 3 is optional (``pip install 'rxsteps[postgres]'``) and imported on first use.
+psycopg 3 is optional (the ``postgres`` extra: ``pip install -e '.[postgres]'`` in a
+clone; rxsteps is not on a package index) and imported on first use.
 
 Example:
     >>> redact("postgresql://agent:s3cret@db.example:5432/runs")
@@ -48,7 +49,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -56,9 +56,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import RunLockedError, StoreError
-from .base import SCHEMA_VERSION, RunRecord, StepRecord
-from .sqlite import owner_alive, pack, unpack
+from ..errors import OptionError, OptionTypeError, RunLockedError, StoreError
+from .base import SCHEMA_VERSION, RunRecord, StepRecord, on_this_host, owner_alive
+from .sqlite import pack, unpack
 
 if TYPE_CHECKING:
     import psycopg
@@ -72,7 +72,8 @@ _KEYWORDS = re.compile(r"\s*(host|hostaddr|port|dbname|user|password|passfile|se
                        r"sslmode|options|application_name|connect_timeout)\s*=")
 _PASSWORD = re.compile(r"\s*\bpassword\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S+)")
 
-_MISSING = "PostgresStore needs psycopg 3: pip install 'rxsteps[postgres]'"
+_MISSING = ("PostgresStore needs psycopg 3: install the postgres extra from your "
+            "clone: pip install -e '.[postgres]'")
 _IDLE = 4  # connections kept open between uses
 _DEAD_WAIT = 10.0  # seconds a claim waits for the session of a process that died here
 # Server-side TCP keepalives on every session: the session (and so the lease) of a
@@ -171,6 +172,28 @@ def redact(dsn: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def _check_options(max_connections: Any, schema: Any) -> None:
+    """Refuse a ``max_connections`` or a ``schema`` that cannot work.
+
+    Raises:
+        OptionTypeError: Either is of the wrong type.
+        OptionError: ``max_connections`` is below 2, or ``schema`` is not a plain
+            lower-case SQL name.
+    """
+    cap = ("max_connections must be an int of at least 2 (a running run holds one for "
+           f"its lease and writes on another), got {max_connections!r}")
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+        raise OptionTypeError(cap, "max_connections")
+    if max_connections < 2:
+        raise OptionError(cap, "max_connections")
+    name = ("schema must be a lower-case SQL name such as 'rxsteps' (letters, digits, _), "
+            f"got {schema!r}")
+    if not isinstance(schema, str):
+        raise OptionTypeError(name, "schema")
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise OptionError(name, "schema")
+
+
 def _lock_key(schema: str, run_id: str) -> int:
     """The advisory-lock key of a run: 64 bits of a hash of the schema and the id."""
     digest = hashlib.blake2b(f"rxsteps\0{schema}\0{run_id}".encode(), digest_size=8)
@@ -194,13 +217,15 @@ class PostgresStore:
             given back.
 
     Raises:
-        ImportError: psycopg is not installed (``pip install 'rxsteps[postgres]'``).
+        ImportError: psycopg is not installed (``pip install -e '.[postgres]'`` in a
+            clone).
         StoreError: The server cannot be reached, refuses the login or a privilege, or
             the schema was written by a newer rxsteps (nothing is changed then); later,
             all ``max_connections`` stayed in use for ``connect_timeout``. The
             message names the DSN without its password; the psycopg error is the cause.
-        ValueError: ``schema`` is not a plain lower-case SQL name, or
-            ``max_connections`` is below 2.
+        OptionError: ``schema`` is not a plain lower-case SQL name, or
+            ``max_connections`` is below 2 (:class:`~rxsteps.OptionTypeError`, also a
+            ``TypeError``, when either is of the wrong type).
 
     Example:
         >>> PostgresStore("postgresql://u:pw@127.0.0.1:1/db", connect_timeout=2)
@@ -213,14 +238,7 @@ check that the server runs and the DSN is right (could not connect: ...)
 
     def __init__(self, dsn: str, *, schema: str = "rxsteps",
                  connect_timeout: float = 10.0, max_connections: int = 32) -> None:
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or \
-                max_connections < 2:
-            raise ValueError(f"max_connections must be an int of at least 2 (a running "
-                             f"run holds one for its lease and writes on another), got "
-                             f"{max_connections!r}")
-        if not _SCHEMA_NAME.fullmatch(schema):
-            raise ValueError(f"schema must be a lower-case SQL name such as 'rxsteps' "
-                             f"(letters, digits, _), got {schema!r}")
+        _check_options(max_connections, schema)
         self._psycopg = require_psycopg()
         self.dsn = dsn
         self.name = redact(dsn)
@@ -410,7 +428,7 @@ check that the server runs and the DSN is right (could not connect: ...)
                    *, new: bool, fresh: bool, now: float) -> RunRecord | None:
         """With the run's lock held: make ``run.owner`` its owner; what was stored."""
         s = self.schema
-        if owner and owner != run.owner and owner_alive(owner) and _on_this_host(owner):
+        if owner and owner != run.owner and owner_alive(owner) and on_this_host(owner):
             raise self._locked(run.run_id, owner)  # alive here: its session was lost
         before = None if new or fresh else self._load(conn, run.run_id)
         if fresh and not new:
@@ -429,7 +447,7 @@ check that the server runs and the DSN is right (could not connect: ...)
         got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if got and got[0]:
             return True
-        if not owner or not _on_this_host(owner) or owner_alive(owner):
+        if not owner or not on_this_host(owner) or owner_alive(owner):
             return False
         conn.execute(f"SET LOCAL lock_timeout = '{_DEAD_WAIT:g}s'")
         try:
@@ -551,10 +569,6 @@ check that the server runs and the DSN is right (could not connect: ...)
             record.steps[step] = StepRecord(step, status, unpack(bytes(data)), attempts,
                                             started, ended, error)
         return record
-
-
-def _on_this_host(owner: str) -> bool:
-    return owner.partition(":")[0] == socket.gethostname()
 
 
 def _run(row: Any) -> RunRecord:

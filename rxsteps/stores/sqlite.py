@@ -13,10 +13,13 @@ creating one new file at once race on the switch to WAL, which SQLite reports as
 A step is one row of ``steps`` (``WITHOUT ROWID``), its values packed into one blob
 (:func:`pack`): a step end is one row written, whatever it emitted.
 
-The lease: a run's ``owner`` column holds ``host:pid:token`` while a process runs it.
+The lease: a run's ``owner`` column holds ``host:pid:start:token``
+(:func:`~rxsteps.stores.base.new_owner`) while a process runs it.
 :meth:`SQLiteStore.claim` takes it in the same transaction that reads the run, so of
 two processes claiming one run exactly one wins. An owner on this host whose process
-is gone (killed) no longer counts; an owner on another host counts until it releases.
+is gone (killed, or its pid reused by a process started later) no longer counts, with
+``fresh=True`` or without (:func:`~rxsteps.stores.base.owner_alive`); an owner on
+another host counts until it releases.
 
 Example:
     >>> import os, tempfile
@@ -32,7 +35,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -41,7 +43,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import RunLockedError, StoreError
-from .base import SCHEMA_VERSION, RunRecord, StepRecord
+from .base import SCHEMA_VERSION, RunRecord, StepRecord, owner_alive
 
 __all__ = ["SQLiteStore", "owner_alive", "pack", "unpack"]
 
@@ -82,26 +84,6 @@ def unpack(blob: bytes) -> list[bytes]:
         values.append(blob[at + 4:at + 4 + size])
         at += 4 + size
     return values
-
-
-def owner_alive(owner: str) -> bool:
-    """Whether the process named by a lease (``host:pid:token``) may still be running.
-
-    Example:
-        >>> owner_alive(f"{socket.gethostname()}:{os.getpid()}:x")
-        True
-    """
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return True  # another machine's process: it counts until it releases
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SQLiteStore:
@@ -183,9 +165,10 @@ class SQLiteStore:
     def _setup(self) -> None:
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
-            raise StoreError(f"store {self.path!r} cannot be created: directory "
-                             f"{directory!r} does not exist; create it or pass another "
-                             "store= path", self.path)
+            what = "is not a directory" if os.path.exists(directory) else "does not exist"
+            raise StoreError(f"store {self.path!r} cannot be created: {directory!r} "
+                             f"{what}; create the directory or pass another store= path",
+                             self.path)
         conn = self._connect()
         parameters = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._most_rows = min(_MOST_ROWS, 1 << ((parameters // 9).bit_length() - 1))

@@ -3,12 +3,19 @@ an SQLite file, and once a PostgreSQL URL."""
 
 from __future__ import annotations
 
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from rxsteps import Step, StepGraph, run
+from rxsteps.cli.runs import stored_result
+from rxsteps.stores import open_store
+from rxsteps.stores.base import new_owner
 from rxsteps.stores.postgres import redact
 
 FLOW = '''
@@ -112,3 +119,52 @@ def test_run_list_show_and_delete_on_postgres(tmp_path: Path, postgres_url: str)
     missing = cli(tmp_path, "runs", "show", "--store", postgres_url, "order-1")
     assert missing.stderr == (f"rxsteps: error: no run 'order-1' in store "
                               f"{redact(postgres_url)!r} (runs: none)\n")
+
+
+def test_a_cache_hit_is_kept_in_the_store_shown_and_drawn_as_cached(tmp_path: Path) -> None:
+    calls = []
+
+    def fetch(q: str) -> str:
+        calls.append(q)
+        return q * 2
+
+    graph = StepGraph([Step("fetch", fetch, ["q"], cache=True, version="1"),
+                       Step("answer", lambda f: f + "!", ["fetch"])], inputs=["q"])
+    store = str(tmp_path / "runs.db")
+    run(graph, {"q": "ab"}, store=store, run_id="first")
+    assert run(graph, {"q": "ab"}, store=store, run_id="second").cached == {"fetch"}
+    assert calls == ["ab"]
+    shown = cli(tmp_path, "runs", "show", "--store", "runs.db", "second")
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[2:]}
+    assert rows["fetch"][1] == "succeeded" and rows["fetch"][-1] == "cached"
+    assert rows["answer"][-1] != "cached"
+    first = cli(tmp_path, "runs", "show", "--store", "runs.db", "first").stdout
+    assert "cached" not in first
+    stored = open_store(store).load("second")
+    assert stored is not None
+    outcomes = {a.step: a.outcome for a in stored_result(stored).attempts}
+    assert outcomes == {"fetch": "cached", "answer": "succeeded"}
+
+
+def test_a_killed_run_is_listed_interrupted_and_deleted_by_age(tmp_path: Path) -> None:
+    store = str(tmp_path / "runs.db")
+    graph = StepGraph([Step("a", lambda: 1)])
+    for run_id in ("killed", "live"):
+        run(graph, store=store, run_id=run_id)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    host, old = socket.gethostname(), time.time() - 90 * 86400
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE runs SET status = 'running', updated = ?, owner = ? WHERE "
+                     "run_id = 'killed'", (old, f"{host}:{dead}:1:x"))
+        conn.execute("UPDATE runs SET status = 'running', updated = ?, owner = ? WHERE "
+                     "run_id = 'live'", (old, new_owner()))  # this process: alive
+    listed = cli(tmp_path, "runs", "list", "--store", "runs.db").stdout.splitlines()
+    assert {row.split()[0]: row.split()[1] for row in listed[1:]} == {
+        "killed": "interrupted", "live": "running"}
+    shown = cli(tmp_path, "runs", "show", "--store", "runs.db", "killed")
+    assert shown.stdout.startswith("run killed: interrupted; created ")
+    deleted = cli(tmp_path, "runs", "delete", "--store", "runs.db", "--older-than", "30")
+    assert deleted.returncode == 0 and deleted.stdout == "deleted killed\n"
+    assert [r.run_id for r in open_store(store).runs()] == ["live"]

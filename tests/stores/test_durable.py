@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from rxsteps import (
     Retry,
     RunChangedError,
     RunLockedError,
+    RxStepsWarning,
     Step,
     StepEvent,
     StepFailedError,
@@ -42,7 +45,7 @@ from rxsteps import (
     start,
 )
 from rxsteps.stores import SQLiteStore, Store, open_store
-from rxsteps.stores.base import RunRecord, StepRecord
+from rxsteps.stores.base import RunRecord, StepRecord, new_owner, owner_alive, process_start
 from tests.support.isolated import run_isolated
 from tests.support.stores import Backend
 
@@ -92,9 +95,11 @@ def db(backend: Backend) -> str:
 def test_a_failed_run_resumes_without_calling_its_succeeded_steps_again(db: str) -> None:
     calls, broken = Calls(), [True]
     graph = chain(calls, fail_c=broken)
-    with pytest.raises(StepFailedError):
-        run(graph, {"q": 1}, store=db, run_id="r1")
-    assert calls.counts == {"a": 1, "b": 1, "c": 1}  # fail-fast: c's first call
+    # fail_fast=False: with fail-fast, c's first failure may cancel b before its last
+    # value (b then rightly runs again), so what b succeeded in depended on timing.
+    failed = run(graph, {"q": 1}, store=db, run_id="r1", fail_fast=False)
+    assert failed.status["c"] is StepStatus.FAILED
+    assert calls.counts == {"a": 1, "b": 1, "c": 1}  # c failed on b's first value
     broken[0] = False
     result = run(graph, {"q": 1}, store=db, run_id="r1")
     assert calls.counts == {"a": 1, "b": 1, "c": 3}  # c again, once per value of b
@@ -154,6 +159,50 @@ def test_a_pipeline_keeps_one_run_per_event(db: str) -> None:
     assert [r["a"] for r in by_value.pipe(ops.to_list()).run()] == [6, 2]
     ids = sorted(r.run_id for r in open_store(db).runs())
     assert ids == ["batch/0", "batch/1", "batch/2", "x=1", "x=3"]
+
+
+def test_a_pipeline_event_whose_run_is_locked_fails_alone(db: str, backend: Backend) -> None:
+    release = threading.Event()
+
+    def slow(x: int) -> int:
+        assert release.wait(30), "the second event's refusal never arrived"
+        return x * 2
+
+    def seen(result: Any) -> None:
+        if result.failure is not None:
+            release.set()  # the refusal came while the first event held its run
+
+    graph = StepGraph([Step("a", slow, ["x"])], inputs=["x"])
+    stream = pipeline(graph, {"x": reactivex.of(1, 1, 2)}, store=db, ordered=False,
+                      max_in_flight=3, run_id=lambda inputs: f"k{inputs['x']}")
+    out = sorted(stream.pipe(ops.do_action(seen), ops.to_list()).run(),
+                 key=lambda r: r.sequence)
+    assert [r.sequence for r in out] == [0, 1, 2]
+    assert [out[0]["a"], out[2]["a"]] == [2, 4]
+    refused = out[1]
+    assert isinstance(refused.failure, RunLockedError) and refused.failure.run_id == "k1"
+    assert str(refused.failure).startswith(f"run 'k1' in store {backend.name!r} is being "
+                                           "run by ")
+    assert not refused.ok and refused.status == {"a": StepStatus.CANCELLED}
+    assert refused.reasons == {"a": "the store refused the run: RunLockedError"}
+
+
+def test_a_pipeline_event_whose_stored_run_changed_fails_alone(db: str,
+                                                               backend: Backend) -> None:
+    graph = StepGraph([Step("a", lambda x: x * 2, ["x"])], inputs=["x"])
+    run(graph, {"x": 1}, store=db, run_id="same")
+    stream = pipeline(graph, {"x": reactivex.of(1, 2, 3)}, store=db, max_in_flight=1,
+                      run_id=lambda inputs: "same" if inputs["x"] < 3 else "other")
+    out = stream.pipe(ops.to_list()).run()
+    assert [r.sequence for r in out] == [0, 1, 2]
+    assert out[0].reasons == {"a": "resumed"} and out[2]["a"] == 6
+    assert isinstance(out[1].failure, RunChangedError)
+    assert str(out[1].failure) == (
+        f"cannot resume run 'same' from store {backend.name!r}: changed since it was "
+        "stored: input 'x'; pass fresh=True to start over, or another run_id")
+    assert out[1].reasons == {"a": "the store refused the run: RunChangedError"}
+    stored = open_store(db).load("same")
+    assert stored is not None and stored.status == "succeeded" and stored.owner is None
 
 
 # -- what is recorded, and when ---------------------------------------------------------
@@ -359,6 +408,21 @@ def test_changed_steps_are_refused_naming_them(db: str, backend: Backend) -> Non
     assert run(chain(Calls()), {"q": 1}, store=db, run_id="r1")["c"] == 20
 
 
+@pytest.mark.parametrize("status", ["running", "failed", "succeeded"])
+def test_a_refused_resume_leaves_the_stored_run_as_it_was(db: str, backend: Backend,
+                                                          status: str) -> None:
+    graph = StepGraph([Step("a", lambda q: q, ["q"])], inputs=["q"])
+    run(graph, {"q": 1}, store=db, run_id="r1")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    owner = f"{socket.gethostname()}:{dead}:1:x" if status == "running" else None
+    backend.sql("UPDATE runs SET status = ?, owner = ?", (status, owner))  # "running": killed
+    with pytest.raises(RunChangedError):
+        run(graph, {"q": 2}, store=db, run_id="r1")
+    stored = open_store(db).load("r1")
+    assert stored is not None and stored.status == status and stored.owner is None
+
+
 def test_changed_inputs_are_refused_naming_them(db: str) -> None:
     run(chain(Calls()), {"q": 1}, store=db, run_id="r1")
     with pytest.raises(RunChangedError, match=r"changed since it was stored: input 'q'; "):
@@ -412,6 +476,49 @@ def test_a_lease_of_a_dead_process_is_taken_over(db: str, backend: Backend) -> N
     assert stored is not None and stored.owner is None and stored.status == "succeeded"
 
 
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_a_lease_whose_pid_was_reused_is_taken_over(db: str, backend: Backend,
+                                                      fresh: bool) -> None:
+    # A container restarted after an OOM kill keeps its hostname and its pid (often 1):
+    # the stored owner names this very process's pid, but another start time.
+    graph = StepGraph([Step("a", lambda: 1)])
+    run(graph, store=db, run_id="r1")
+    backend.sql("UPDATE runs SET owner = ?, status = 'running'",
+                (f"{socket.gethostname()}:{os.getpid()}:0:x",))
+    result = run(graph, store=db, run_id="r1", fresh=fresh)
+    assert result["a"] == 1
+    assert result.reasons.get("a") == (None if fresh else "resumed")
+    stored = open_store(db).load("r1")
+    assert stored is not None and stored.owner is None and stored.status == "succeeded"
+
+
+def test_an_old_format_lease_of_a_live_process_still_counts(db: str, backend: Backend) -> None:
+    graph = StepGraph([Step("a", lambda: 1)])
+    run(graph, store=db, run_id="r1")
+    old = f"{socket.gethostname()}:{os.getpid()}:abcdef012345"  # host:pid:token
+    backend.sql("UPDATE runs SET owner = ?", (old,))
+    with pytest.raises(RunLockedError) as caught:
+        run(graph, store=db, run_id="r1")
+    assert caught.value.owner == old
+
+
+def test_an_owner_is_alive_only_with_its_own_start_time() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    host = socket.gethostname()
+    try:
+        started = process_start(child.pid)
+        assert started.isdigit()
+        assert owner_alive(f"{host}:{child.pid}:{started}:x")
+        assert not owner_alive(f"{host}:{child.pid}:{int(started) + 1}:x")
+        assert owner_alive(f"{host}:{child.pid}::x")  # start unknown: the pid decides
+        assert owner_alive(f"elsewhere:{child.pid}:0:x")  # another host's: it counts
+    finally:
+        child.communicate(b"")
+    assert not owner_alive(f"{host}:{child.pid}:{started}:x")
+    assert new_owner().split(":")[:3] == [host, str(os.getpid()), process_start(os.getpid())]
+
 OPENERS = r"""
 import multiprocessing, os, sys, tempfile
 from rxsteps.stores import SQLiteStore
@@ -456,8 +563,18 @@ def test_a_store_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as caught:
         run(StepGraph([Step("a", lambda: 1)]), store=path, run_id="r1")
     assert str(caught.value) == (
-        f"store {path!r} cannot be created: directory {str(tmp_path / 'nowhere')!r} does "
-        "not exist; create it or pass another store= path")
+        f"store {path!r} cannot be created: {str(tmp_path / 'nowhere')!r} does not exist; "
+        "create the directory or pass another store= path")
+
+
+def test_a_store_under_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    path = str(tmp_path / "file" / "runs.db")
+    with pytest.raises(StoreError) as caught:
+        run(StepGraph([Step("a", lambda: 1)]), store=path, run_id="r1")
+    assert str(caught.value) == (
+        f"store {path!r} cannot be created: {str(tmp_path / 'file')!r} is not a directory; "
+        "create the directory or pass another store= path")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only directories")
@@ -503,6 +620,101 @@ def test_a_newer_schema_is_refused_and_its_runs_kept(backend: Backend) -> None:
         f"one reads up to 1); upgrade rxsteps or pass another store= {other}; nothing was "
         "changed")
     assert backend.sql("SELECT count(*) FROM steps") == [(1,)]
+
+
+# -- a store that fails to write ----------------------------------------------------------
+
+
+class FailingStore(SQLiteStore):
+    """An SQLite store whose writes of some steps, and first releases, raise."""
+
+    def __init__(self, path: Path, *, record_fails: set[str], release_fails: int) -> None:
+        super().__init__(path)
+        self.record_fails, self.release_fails = record_fails, release_fails
+        self.releases = 0
+        self.recorded = threading.Event()  # a batch without a failing step was written
+
+    def record_steps(self, run_id: str, owner: str, records: list[StepRecord]) -> None:
+        if any(r.step in self.record_fails for r in records):
+            raise StoreError("disk I/O error", self.name)
+        super().record_steps(run_id, owner, records)
+        self.recorded.set()
+
+    def release(self, run_id: str, owner: str, status: str) -> None:
+        self.releases += 1
+        if self.releases <= self.release_fails:
+            raise StoreError("server closed the connection", self.name)
+        super().release(run_id, owner, status)
+
+
+def two_steps(calls: Calls, store: FailingStore) -> StepGraph:
+    """a -> b, b starting once a's end is written (so they are written apart)."""
+    def a() -> int:
+        calls("a")
+        return 1
+
+    def b(x: int) -> int:
+        calls("b")
+        assert store.recorded.wait(30), "a's end was never written"
+        return x + 1
+
+    return StepGraph([Step("a", a), Step("b", b, ["a"])])
+
+
+def test_a_step_end_or_a_release_the_store_refuses_warns_and_the_run_resumes_here(
+        tmp_path: Path) -> None:
+    path, calls = tmp_path / "runs.db", Calls()
+    failing = FailingStore(path, record_fails={"b"}, release_fails=100)
+    with pytest.warns(RxStepsWarning) as caught:
+        result = run(two_steps(calls, failing), store=failing, run_id="r1")
+    assert result["b"] == 2
+    assert [str(w.message) for w in caught if w.category is RxStepsWarning] == [
+        f"run 'r1': step 'b' was not recorded in store {str(path)!r} (StoreError: disk I/O "
+        "error); it runs again on resume",
+        f"run 'r1': could not be ended as succeeded in store {str(path)!r} after 3 tries "
+        "(StoreError: server closed the connection); the store shows it running until it "
+        "is run again with this run_id (this process takes its lease over; another waits "
+        "for this one to end)"]
+    assert failing.releases == 3
+    stored = failing.load("r1")
+    assert stored is not None and stored.status == "running" and stored.owner is not None
+    # the same process runs it again: its own ended lease is taken over, not RunLockedError
+    again = run(two_steps(calls, failing), store=str(path), run_id="r1")
+    assert again.reasons == {"a": "resumed"} and again["b"] == 2
+    assert calls.counts == {"a": 1, "b": 2}
+    stored = failing.load("r1")
+    assert stored is not None and stored.status == "succeeded" and stored.owner is None
+
+
+def test_a_release_the_store_refuses_once_is_tried_again(tmp_path: Path) -> None:
+    failing = FailingStore(tmp_path / "runs.db", record_fails=set(), release_fails=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(StepGraph([Step("a", lambda: 1)]), store=failing, run_id="r1")
+    assert [w for w in caught if issubclass(w.category, RxStepsWarning)] == []
+    assert failing.releases == 2
+    stored = failing.load("r1")
+    assert stored is not None and stored.status == "succeeded" and stored.owner is None
+
+
+
+def test_a_refused_release_under_an_error_filter_is_logged_and_the_run_ends() -> None:
+    # The warning is given on the run's delivery thread: raised there, it would keep
+    # the run from ever telling its caller it ended.
+    out = run_isolated("""
+        import logging, sys, tempfile, warnings
+        from pathlib import Path
+        from rxsteps import RxStepsWarning, Step, StepGraph, run
+        from tests.stores.test_durable import FailingStore
+
+        logging.basicConfig(stream=sys.stdout, level=logging.ERROR, format="%(message)s")
+        warnings.simplefilter("error", RxStepsWarning)
+        store = FailingStore(Path(tempfile.mkdtemp()) / "runs.db", record_fails=set(),
+                             release_fails=100)
+        print("ended", run(StepGraph([Step("a", lambda: 1)]), store=store, run_id="r1")["a"])
+    """, limit=60)
+    assert "rxsteps: run 'r1': could not be ended as succeeded in store " in out
+    assert out.endswith("ended 1\n")
 
 
 # -- other stores ----------------------------------------------------------------------------
@@ -558,7 +770,7 @@ def test_a_store_object_plugs_in() -> None:
         calls("s")
         return 5
 
-    cached = StepGraph([Step("s", five, cache=True)])
+    cached = StepGraph([Step("s", five, cache=True, version="1")])  # five closes over calls
     run(cached, store=store, run_id="c1")
     assert run(cached, store=store, run_id="c2").cached == {"s"}
     assert calls.counts["s"] == 1

@@ -18,14 +18,22 @@ from typing import Any
 
 import pytest
 
-from rxsteps import RunLockedError, Step, StepGraph, StoreError, run
+from rxsteps import (
+    OptionError,
+    OptionTypeError,
+    RunLockedError,
+    Step,
+    StepGraph,
+    StoreError,
+    run,
+)
 from rxsteps.stores import PostgresStore, open_store
 from rxsteps.stores import postgres as pgstore
 from rxsteps.stores.base import RunRecord, StepRecord
 from tests.support.isolated import run_isolated
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: "
-                                                "pip install 'rxsteps[postgres]'")
+                                                "pip install -e '.[postgres]'")
 
 HOST = socket.gethostname()
 
@@ -92,7 +100,7 @@ def test_another_schema_keeps_other_runs(postgres_url: str) -> None:
     run(StepGraph([Step("a", lambda: 1)]), store=other, run_id="r1")
     assert [r.run_id for r in other.runs()] == ["r1"]
     assert PostgresStore(postgres_url).runs() == []
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(OptionError) as caught:
         PostgresStore(postgres_url, schema="Bad-Name")
     assert str(caught.value) == ("schema must be a lower-case SQL name such as 'rxsteps' "
                                  "(letters, digits, _), got 'Bad-Name'")
@@ -164,8 +172,8 @@ def test_without_psycopg_the_error_names_the_extra() -> None:
         except ImportError as error:
             print(error, type(error.__cause__).__name__)
     ''', limit=60)
-    assert out == ("PostgresStore needs psycopg 3: pip install 'rxsteps[postgres]' "
-                   "ModuleNotFoundError\n")
+    assert out == ("PostgresStore needs psycopg 3: install the postgres extra from your "
+                   "clone: pip install -e '.[postgres]' ModuleNotFoundError\n")
 
 
 # -- the lease ---------------------------------------------------------------------------
@@ -333,13 +341,24 @@ def test_a_caller_at_the_cap_waits_for_a_connection_to_come_back(
         store.close()
 
 
-@pytest.mark.parametrize("cap", [1, 0, 2.5, True])
-def test_a_cap_below_two_is_refused(cap: Any) -> None:
-    with pytest.raises(ValueError) as caught:
+@pytest.mark.parametrize(("cap", "error"), [(1, OptionError), (0, OptionError),
+                                            (2.5, OptionTypeError), (True, OptionTypeError)])
+def test_a_cap_below_two_is_refused(cap: Any, error: type[OptionError]) -> None:
+    with pytest.raises(error) as caught:
         PostgresStore("postgresql://u@127.0.0.1:1/db", max_connections=cap)
+    assert type(caught.value) is error and caught.value.option == "max_connections"
     assert str(caught.value) == (
         "max_connections must be an int of at least 2 (a running run holds one for its "
         f"lease and writes on another), got {cap!r}")
+
+
+def test_a_schema_that_is_not_a_str_is_refused() -> None:
+    schema: Any = 3
+    with pytest.raises(OptionTypeError) as caught:
+        PostgresStore("postgresql://u@127.0.0.1:1/db", schema=schema)
+    assert isinstance(caught.value, TypeError) and caught.value.option == "schema"
+    assert str(caught.value) == ("schema must be a lower-case SQL name such as 'rxsteps' "
+                                 "(letters, digits, _), got 3")
 
 
 def test_many_threads_share_a_capped_store(postgres_url: str, session: Any) -> None:
