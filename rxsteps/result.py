@@ -174,8 +174,9 @@ class RunResult(Mapping[str, Any]):
         graph: The graph that ran.
         inputs: The inputs the run was given.
         sequence: The event number when the run came from a pipeline, else ``None``.
-        failure: The :class:`~rxsteps.StepFailedError` that stopped a fail-fast run,
-            else ``None``.
+        failure: The :class:`~rxsteps.StepFailedError` that stopped a fail-fast run;
+            for a pipeline event whose run the store refused, that
+            :class:`~rxsteps.StoreError` (every step cancelled); else ``None``.
         cached: The steps whose every call was answered from the store's cache
             (``Step(..., cache=True)``), not made.
 

@@ -80,7 +80,7 @@ def postgres_server() -> Iterator[str]:
     """The URL of a PostgreSQL server for the tests (see :mod:`tests.support.postgres`):
     skips only when none is given and none can be started."""
     pytest.importorskip("psycopg", reason="psycopg is not installed: "
-                                          "pip install 'rxsteps[postgres]'")
+                                          "pip install -e '.[postgres]' from the clone")
     url, why = pg.server()
     if url is None:
         pytest.skip(why)

@@ -17,6 +17,7 @@ from rxsteps.cli.runs import stored_result
 from rxsteps.stores import open_store
 from rxsteps.stores.base import new_owner
 from rxsteps.stores.postgres import redact
+from tests.support import tree_env
 
 FLOW = '''
 import os
@@ -49,7 +50,7 @@ def folder(tmp_path: Path) -> Path:
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "rxsteps.cli", *args], cwd=folder,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=tree_env())
 
 
 def test_list_and_show(folder: Path) -> None:

@@ -46,7 +46,7 @@ from rxsteps import (
 )
 from rxsteps.stores import SQLiteStore, Store, open_store
 from rxsteps.stores.base import RunRecord, StepRecord, new_owner, owner_alive, process_start
-from tests.support.isolated import run_isolated
+from tests.support.isolated import run_isolated, tree_env
 from tests.support.stores import Backend
 
 
@@ -807,7 +807,7 @@ def test_the_cli_resumes_a_stored_run(tmp_path: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "rxsteps.cli", "run", "flow:graph",
                                "--plain", "--store", "runs.db", *args], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, env=tree_env())
 
     assert cli("--run-id", "r1").returncode == 1
     (tmp_path / "broken").unlink()
