@@ -696,6 +696,13 @@ class Run:
         limit = int(self._limit)
         return CapacityError(limit, limit, self._stuck_slots, setting="max_concurrency")
 
+    def lose_slots(self) -> None:
+        """Every ``max_concurrency`` slot is held by an abandoned call while steps with
+        no timeout wait: fail the run with a :class:`~rxsteps.CapacityError`."""
+        with self.lock:
+            error = self._slots_error()
+        self.lost_capacity(error)
+
     def retry_due(self, node: Node, number: int) -> None:
         """A retry's backoff passed: queue the step's next attempt."""
         with self.lock:
@@ -1247,7 +1254,7 @@ class _LoseSlots:
         self._run = run
 
     def cancel(self) -> None:
-        self._run.lost_capacity(self._run._slots_error())
+        self._run.lose_slots()
 
 
 class _Launches(list[ActiveAttempt]):
