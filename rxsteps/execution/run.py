@@ -362,16 +362,26 @@ class Run:
         self._sink.close(self.failure)
 
     def _deliver_completed(self) -> None:
-        self._finalize()
-        for observer in self._watchers():
-            observer.on_completed()
-        self._unlink()
+        self._deliver_end(None)
 
     def _deliver_error(self, error: BaseException) -> None:
+        self._deliver_end(error)
+
+    def _deliver_end(self, error: BaseException | None) -> None:
+        """Tell the observers how the run ended: with the BaseException that user code
+        raised outside an action, if one ended it (so ``observe(...).run()`` raises it
+        instead of waiting for an end nobody sends), else its failure or completion."""
         self._finalize()
-        for observer in self._watchers():
-            observer.on_error(error)
-        self._unlink()
+        if self.fatal is not None:
+            error = self.fatal
+        try:
+            for observer in self._watchers():
+                if error is None:
+                    observer.on_completed()
+                else:
+                    observer.on_error(error)
+        finally:
+            self._unlink()
 
     def _unlink(self) -> None:
         """Once everyone was told: drop the links from each node to its dependents, the
@@ -384,8 +394,8 @@ class Run:
                 node.dependents.clear()
 
     def _watchers(self) -> list[Any]:
-        if self._disposed or self._sink.detached:
-            return []
+        if self._disposed or (self._sink.detached and self.fatal is None):
+            return []  # unsubscribed; a fatal error still ends every subscription
         observers = list(self._event_subscribers)
         return observers if self._observer is None else [self._observer, *observers]
 

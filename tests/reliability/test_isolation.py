@@ -247,6 +247,39 @@ def test_an_observe_subscriber_raising_generator_exit_ends_the_run() -> None:
     assert out.split() == ["True"]
 
 
+def test_a_base_exception_in_an_observe_pipeline_reaches_the_caller_of_run() -> None:
+    # an operator's function raising SystemExit: the subscription must end with it,
+    # or observe(...).run() waits for an end nobody sends
+    out = run_isolated("""
+        import sys, time
+        from reactivex import operators as ops
+        from rxsteps import Step, StepGraph, observe
+        began = time.monotonic()
+        try:
+            observe(StepGraph([Step("a", lambda: 1)])).pipe(
+                ops.map(lambda event: sys.exit(5))).run()
+        except SystemExit as exit:
+            print("SystemExit", exit.code, time.monotonic() - began < 5.0)
+    """)
+    assert out.split() == ["SystemExit", "5", "True"]
+
+
+def test_a_subscriber_raising_a_base_exception_is_told_the_run_ended_with_it() -> None:
+    out = run_isolated("""
+        import threading
+        from rxsteps import Step, StepGraph, observe, start
+        graph = StepGraph([Step("a", lambda: 1), Step("b", lambda a: a + 1, ["a"])])
+        for events in (lambda: observe(graph), lambda: start(graph).events):
+            ended, told = [], threading.Event()
+            def on_next(event):
+                raise KeyboardInterrupt()
+            events().subscribe(on_next, lambda e: (ended.append(type(e).__name__), told.set()),
+                               lambda: (ended.append("completed"), told.set()))
+            print(told.wait(10), *ended)
+    """)
+    assert out.split() == ["True", "KeyboardInterrupt", "True", "KeyboardInterrupt"]
+
+
 @pytest.mark.parametrize("scheduler", ["threads", "asyncio", "executor"])
 def test_ctrl_c_stops_a_run_whose_steps_never_return(scheduler: str) -> None:
     out = run_isolated(f"""
