@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 import rxsteps
+import rxsteps.backends
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -125,6 +126,18 @@ def test_reference_lists_the_public_api() -> None:
     }
     missing = sorted(set(rxsteps.__all__) - rendered - {"__version__"})
     assert not missing, f"add '::: rxsteps.NAME' entries to docs/reference.md for: {missing}"
+
+
+def test_reference_lists_every_backend() -> None:
+    """docs/reference.md renders every name of ``rxsteps.backends.__all__`` (Dask's from
+    its own module, which imports dask)."""
+    text = (DOCS / "reference.md").read_text("utf-8")
+    rendered = {line.split()[-1] for line in text.splitlines() if line.startswith("::: ")}
+    missing = sorted(name for name in rxsteps.backends.__all__
+                     if not {f"rxsteps.backends.{name}",
+                             f"rxsteps.backends.dask.{name}"} & rendered)
+    assert not missing, ("add '::: rxsteps.backends.NAME' entries to docs/reference.md "
+                         f"for: {missing}")
 
 
 def test_bad_input_table_is_what_its_check_asserts() -> None:

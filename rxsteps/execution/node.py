@@ -261,7 +261,7 @@ class Node(StepObservable):
             self.snapshots = snapshots = deque()
         lacking = 0
         for dep in deps:
-            dep.dependents.append(self)  # dep.subscribe_join(self), inlined: per edge
+            dep.subscribe_join(self)
             if dep.finished and dep.status is _SUCCEEDED:  # inputs: complete from the start
                 self._dep_completed(dep)
             if not dep.values:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..errors import OptionError
+from ..errors import OptionError, OptionTypeError
 from ..events import StepEvent
 from ..result import RunResult
 from ..stores import SERIALIZERS
@@ -97,15 +97,17 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         limit = self.max_concurrency
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 1):
-            raise OptionError(f"max_concurrency must be a positive int, got {limit!r}",
-                              "max_concurrency")
+        if limit is not None:
+            wrong = OptionTypeError if isinstance(limit, bool) or not isinstance(limit, int) \
+                else OptionError if limit < 1 else None
+            if wrong is not None:
+                raise wrong(f"max_concurrency must be a positive int, got {limit!r}",
+                            "max_concurrency")
         if not isinstance(self.fail_fast, bool):
-            raise OptionError(f"fail_fast must be True or False, got {self.fail_fast!r}",
-                              "fail_fast")
+            raise OptionTypeError(f"fail_fast must be True or False, got {self.fail_fast!r}",
+                                  "fail_fast")
         if self.on_event is not None and not callable(self.on_event):
-            raise OptionError(
+            raise OptionTypeError(
                 f"on_event must be a function taking a StepEvent, got {self.on_event!r}",
                 "on_event",
             )

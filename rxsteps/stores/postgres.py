@@ -459,8 +459,9 @@ check that the server runs and the DSN is right (could not connect: ...)
 
     def _locked(self, run_id: str, owner: str) -> RunLockedError:
         return RunLockedError(
-            f"run {run_id!r} in store {self.name!r} is being run by {owner} (host:pid); "
-            "wait for it to end, or pick another run_id", self.name, run_id, owner)
+            f"run {run_id!r} in store {self.name!r} is being run by {owner} "
+            "(host:pid:start:token); wait for it to end, or pick another run_id",
+            self.name, run_id, owner)
 
     def _unlock(self, conn: psycopg.Connection[Any], key: int) -> None:
         try:

@@ -224,7 +224,7 @@ class SQLiteStore:
             if row is not None and row[0] and row[0] != run.owner and owner_alive(row[0]):
                 raise RunLockedError(
                     f"run {run.run_id!r} in store {self.path!r} is being run by {row[0]} "
-                    "(host:pid); wait for it to end, or pick another run_id",
+                    "(host:pid:start:token); wait for it to end, or pick another run_id",
                     self.path, run.run_id, row[0])
             before = None if row is None or fresh else self._load(conn, run.run_id)
             if fresh:
