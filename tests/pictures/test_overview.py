@@ -97,7 +97,15 @@ def test_a_300_step_graph_is_a_small_quick_overview() -> None:
     groups = [p for p in figure.axes[0].patches if (p.get_gid() or "").startswith("group:")]
     assert 2 <= len(groups) <= 12
     title = next(t.get_text() for t in figure.axes[0].texts if t.get_gid() == "title")
-    assert "overview of 300 steps" in title and "overview=False" in title
+    assert title == f"overview of 300 steps in {len(groups)} groups (every step on request)"
+
+
+def test_an_overview_of_one_group_says_group() -> None:
+    graph = StepGraph([Step(f"fetch_{i}", lambda q: q, ["query"]) for i in range(2)],
+                      inputs=["query"])
+    figure = draw_graph(graph, overview=True)
+    title = next(t.get_text() for t in figure.axes[0].texts if t.get_gid() == "title")
+    assert title == "overview of 2 steps in 1 group (every step on request)"  # was "1 groups"
 
 
 def layered(size: int, width: int) -> StepGraph:
