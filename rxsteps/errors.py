@@ -51,9 +51,14 @@ Example:
 
 from __future__ import annotations
 
+import os
 import pickle
+import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 __all__ = [
     "BufferOverflowError",
@@ -760,3 +765,20 @@ class ZipWarning(RxStepsWarning):
         'ZipWarning'
     """
 
+
+def stacklevel_outside_package() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside rxsteps, so
+    it names the user's line (``StepGraph(...)``, ``run(...)`` or ``graph.draw(...)``)
+    however deep inside the package it was raised. Call it in the ``warnings.warn``
+    call itself.
+
+    Example:
+        >>> stacklevel_outside_package()  # called from outside rxsteps: this frame
+        1
+    """
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

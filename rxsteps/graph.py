@@ -39,7 +39,6 @@ from __future__ import annotations
 import difflib
 import gc
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
@@ -54,12 +53,12 @@ from .errors import (
     OptionTypeError,
     StepDefinitionError,
     ZipWarning,
+    stacklevel_outside_package,
 )
 from .retry import Retry
 from .step import Join, Step, step_decorator_depends
 
 if TYPE_CHECKING:
-    from types import FrameType
 
     import networkx as nx
     from matplotlib.figure import Figure
@@ -558,20 +557,8 @@ def _warn_about_zips(steps: Mapping[str, Step]) -> None:
                 f"value), so only the first value of {streams[0]!r} is used; use "
                 "join='latest' (a call per new value, with the latest of the others) or "
                 "join='collect' (one call with every value as lists)",
-                ZipWarning, stacklevel=_stacklevel_outside_package(),
+                ZipWarning, stacklevel=stacklevel_outside_package(),
             )
-
-
-def _stacklevel_outside_package() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside rxsteps, so
-    it names the user's line (``StepGraph(...)`` or ``run(...)``) however deep inside the
-    package it was raised."""
-    package = os.path.dirname(__file__)
-    frame: FrameType | None = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _cycle(steps: Mapping[str, Step], waiting: dict[str, int]) -> list[str]:

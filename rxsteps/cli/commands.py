@@ -276,7 +276,7 @@ def _check_command(args: argparse.Namespace) -> int:
 
 def _draw_command(args: argparse.Namespace) -> int:
     from ..errors import CycleError
-    from ..pictures.drawing import draw_graph
+    from ..pictures.drawing import draw_graph, draws_overview
 
     suffix = Path(args.output).suffix.lower()
     if suffix not in _TEXTS:
@@ -292,13 +292,19 @@ def _draw_command(args: argparse.Namespace) -> int:
                       None)
         if cyclic is not None and suffix not in _TEXTS:
             draw_graph(cyclic, args.output, validate=False, overview=_overview(args))
-            print(f"wrote {args.output} (the cycle highlighted)")
+            notes = ["the cycle highlighted"]
+            if draws_overview(cyclic, _overview(args)):
+                notes.append(_overview_note(len(cyclic)))
+            print(f"wrote {args.output} ({'; '.join(notes)})")
         raise
     if suffix in _TEXTS:
         text = graph.to_mermaid() if _TEXTS[suffix] == "mermaid" else graph.to_text()
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
         graph.draw(args.output, overview=_overview(args))
+        if draws_overview(graph, _overview(args)):
+            print(f"wrote {args.output} ({_overview_note(len(graph))})")
+            return 0
     print(f"wrote {args.output}")
     return 0
 
@@ -458,17 +464,29 @@ def _overview(args: argparse.Namespace) -> bool | None:
     return False if args.full else None
 
 
+def _overview_note(steps: int) -> str:
+    """What ``wrote PATH (…)`` adds for an overview: the pictures' own title names no
+    switch, and on the command line it is ``--full``."""
+    return f"an overview of {steps} step{'s' * (steps != 1)}; --full draws every step"
+
+
 def _write_pictures(graph: StepGraph, result: RunResult, dag: str | None,
                     timeline: str | None, quiet: bool, notes: tuple[str, str] | None = None,
                     overview: bool | None = None) -> None:
+    from ..pictures.drawing import draws_overview
+    from ..pictures.timeline import draws_summary
+
     stream = sys.stderr if quiet else sys.stdout
     dag_note, timeline_note = (f"  ({note})" for note in notes) if notes else ("", "")
     if dag is not None:
         graph.draw(dag, result=result, overview=overview)
-        print(f"wrote {dag}{dag_note}", file=stream)
+        big = f" ({_overview_note(len(graph))})" if draws_overview(graph, overview) else ""
+        print(f"wrote {dag}{big}{dag_note}", file=stream)
     if timeline is not None:
         result.timeline(timeline, overview=overview)
-        print(f"wrote {timeline}{timeline_note}", file=stream)
+        big = (f" ({_overview_note(len(result.graph))})"
+               if draws_summary(result, overview) else "")
+        print(f"wrote {timeline}{big}{timeline_note}", file=stream)
 
 
 def _exit_status(result: RunResult | None) -> int:

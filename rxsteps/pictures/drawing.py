@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from ..graph import StepGraph
     from ..result import RunResult
 
-__all__ = ["STATUS_STYLES", "Style", "draw_graph"]
+__all__ = ["STATUS_STYLES", "Style", "draw_graph", "draws_overview"]
 
 _FONT = 10.0  # points
 _PAD_X, _PAD_Y = 0.12, 0.07  # inches inside a box
@@ -164,11 +164,22 @@ def draw_graph(
 # -- what to draw -------------------------------------------------------------------------
 
 
+def draws_overview(graph: StepGraph, overview: bool | None = None) -> bool:
+    """Whether :func:`draw_graph` with this ``overview=`` draws groups of steps.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph
+        >>> graph = StepGraph([Step("a", lambda: 1)])
+        >>> draws_overview(graph), draws_overview(graph, overview=True)
+        (False, True)
+    """
+    return len(graph) > OVERVIEW_ABOVE if overview is None else overview
+
+
 def _plan(graph: StepGraph, result: RunResult | None, overview: bool | None,
           validate: bool) -> _Picture:
     dag, back, missing = (graph.to_networkx(), [], set()) if validate else _as_declared(graph)
-    if overview is None:
-        overview = len(graph) > OVERVIEW_ABOVE
+    overview = draws_overview(graph, overview)
     critical = result.critical_path()[0] if result is not None and validate else []
     if overview:
         return _overview(graph, dag, result, critical)
@@ -300,8 +311,10 @@ def _overview(graph: StepGraph, dag: nx.DiGraph, result: RunResult | None,
                  if groups[a] != groups[b]}
     picture = _Picture(boxes, quotient, list(graph.inputs), hot_edges, weights=dict(weights))
     picture.states = [state_of(result, s) for s in graph] if result is not None else []
-    words = (f"overview of {len(graph)} steps in {len(members) - len(graph.inputs)} groups"
-             " (overview=False draws every step)")
+    count = len(members) - len(graph.inputs)
+    # the hint names no switch: overview=False in Python, --full on the command line
+    words = (f"overview of {len(graph)} step{'s' * (len(graph) != 1)} in {count} "
+             f"group{'s' * (count != 1)} (every step on request)")
     run = _title(result, critical) if result is not None else ""
     picture.title = f"{run}  ·  {words}" if run else words
     return picture

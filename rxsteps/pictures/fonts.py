@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from ..errors import RxStepsWarning
+from ..errors import RxStepsWarning, stacklevel_outside_package
 
 __all__ = ["font_families", "has_cjk_font", "quiet_glyphs", "warn_missing_cjk"]
 
@@ -109,7 +109,8 @@ def warn_missing_cjk(labels: Iterable[str]) -> None:
     if label is None or has_cjk_font():
         return
     _WARNED.add("cjk")
-    warnings.warn(_NO_CJK_FONT.format(label=label), RxStepsWarning, stacklevel=4)
+    warnings.warn(_NO_CJK_FONT.format(label=label), RxStepsWarning,
+                  stacklevel=stacklevel_outside_package())
 
 
 @contextmanager

@@ -12,8 +12,9 @@ groups instead, chosen by the first of these that gives at most ``limit`` groups
    there are more layers than ``limit``.
 
 For the DAG, a grouping is used only if the graph of groups has no cycle, so it still
-reads left to right; the layers always qualify. Groups of one step keep the step's
-own name. Run inputs are never grouped.
+reads left to right, and if it makes at least two groups (steps all named alike, such
+as ``s0`` … ``s299``, would otherwise be one box); the layers always qualify. Groups
+of one step keep the step's own name. Run inputs are never grouped.
 
 Example:
     >>> import networkx as nx
@@ -111,7 +112,10 @@ def group_dag(dag: nx.DiGraph, limit: int, *, pinned: Collection[str] = (),
     keyings: list[Callable[[str], str]] = [_repeated, _prefix]
     for key in keyings:
         labels = _label({name: key(name) for name in steps})
-        if len(set(labels.values())) <= limit and _acyclic(dag, labels):
+        count = len(set(labels.values()))
+        # One group of many steps (``s0`` … ``s299``) would draw as a single box that
+        # shows nothing; the layers then give a picture of the graph's shape.
+        if (count > 1 or len(steps) < 2) and count <= limit and _acyclic(dag, labels):
             return {**labels, **{n: n for n in pinned if n in dag}}
     alone = {n: n for n in pinned if n in dag}
     return {**_by_layers(dag, steps, limit if layers is None else layers), **alone}

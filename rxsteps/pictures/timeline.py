@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from ..result import Attempt, RunResult
 
-__all__ = ["MAX_LANES", "OUTCOME_STYLES", "draw_timeline"]
+__all__ = ["MAX_LANES", "OUTCOME_STYLES", "draw_timeline", "draws_summary"]
 
 _LANE = 0.34  # inches per lane
 _BAR = 0.62  # bar height, in lanes
@@ -126,11 +126,22 @@ def draw_timeline(
     return figure
 
 
+def draws_summary(result: RunResult, overview: bool | None = None) -> bool:
+    """Whether :func:`draw_timeline` with this ``overview=`` summarises the run.
+
+    Example:
+        >>> from rxsteps import Step, StepGraph, run
+        >>> result = run(StepGraph([Step("only", lambda: 1)]))
+        >>> draws_summary(result), draws_summary(result, overview=True)
+        (False, True)
+    """
+    return len(_ordered(result)) > MAX_LANES if overview is None else overview
+
+
 def _draw(result: RunResult, ax: Axes | None, overview: bool | None) -> Figure:
     critical, critical_seconds = result.critical_path()
     steps = _ordered(result)
-    if overview is None:
-        overview = len(steps) > MAX_LANES
+    overview = draws_summary(result, overview)
     lanes = _summary_lanes(result, steps, critical) if overview else [
         _Lane(step, (step,)) for step in steps]
     labels = [_short(lane) for lane in lanes]

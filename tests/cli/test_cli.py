@@ -315,6 +315,20 @@ def test_full_draws_every_step_of_a_big_graph(folder: Path, tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert _svg_ids(groups, "node") == 0 and _svg_ids(groups, "group") > 0
     assert (_svg_ids(every, "node"), _svg_ids(every, "group")) == (100, 0)
+    assert done.stdout == f"wrote {every}\n"  # every step: nothing to add
+
+
+def test_writing_an_overview_names_the_full_switch(folder: Path, tmp_path: Path) -> None:
+    groups, dag, timeline = (tmp_path / name for name in ("big.png", "dag.svg", "run.svg"))
+    done = rxsteps(folder, "draw", "big.py", "-o", str(groups))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"wrote {groups} (an overview of 100 steps; --full draws every step)\n"
+    done = rxsteps(folder, "run", "big.py", "--draw", str(dag), "--timeline", str(timeline),
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    wrote = [line for line in done.stderr.splitlines() if line.startswith("wrote ")]
+    assert wrote == [f"wrote {dag} (an overview of 100 steps; --full draws every step)",
+                     f"wrote {timeline} (an overview of 100 steps; --full draws every step)"]
 
 
 def test_full_reaches_both_pictures_of_a_run(folder: Path, tmp_path: Path) -> None:

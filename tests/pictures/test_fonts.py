@@ -82,6 +82,23 @@ def test_without_a_cjk_font_cjk_labels_warn_once_naming_fonts_to_install(
 
 
 @pytest.mark.usefixtures("no_cjk_font")
+@pytest.mark.parametrize("draw", ["graph.draw", "draw_graph", "result.timeline"])
+def test_the_no_cjk_font_warning_names_the_line_that_drew(
+        cjk: StepGraph, tmp_path: Path, draw: str) -> None:
+    result = run(cjk, {"質問": "なぜ"})
+    label = SEARCH if draw == "result.timeline" else "質問"  # its first lane: no input lane
+    message = NO_CJK_FONT.replace(repr("質問"), repr(label))
+    with pytest.warns(RxStepsWarning, match=f"^{re.escape(message)}$") as caught:
+        if draw == "graph.draw":
+            cjk.draw(tmp_path / "dag.png")  # was reported at rxsteps/graph.py
+        elif draw == "draw_graph":
+            draw_graph(cjk, tmp_path / "dag.png")
+        else:
+            result.timeline(tmp_path / "run.png")
+    assert [w.filename for w in caught] == [__file__]  # was rxsteps/graph.py, …/figures.py
+
+
+@pytest.mark.usefixtures("no_cjk_font")
 def test_a_timeline_warns_with_the_whole_step_name(tmp_path: Path) -> None:
     result = run(StepGraph([Step(ANSWER, lambda: 1)]))
     with pytest.warns(RxStepsWarning, match=re.escape(f"CJK characters of {ANSWER!r}, ")):

@@ -97,7 +97,40 @@ def test_a_300_step_graph_is_a_small_quick_overview() -> None:
     groups = [p for p in figure.axes[0].patches if (p.get_gid() or "").startswith("group:")]
     assert 2 <= len(groups) <= 12
     title = next(t.get_text() for t in figure.axes[0].texts if t.get_gid() == "title")
-    assert "overview of 300 steps" in title and "overview=False" in title
+    assert title == f"overview of 300 steps in {len(groups)} groups (every step on request)"
+
+
+def test_an_overview_of_one_group_says_group() -> None:
+    graph = StepGraph([Step(f"fetch_{i}", lambda q: q, ["query"]) for i in range(2)],
+                      inputs=["query"])
+    figure = draw_graph(graph, overview=True)
+    title = next(t.get_text() for t in figure.axes[0].texts if t.get_gid() == "title")
+    assert title == "overview of 2 steps in 1 group (every step on request)"  # was "1 groups"
+
+
+def layered(size: int, width: int) -> StepGraph:
+    """``size`` steps ``s0`` … in layers of ``width``, each on two of the layer before."""
+    rng = random.Random(size)
+    steps = [Step(f"s{i}", lambda *a: None,
+                  [f"s{j}" for j in rng.sample(range(i // width * width - width,
+                                                     i // width * width), 2)]
+                  if i >= width else ["query"]) for i in range(size)]
+    return StepGraph(steps, inputs=["query"])
+
+
+def _group_boxes(figure: object) -> list[str]:
+    return [p.get_gid() for p in figure.axes[0].patches  # type: ignore[attr-defined]
+            if (p.get_gid() or "").startswith("group:")]
+
+
+def test_steps_all_named_alike_are_drawn_in_layers_not_one_box() -> None:
+    chain = StepGraph([Step(f"step_{i}", lambda x: x, [f"step_{i - 1}" if i else "query"])
+                       for i in range(100)], inputs=["query"])
+    for graph in (layered(300, width=30), chain):
+        groups = set(group_dag(graph.to_networkx(), 10, pinned=graph.inputs).values())
+        assert len(groups - {"query"}) >= 2, groups  # was {"s# ×300"}, {"step_# ×100"}
+        boxes = _group_boxes(draw_graph(graph))
+        assert len(boxes) >= 2 and all(b.startswith("group:layer") for b in boxes), boxes
 
 
 def test_the_full_picture_on_request() -> None:
