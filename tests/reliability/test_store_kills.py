@@ -214,7 +214,8 @@ def test_two_processes_resuming_one_run_at_once_one_wins(tmp_path: Path,
     lost = next(o for o, p in zip(outs, procs, strict=True) if p.returncode == 4)[0]
     name = "runs.db" if backend.kind == "sqlite" else backend.name
     assert lost.startswith(f"locked: run 'shared' in store {name!r} is being run by ")
-    assert lost.rstrip().endswith("(host:pid:start:token); wait for it to end, or pick another run_id")
+    assert lost.rstrip().endswith("(host:pid:start:token); wait for it to end, or pick "
+                                  "another run_id")
     if backend.kind == "sqlite":
         check = subprocess.run(
             [sys.executable, "-c", "import sqlite3; c = sqlite3.connect('runs.db'); "

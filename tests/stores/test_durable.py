@@ -460,7 +460,8 @@ def test_a_run_held_by_a_live_owner_is_refused(db: str, backend: Backend) -> Non
     with pytest.raises(RunLockedError) as caught:
         run(graph, store=db, run_id="r1")
     assert str(caught.value).startswith(f"run 'r1' in store {backend.name!r} is being run by ")
-    assert str(caught.value).endswith("(host:pid:start:token); wait for it to end, or pick another run_id")
+    assert str(caught.value).endswith("(host:pid:start:token); wait for it to end, or pick "
+                                      "another run_id")
     release.set()
     assert handle.result()["a"] == 1
     assert run(graph, store=db, run_id="r1").reasons["a"] == "resumed"

@@ -189,8 +189,8 @@ def test_a_live_session_holds_the_run_whatever_its_host(store: PostgresStore,
         run(StepGraph([Step("a", lambda: 1)]), store=store, run_id="r1")
     assert caught.value.owner == "elsewhere:1:x"
     assert str(caught.value) == (
-        f"run 'r1' in store {store.name!r} is being run by elsewhere:1:x (host:pid:start:token); wait "
-        "for it to end, or pick another run_id")
+        f"run 'r1' in store {store.name!r} is being run by elsewhere:1:x "
+        "(host:pid:start:token); wait for it to end, or pick another run_id")
     session.execute("SELECT pg_advisory_unlock(%s)", (key,))  # its session ends
     assert run(StepGraph([Step("a", lambda: 1)]), store=store, run_id="r1")["a"] == 1
 
