@@ -91,16 +91,22 @@ def imports(name: str, path: Path, known: set[str]) -> Iterator[str]:
                 if alias.name.split(".")[0] == "rxsteps":
                     yield _nearest(alias.name, known)
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - (node.level - 1)]
-                base = ".".join(anchor + ([base] if base else []))
+            base = absolute_module(node, package)
             if base.split(".")[0] != "rxsteps":
                 continue
             for alias in node.names:
                 child = f"{base}.{alias.name}"
                 yield child if child in known else _nearest(base, known)
+
+
+def absolute_module(node: ast.ImportFrom, package: str) -> str:
+    """The module a ``from ... import`` in ``package`` names, relative levels resolved."""
+    base = node.module or ""
+    if not node.level:
+        return base
+    anchor = package.split(".")
+    anchor = anchor[: len(anchor) - (node.level - 1)]
+    return ".".join(anchor + ([base] if base else []))
 
 
 def _nearest(name: str, known: set[str]) -> str:
@@ -285,11 +291,7 @@ def imports_of_a_test(path: Path, as_path: Path | None = None) -> Iterator[str]:
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - (node.level - 1)]
-                base = ".".join(anchor + ([base] if base else []))
+            base = absolute_module(node, package)
             if base == "tests":  # from tests import support
                 yield from (f"tests.{alias.name}" for alias in node.names)
             else:

@@ -102,54 +102,42 @@ def test_no_sdk_no_step_spans(execute):
 
 
 
-def test_a_keep_going_run_with_failed_steps_ends_its_span_with_error() -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+def test_a_keep_going_run_with_failed_steps_ends_its_span_with_error(spans) -> None:
+    from rxsteps import run
 
-    from rxsteps import Step, StepGraph, run
-
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = spans
 
     def broken():
         raise KeyError("gone")
 
     run(StepGraph([Step("ok", lambda: 1), Step("broken", broken)]), fail_fast=False,
         tracer_provider=provider)
-    spans = {span.name: span for span in exporter.get_finished_spans()}
-    run_span = spans["rxsteps.run"]
+    by_name = {span.name: span for span in exporter.get_finished_spans()}
+    run_span = by_name["rxsteps.run"]
     assert run_span.status.status_code.name == "ERROR"
     assert run_span.status.description == "1 step failed"
     # the class a fail-fast run's span names (it was "rxsteps.StepFailed", no class)
     assert run_span.attributes["error.type"] == "rxsteps.errors.StepFailedError"
-    step = spans["rxsteps.step broken"]
+    step = by_name["rxsteps.step broken"]
     assert step.attributes["error.type"] == "KeyError"
     assert step.status.description == "KeyError: 'gone'"
-    assert spans["rxsteps.step ok"].status.status_code.name == "UNSET"
+    assert by_name["rxsteps.step ok"].status.status_code.name == "UNSET"
 
 
-def test_a_fail_fast_run_names_the_same_error_type_and_escaped_is_a_boolean() -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
+def test_a_fail_fast_run_names_the_same_error_type_and_escaped_is_a_boolean(spans) -> None:
     from rxsteps import StepFailedError, run
 
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = spans
 
     def broken():
         raise KeyError("gone")
 
     with pytest.raises(StepFailedError):
         run(StepGraph([Step("broken", broken)]), tracer_provider=provider)
-    spans = {span.name: span for span in exporter.get_finished_spans()}
-    assert spans["rxsteps.run"].attributes["error.type"] == "rxsteps.errors.StepFailedError"
+    by_name = {span.name: span for span in exporter.get_finished_spans()}
+    assert by_name["rxsteps.run"].attributes["error.type"] == "rxsteps.errors.StepFailedError"
     for name in ("rxsteps.run", "rxsteps.step broken"):
-        [event] = [e for e in spans[name].events if e.name == "exception"]
+        [event] = [e for e in by_name[name].events if e.name == "exception"]
         assert event.attributes["exception.escaped"] is True, name  # not the string "False"
 
 

@@ -559,22 +559,19 @@ def test_processes_creating_one_new_store_at_once_all_open_it(tmp_path: Path) ->
 # -- bad stores ----------------------------------------------------------------------------
 
 
-def test_a_store_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
-    path = str(tmp_path / "nowhere" / "runs.db")
+@pytest.mark.parametrize(("parent", "is_file", "why"), [
+    ("nowhere", False, "does not exist"),
+    ("file", True, "is not a directory"),
+], ids=["missing-directory", "under-a-file"])
+def test_a_store_whose_directory_cannot_hold_it_is_refused(
+        tmp_path: Path, parent: str, is_file: bool, why: str) -> None:
+    if is_file:
+        (tmp_path / parent).write_text("")
+    path = str(tmp_path / parent / "runs.db")
     with pytest.raises(StoreError) as caught:
         run(StepGraph([Step("a", lambda: 1)]), store=path, run_id="r1")
     assert str(caught.value) == (
-        f"store {path!r} cannot be created: {str(tmp_path / 'nowhere')!r} does not exist; "
-        "create the directory or pass another store= path")
-
-
-def test_a_store_under_a_file_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "file").write_text("")
-    path = str(tmp_path / "file" / "runs.db")
-    with pytest.raises(StoreError) as caught:
-        run(StepGraph([Step("a", lambda: 1)]), store=path, run_id="r1")
-    assert str(caught.value) == (
-        f"store {path!r} cannot be created: {str(tmp_path / 'file')!r} is not a directory; "
+        f"store {path!r} cannot be created: {str(tmp_path / parent)!r} {why}; "
         "create the directory or pass another store= path")
 
 
