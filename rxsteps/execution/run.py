@@ -311,6 +311,16 @@ class Run:
             handles = self._stop(f"{source} raised {type(error).__name__}", None)
         _cancel_all(handles)
 
+    def _ask_retry(self, node: Node, error: BaseException,
+                   number: int) -> tuple[bool, BaseException] | _Ended | None:
+        """Ask ``node``'s retry policy about ``error`` (outside the lock); :data:`_ENDED`
+        when its predicate raised a BaseException, which ended the run."""
+        try:
+            return _retry_decision(node.step.retry, error, number)
+        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
+            self._user_fatal(fatal, "a retry predicate")
+            return _ENDED
+
     def _user_fatal(self, error: BaseException, source: str) -> None:
         """:meth:`_fatal` from an engine transition (not the sink): deliver the end."""
         self._fatal(error, source)
@@ -538,13 +548,9 @@ class Run:
             error = _checked(self._check, attempt.node.id, value)
             if error is not None:
                 value = _NOTHING
-        try:
-            decision = (
-                None if error is None
-                else _retry_decision(attempt.node.step.retry, error, attempt.number)
-            )
-        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
-            self._user_fatal(fatal, "a retry predicate")
+        decision = None if error is None else self._ask_retry(attempt.node, error,
+                                                              attempt.number)
+        if decision is _ENDED:
             return None
         if attempt.span is not None and attempt.state is RUNNING:
             # Before the lock: once this transition is made another thread may end the
@@ -589,10 +595,8 @@ class Run:
         """The attempt's timeout passed: abandon it and fail (or retry) the step."""
         node = attempt.node
         error: BaseException = StepTimeoutError(node.id, node.step.timeout or 0.0, attempt.number)
-        try:
-            decision = _retry_decision(node.step.retry, error, attempt.number)
-        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
-            self._user_fatal(fatal, "a retry predicate")
+        decision = self._ask_retry(node, error, attempt.number)
+        if decision is _ENDED:
             return
         with self.lock:
             if attempt.state is not RUNNING:
@@ -639,10 +643,8 @@ class Run:
         index, number, waited = withdrawn
         error: BaseException = StepTimeoutError(node.id, node.step.timeout or 0.0, number,
                                                 waited)
-        try:
-            decision = _retry_decision(node.step.retry, error, number)
-        except BaseException as fatal:  # SystemExit from a retry predicate: the run ends
-            self._user_fatal(fatal, "a retry predicate")
+        decision = self._ask_retry(node, error, number)
+        if decision is _ENDED:
             return
         with self.lock:
             if self.state is not _LIVE or node.finished:
@@ -1235,6 +1237,15 @@ class _Poke:
 
     def cancel(self) -> None:
         self._gate.poke()
+
+
+class _Ended(enum.Enum):
+    """A retry predicate raised a BaseException: the run ended (:meth:`Run._ask_retry`)."""
+
+    ENDED = "ended"
+
+
+_ENDED = _Ended.ENDED
 
 
 class _Due:
