@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -72,7 +73,14 @@ def new_owner() -> str:
         True
     """
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{process_start(pid)}:{uuid.uuid4().hex[:12]}"
+    return f"{socket.gethostname()}:{pid}:{_own_start(pid)}:{uuid.uuid4().hex[:12]}"
+
+
+@functools.lru_cache(maxsize=1)
+def _own_start(pid: int) -> str:
+    """This process's start time, read once (per pid: a forked child has its own), not
+    from ``/proc`` at every durable run's start."""
+    return process_start(pid)
 
 
 def on_this_host(owner: str) -> bool:
